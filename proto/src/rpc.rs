@@ -1,0 +1,205 @@
+//! JSON-RPC 2.0 envelopes: [`Request`], [`Notification`], [`Response`] and
+//! [`ErrorObject`], with the standard error codes and Pyra's own server codes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Standard code: the line is not valid JSON (or not UTF-8).
+pub const PARSE_ERROR: i32 = -32700;
+/// Standard code: valid JSON, but not a valid request object.
+pub const INVALID_REQUEST: i32 = -32600;
+/// Standard code: the method does not exist.
+pub const METHOD_NOT_FOUND: i32 = -32601;
+/// Standard code: the params do not fit the method.
+pub const INVALID_PARAMS: i32 = -32602;
+/// Standard code: the daemon failed while handling a valid request.
+pub const INTERNAL_ERROR: i32 = -32603;
+/// Pyra: the peer runs under another uid; the connection is closed.
+pub const PERMISSION_DENIED: i32 = -32000;
+/// Pyra: the first request on a connection was not `hello`; the connection is closed.
+pub const HANDSHAKE_REQUIRED: i32 = -32001;
+/// Pyra: `hello` named another protocol or version; the connection is closed.
+pub const VERSION_MISMATCH: i32 = -32002;
+/// Pyra: the daemon is shutting down and takes no new requests.
+pub const SHUTTING_DOWN: i32 = -32003;
+/// Pyra: the connection has too many requests in flight, or the daemon too many connections.
+pub const BUSY: i32 = -32004;
+
+/// The `"jsonrpc": "2.0"` member, as a type so it cannot be forgotten or misspelt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct V2;
+
+impl Serialize for V2 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("2.0")
+    }
+}
+
+impl<'de> Deserialize<'de> for V2 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        if s == "2.0" {
+            Ok(V2)
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "expected \"2.0\", got {s:?}"
+            )))
+        }
+    }
+}
+
+/// A request id: JSON-RPC allows strings and numbers. Pyra rejects fractions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Id {
+    Num(i64),
+    Str(String),
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Id::Num(n) => write!(f, "{n}"),
+            Id::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// A call that expects a [`Response`] carrying the same id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub jsonrpc: V2,
+    pub id: Id,
+    pub method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Value>,
+}
+
+impl Request {
+    pub fn new(id: Id, method: impl Into<String>, params: Option<Value>) -> Self {
+        Self {
+            jsonrpc: V2,
+            id,
+            method: method.into(),
+            params,
+        }
+    }
+}
+
+/// A one-way message: no id, never answered. The daemon uses these for events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    pub jsonrpc: V2,
+    pub method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Value>,
+}
+
+impl Notification {
+    pub fn new(method: impl Into<String>, params: Option<Value>) -> Self {
+        Self {
+            jsonrpc: V2,
+            method: method.into(),
+            params,
+        }
+    }
+}
+
+/// The answer to a [`Request`]. `id` is `null` only when the request's id could
+/// not be read (a parse error, for example).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub jsonrpc: V2,
+    pub id: Option<Id>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// Either member `result` or member `error`, never both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Outcome {
+    #[serde(rename = "result")]
+    Result(Value),
+    #[serde(rename = "error")]
+    Error(ErrorObject),
+}
+
+impl Response {
+    pub fn ok(id: Id, result: Value) -> Self {
+        Self {
+            jsonrpc: V2,
+            id: Some(id),
+            outcome: Outcome::Result(result),
+        }
+    }
+
+    pub fn err(id: Option<Id>, error: ErrorObject) -> Self {
+        Self {
+            jsonrpc: V2,
+            id,
+            outcome: Outcome::Error(error),
+        }
+    }
+}
+
+/// The `error` member of a failed [`Response`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message} (code {code})")]
+pub struct ErrorObject {
+    pub code: i32,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl ErrorObject {
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    pub fn method_not_found(method: &str) -> Self {
+        Self::new(METHOD_NOT_FOUND, format!("unknown method {method:?}"))
+    }
+
+    pub fn invalid_params(method: &str, why: impl std::fmt::Display) -> Self {
+        Self::new(
+            INVALID_PARAMS,
+            format!("invalid params for {method}: {why}"),
+        )
+    }
+}
+
+impl ErrorObject {
+    /// The first request was not `hello`.
+    pub fn handshake_required(method: &str) -> Self {
+        Self::new(
+            HANDSHAKE_REQUIRED,
+            format!("the first request must be \"hello\", got {method:?}"),
+        )
+    }
+
+    /// `hello` asked for another protocol or version; `data` lets a client say which.
+    pub fn version_mismatch(client_protocol: &str, client_version: u32) -> Self {
+        Self::new(
+            VERSION_MISMATCH,
+            format!(
+                "protocol mismatch: daemon speaks {}/{}, client speaks {client_protocol}/{client_version}; restart pyrad",
+                crate::PROTOCOL_NAME,
+                crate::PROTOCOL_VERSION
+            ),
+        )
+        .with_data(serde_json::json!({
+            "daemon_protocol": crate::PROTOCOL_NAME,
+            "daemon_version": crate::PROTOCOL_VERSION,
+        }))
+    }
+}

@@ -1,0 +1,393 @@
+//! Round trips of every message type against the golden JSON in `proto/golden/`,
+//! and the decoder's answers to malformed lines.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::codec::{ClientMessage, ServerMessage};
+use crate::ipc::*;
+use crate::rpc::*;
+use crate::*;
+
+fn golden(name: &str) -> Value {
+    let path = format!("{}/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// `value` encodes to exactly the golden JSON, and the golden JSON decodes back to `value`.
+fn check<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(name: &str, value: &T) {
+    let expected = golden(name);
+    let line = encode_line(value);
+    assert_eq!(
+        line.last(),
+        Some(&b'\n'),
+        "{name}: a line ends with a newline"
+    );
+    assert!(
+        !line[..line.len() - 1].contains(&b'\n'),
+        "{name}: one line only"
+    );
+    let encoded: Value = serde_json::from_slice(&line).unwrap();
+    assert_eq!(encoded, expected, "{name}: encoding differs from golden");
+    let decoded: T = serde_json::from_value(expected).unwrap();
+    assert_eq!(&decoded, value, "{name}: decoding the golden differs");
+}
+
+fn request<M: Method>(id: Id, params: Option<&M::Params>) -> Request {
+    Request::new(
+        id,
+        M::NAME,
+        params.map(|p| serde_json::to_value(p).unwrap()),
+    )
+}
+
+fn response<M: Method>(id: Id, result: &M::Result) -> Response {
+    Response::ok(id, serde_json::to_value(result).unwrap())
+}
+
+fn hello_params() -> HelloParams {
+    HelloParams {
+        protocol: "pyra".into(),
+        version: 1,
+        client: "pyractl/0.1.0".into(),
+    }
+}
+
+#[test]
+fn hello_round_trips() {
+    check(
+        "hello.request",
+        &request::<Hello>(Id::Num(1), Some(&hello_params())),
+    );
+    let result = HelloResult {
+        protocol: "pyra".into(),
+        version: 1,
+        daemon: "pyrad/0.1.0".into(),
+        pid: 4242,
+        features: version::FEATURES.to_vec(),
+    };
+    check("hello.response", &response::<Hello>(Id::Num(1), &result));
+}
+
+#[test]
+fn status_round_trips() {
+    check(
+        "daemon.status.request",
+        &request::<DaemonStatus>(Id::Str("s-2".into()), Some(&Empty)),
+    );
+    let result = StatusResult {
+        version: "0.1.0".into(),
+        protocol_version: 1,
+        pid: 4242,
+        uptime_secs: 12.5,
+        started_at: 1_795_000_000,
+        home: "/home/ada/.pyra".into(),
+        socket: "/home/ada/.pyra/run/pyrad.sock".into(),
+        connections: 1,
+        log_level: "info".into(),
+        database: DatabaseStatus {
+            path: "/home/ada/.pyra/data/pyra.db".into(),
+            schema_version: 1,
+            previous_run_clean: Some(true),
+        },
+        provider: None,
+        sessions: None,
+        plugins: None,
+        bots: None,
+    };
+    check(
+        "daemon.status.response",
+        &response::<DaemonStatus>(Id::Str("s-2".into()), &result),
+    );
+}
+
+#[test]
+fn shutdown_round_trips() {
+    check(
+        "daemon.shutdown.request",
+        &request::<DaemonShutdown>(Id::Num(3), None),
+    );
+    check(
+        "daemon.shutdown.response",
+        &response::<DaemonShutdown>(Id::Num(3), &ShutdownResult { pid: 4242 }),
+    );
+}
+
+#[test]
+fn stopping_event_round_trips() {
+    let params = serde_json::to_value(StoppingParams {
+        reason: "signal".into(),
+    })
+    .unwrap();
+    check(
+        "daemon.stopping.event",
+        &Notification::new(DaemonStopping::NAME, Some(params)),
+    );
+}
+
+#[test]
+fn errors_round_trip() {
+    let parse = decode_client_line(br#"{"jsonr"#).unwrap_err().to_response();
+    check("error.parse", &parse);
+    check(
+        "error.method_not_found",
+        &Response::err(
+            Some(Id::Num(7)),
+            ErrorObject::method_not_found("daemon.explode"),
+        ),
+    );
+    check(
+        "error.too_long",
+        &DecodeError::TooLong {
+            limit: MAX_LINE_BYTES,
+        }
+        .to_response(),
+    );
+    check(
+        "error.version_mismatch",
+        &Response::err(Some(Id::Num(1)), ErrorObject::version_mismatch("pyra", 99)),
+    );
+    check(
+        "error.handshake_required",
+        &Response::err(
+            Some(Id::Num(5)),
+            ErrorObject::handshake_required("daemon.status"),
+        ),
+    );
+}
+
+#[test]
+fn every_golden_file_is_checked() {
+    // A golden file without a round trip above would rot silently.
+    let checked = [
+        "hello.request",
+        "hello.response",
+        "daemon.status.request",
+        "daemon.status.response",
+        "daemon.shutdown.request",
+        "daemon.shutdown.response",
+        "daemon.stopping.event",
+        "error.parse",
+        "error.method_not_found",
+        "error.too_long",
+        "error.version_mismatch",
+        "error.handshake_required",
+    ];
+    let dir = format!("{}/golden", env!("CARGO_MANIFEST_DIR"));
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .trim_end_matches(".json")
+                .to_owned()
+        })
+        .collect();
+    found.sort();
+    let mut checked: Vec<String> = checked.iter().map(|s| s.to_string()).collect();
+    checked.sort();
+    assert_eq!(found, checked);
+}
+
+#[test]
+fn golden_requests_decode_as_client_requests() {
+    for (name, expected) in [
+        ("hello.request", ClientRequest::Hello(hello_params())),
+        ("daemon.status.request", ClientRequest::DaemonStatus),
+        ("daemon.shutdown.request", ClientRequest::DaemonShutdown),
+    ] {
+        let line = serde_json::to_vec(&golden(name)).unwrap();
+        let ClientMessage::Request(req) = decode_client_line(&line).unwrap() else {
+            panic!("{name}: not a request")
+        };
+        assert_eq!(
+            ClientRequest::parse(&req.method, req.params).unwrap(),
+            expected,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn golden_server_lines_decode() {
+    let line = serde_json::to_vec(&golden("daemon.stopping.event")).unwrap();
+    assert!(
+        matches!(decode_server_line(&line).unwrap(), ServerMessage::Notification(n) if n.method == "daemon.stopping")
+    );
+    let line = serde_json::to_vec(&golden("error.method_not_found")).unwrap();
+    let ServerMessage::Response(r) = decode_server_line(&line).unwrap() else {
+        panic!("not a response")
+    };
+    assert_eq!(r.id, Some(Id::Num(7)));
+    assert!(matches!(r.outcome, Outcome::Error(e) if e.code == METHOD_NOT_FOUND));
+}
+
+/// Decodes `line` and returns the error code and id it would be answered with.
+fn reject(line: &[u8]) -> (i32, Option<Id>) {
+    let err = decode_client_line(line).expect_err("line should be rejected");
+    (err.code(), err.id())
+}
+
+#[test]
+fn malformed_lines_get_the_specified_codes() {
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let cases: Vec<(&str, Vec<u8>, i32, Option<Id>)> = vec![
+        (
+            "invalid utf-8",
+            b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}".to_vec(),
+            PARSE_ERROR,
+            None,
+        ),
+        (
+            "truncated",
+            br#"{"jsonrpc":"2.0","id":1,"#.to_vec(),
+            PARSE_ERROR,
+            None,
+        ),
+        (
+            "nul byte",
+            b"{\"jsonrpc\":\"2.0\",\0\"id\":1}".to_vec(),
+            PARSE_ERROR,
+            None,
+        ),
+        ("deep nesting", deep.into_bytes(), PARSE_ERROR, None),
+        (
+            "array",
+            br#"[{"jsonrpc":"2.0","id":1,"method":"hello"}]"#.to_vec(),
+            INVALID_REQUEST,
+            None,
+        ),
+        ("number", b"42".to_vec(), INVALID_REQUEST, None),
+        (
+            "missing jsonrpc",
+            br#"{"id":1,"method":"hello"}"#.to_vec(),
+            INVALID_REQUEST,
+            Some(Id::Num(1)),
+        ),
+        (
+            "jsonrpc 1.0",
+            br#"{"jsonrpc":"1.0","id":2,"method":"hello"}"#.to_vec(),
+            INVALID_REQUEST,
+            Some(Id::Num(2)),
+        ),
+        (
+            "method number",
+            br#"{"jsonrpc":"2.0","id":3,"method":5}"#.to_vec(),
+            INVALID_REQUEST,
+            Some(Id::Num(3)),
+        ),
+        (
+            "missing method",
+            br#"{"jsonrpc":"2.0","id":"x"}"#.to_vec(),
+            INVALID_REQUEST,
+            Some(Id::Str("x".into())),
+        ),
+        (
+            "id object",
+            br#"{"jsonrpc":"2.0","id":{},"method":"hello"}"#.to_vec(),
+            INVALID_REQUEST,
+            None,
+        ),
+        (
+            "id fraction",
+            br#"{"jsonrpc":"2.0","id":1.5,"method":"hello"}"#.to_vec(),
+            INVALID_REQUEST,
+            None,
+        ),
+        (
+            "params string",
+            br#"{"jsonrpc":"2.0","id":4,"method":"hello","params":"x"}"#.to_vec(),
+            INVALID_REQUEST,
+            Some(Id::Num(4)),
+        ),
+        (
+            "a response",
+            br#"{"jsonrpc":"2.0","id":5,"result":{}}"#.to_vec(),
+            INVALID_REQUEST,
+            Some(Id::Num(5)),
+        ),
+        (
+            "extra member",
+            br#"{"jsonrpc":"2.0","id":6,"method":"hello","x":1}"#.to_vec(),
+            INVALID_REQUEST,
+            Some(Id::Num(6)),
+        ),
+    ];
+    for (name, line, code, id) in cases {
+        assert_eq!(reject(&line), (code, id), "{name}");
+    }
+}
+
+#[test]
+fn params_are_checked_per_method() {
+    let err = ClientRequest::parse("hello", Some(json!({"protocol": "pyra"}))).unwrap_err();
+    assert_eq!(err.code, INVALID_PARAMS);
+    assert!(err.message.contains("version"), "{}", err.message);
+    assert_eq!(
+        ClientRequest::parse("daemon.status", Some(json!({"x": 1})))
+            .unwrap_err()
+            .code,
+        INVALID_PARAMS
+    );
+    assert_eq!(
+        ClientRequest::parse("nope", None).unwrap_err().code,
+        METHOD_NOT_FOUND
+    );
+    assert_eq!(
+        ClientRequest::parse("daemon.status", Some(json!([]))).unwrap(),
+        ClientRequest::DaemonStatus
+    );
+}
+
+#[test]
+fn unknown_features_decode_as_unknown() {
+    let features: Vec<Feature> = serde_json::from_value(json!(["status", "teleport"])).unwrap();
+    assert_eq!(features, vec![Feature::Status, Feature::Unknown]);
+}
+
+#[test]
+fn line_buffer_frames_lines_and_enforces_the_limit() {
+    let mut buf = LineBuffer::new(8);
+    buf.extend(b"ab\r\ncd\nef");
+    assert_eq!(buf.next_line(), Some(Ok(b"ab".to_vec())));
+    assert_eq!(buf.next_line(), Some(Ok(b"cd".to_vec())));
+    assert_eq!(buf.next_line(), None);
+    buf.extend(b"gh\n");
+    assert_eq!(buf.next_line(), Some(Ok(b"efgh".to_vec())));
+    buf.extend(b"0123456789");
+    assert_eq!(
+        buf.next_line(),
+        Some(Err(DecodeError::TooLong { limit: 8 }))
+    );
+
+    let mut buf = LineBuffer::new(8);
+    buf.extend(b"tail");
+    assert_eq!(buf.next_line(), None);
+    assert_eq!(buf.finish(), Some(Ok(b"tail".to_vec())));
+    assert_eq!(buf.finish(), None);
+
+    let mut buf = LineBuffer::new(4);
+    buf.extend(b"12345\n1\n");
+    assert_eq!(
+        buf.next_line(),
+        Some(Err(DecodeError::TooLong { limit: 4 }))
+    );
+}
+
+#[test]
+fn line_buffer_survives_many_small_chunks() {
+    let mut buf = LineBuffer::new(MAX_LINE_BYTES);
+    let mut lines = 0;
+    for i in 0..1000 {
+        buf.extend(format!("line {i}").as_bytes());
+        buf.extend(b"\n");
+        while let Some(line) = buf.next_line() {
+            assert_eq!(line.unwrap(), format!("line {lines}").into_bytes());
+            lines += 1;
+        }
+    }
+    assert_eq!(lines, 1000);
+}

@@ -1,0 +1,30 @@
+//! The protocol's name and version, defined once, and the feature flags a daemon
+//! announces in its `hello` result.
+
+use serde::{Deserialize, Serialize};
+
+/// The value of `protocol` in `hello`: anything else is a different protocol.
+pub const PROTOCOL_NAME: &str = "pyra";
+
+/// Bumped on every incompatible change of the wire format. Both sides must agree
+/// exactly; a mismatch makes `pyractl` ask the user to restart `pyrad`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Capabilities a daemon announces. Old clients keep working with newer daemons:
+/// a feature they do not know decodes as [`Feature::Unknown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feature {
+    /// `daemon.status`.
+    Status,
+    /// `daemon.shutdown`.
+    Shutdown,
+    /// Daemon-to-client notifications such as `daemon.stopping`.
+    Events,
+    /// A feature this build does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+/// The features this build of the protocol defines (what a current daemon announces).
+pub const FEATURES: &[Feature] = &[Feature::Status, Feature::Shutdown, Feature::Events];
