@@ -1,0 +1,212 @@
+//! Configuration in layers: built-in defaults, then `config.toml`, then
+//! `PYRA__SECTION__KEY` environment variables. Each section is a struct with
+//! `Default`; unknown keys and wrong types are errors that name the file, line and
+//! column (or the variable) and what was expected.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The environment prefix of the third layer: `PYRA__DAEMON__LOG_LEVEL=debug`.
+pub const ENV_PREFIX: &str = "PYRA__";
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub daemon: DaemonSection,
+    pub ipc: IpcSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonSection {
+    /// A tracing filter (`info`, `debug`, `pyrad=debug,info`). `PYRA_LOG` wins over it.
+    pub log_level: String,
+    /// How long in-flight requests may run on after a stop is asked for.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for DaemonSection {
+    fn default() -> Self {
+        Self {
+            log_level: "info".into(),
+            shutdown_timeout_secs: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IpcSection {
+    /// The control socket. Empty means `$PYRA_HOME/run/pyrad.sock`; a relative
+    /// path is taken inside `PYRA_HOME`.
+    pub socket: PathBuf,
+    /// Connections served at once; more are told the daemon is busy and closed.
+    pub max_connections: usize,
+    /// Requests one connection may have in flight; reading pauses beyond it.
+    pub max_in_flight: usize,
+}
+
+impl Default for IpcSection {
+    fn default() -> Self {
+        Self {
+            socket: PathBuf::new(),
+            max_connections: 64,
+            max_in_flight: 32,
+        }
+    }
+}
+
+/// The `config.toml` written on first start: every key, commented, at its default.
+pub const DEFAULT_CONFIG_TOML: &str = r#"# Pyra daemon configuration.
+#
+# Every key is shown at its default. Values here override the defaults, and
+# environment variables PYRA__<SECTION>__<KEY> override this file, for example
+# PYRA__DAEMON__LOG_LEVEL=debug. Unknown keys are errors: pyrad will not start.
+
+[daemon]
+# Log filter for stderr and logs/pyrad.log: error, warn, info, debug, trace, or
+# per-module directives such as "pyrad=debug,info". PYRA_LOG overrides it.
+log_level = "info"
+# Seconds that in-flight requests may run on after SIGTERM or daemon.shutdown.
+shutdown_timeout_secs = 5
+
+[ipc]
+# Path of the control socket. Empty means $PYRA_HOME/run/pyrad.sock. A relative
+# path is taken inside PYRA_HOME; an absolute one must be in a directory only you
+# can enter (mode 0700).
+socket = ""
+# Client connections served at once.
+max_connections = 64
+# Requests one connection may have in flight at once.
+max_in_flight = 32
+"#;
+
+/// A configuration that cannot be used, said so a person can fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    File {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+}
+
+impl Config {
+    /// Loads `path` (absent means defaults) and applies `env` on top.
+    pub fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        Self::parse(path, &text, env)
+    }
+
+    /// Parses `text` (the contents of `path`) and applies `env` on top.
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        // The file alone first, so its mistakes are reported with line and column.
+        let file_error = |e: toml::de::Error| {
+            let (line, column) = e
+                .span()
+                .map(|s| line_column(text, s.start))
+                .unwrap_or((1, 1));
+            ConfigError::File {
+                path: path.to_owned(),
+                line,
+                column,
+                message: e.message().trim().to_owned(),
+            }
+        };
+        let config: Config = toml::from_str(text).map_err(file_error)?;
+        let mut table = toml::Table::try_from(&config).map_err(|e| ConfigError::File {
+            path: path.to_owned(),
+            line: 1,
+            column: 1,
+            message: e.to_string(),
+        })?;
+        let mut overridden = false;
+        for (var, value) in env {
+            let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let env_error = |message: String| ConfigError::Env {
+                var: var.clone(),
+                message,
+            };
+            let Some((section, key)) = rest.split_once("__") else {
+                return Err(env_error("expected PYRA__<SECTION>__<KEY>".into()));
+            };
+            let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+            let Some(toml::Value::Table(fields)) = table.get_mut(&section) else {
+                return Err(env_error(format!("unknown section [{section}]")));
+            };
+            let Some(slot) = fields.get_mut(&key) else {
+                return Err(env_error(format!("unknown key {key:?} in [{section}]")));
+            };
+            *slot = env_value(&value, slot);
+            overridden = true;
+            // Check each variable on its own so an error names the right one.
+            table
+                .clone()
+                .try_into::<Config>()
+                .map_err(|e| env_error(e.message().trim().to_owned()))?;
+        }
+        if !overridden {
+            return Ok(config);
+        }
+        table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Env {
+                var: ENV_PREFIX.to_owned() + "*",
+                message: e.message().trim().to_owned(),
+            })
+    }
+}
+
+/// An environment value as TOML: numbers and booleans where the key wants them,
+/// everything else as a string.
+fn env_value(raw: &str, current: &toml::Value) -> toml::Value {
+    let parsed = format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"));
+    match (current, parsed) {
+        (toml::Value::String(_), _) | (_, None) => toml::Value::String(raw.to_owned()),
+        (_, Some(v)) => v,
+    }
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.chars().count(), |nl| {
+        before[nl + 1..].chars().count()
+    }) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests;

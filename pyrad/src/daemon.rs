@@ -1,0 +1,192 @@
+//! The daemon: [`Daemon`] is the cheap, cloneable handle on its state, and [`run`]
+//! starts the components in order, serves until the one shutdown source fires,
+//! then stops them in reverse order within a time limit.
+
+use std::future::Future;
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::home::Home;
+use crate::store::Store;
+use crate::{ipc, notify};
+
+/// Why the daemon stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// SIGTERM or SIGINT.
+    Signal(&'static str),
+    /// A client called `daemon.shutdown`.
+    Request,
+}
+
+impl StopReason {
+    /// The `reason` of the `daemon.stopping` event.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StopReason::Signal(_) => "signal",
+            StopReason::Request => "request",
+        }
+    }
+}
+
+/// Everything `run` needs, prepared by `main` before the runtime serves.
+pub struct Startup {
+    pub home: Home,
+    pub config: Config,
+    /// The log filter in force, for `daemon.status`.
+    pub log_filter: String,
+    pub store: Store,
+    pub socket: PathBuf,
+}
+
+/// The daemon's shared state. Fields are read-mostly; counters are atomics.
+pub struct DaemonState {
+    pub home: Home,
+    pub config: Config,
+    pub socket: PathBuf,
+    pub log_filter: String,
+    pub store: Store,
+    pub pid: u32,
+    /// For uptime.
+    pub started: Instant,
+    /// Unix seconds, for `daemon.status`.
+    pub started_at: u64,
+    /// This run's row in `daemon_runs`, closed on a clean stop.
+    pub run_id: i64,
+    pub previous_run_clean: Option<bool>,
+    pub schema_version: u32,
+    /// Open client connections.
+    pub connections: AtomicU32,
+    /// Fired once, when the daemon starts to stop; every task watches it.
+    pub stop: CancellationToken,
+    stop_reason: Mutex<Option<StopReason>>,
+}
+
+/// A cheap handle on the daemon; clone it into every task.
+#[derive(Clone)]
+pub struct Daemon(Arc<DaemonState>);
+
+impl Deref for Daemon {
+    type Target = DaemonState;
+    fn deref(&self) -> &DaemonState {
+        &self.0
+    }
+}
+
+impl Daemon {
+    /// Asks the daemon to stop; the first reason given wins.
+    pub fn request_stop(&self, reason: StopReason) {
+        if let Ok(mut slot) = self.stop_reason.lock() {
+            slot.get_or_insert(reason);
+        }
+        self.stop.cancel();
+    }
+
+    pub fn stop_reason(&self) -> StopReason {
+        self.stop_reason
+            .lock()
+            .ok()
+            .and_then(|r| *r)
+            .unwrap_or(StopReason::Request)
+    }
+
+    pub fn connection_count(&self) -> u32 {
+        self.connections.load(Ordering::Relaxed)
+    }
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Serves until `shutdown` completes or a client asks to stop, then stops cleanly.
+pub async fn run(
+    startup: Startup,
+    shutdown: impl Future<Output = StopReason>,
+) -> anyhow::Result<()> {
+    let Startup {
+        home,
+        config,
+        log_filter,
+        store,
+        socket,
+    } = startup;
+    let pid = std::process::id();
+    let started_at = unix_now();
+    let (run_id, previous_run_clean) =
+        store.begin_run(pid, env!("CARGO_PKG_VERSION"), started_at)?;
+    if previous_run_clean == Some(false) {
+        tracing::warn!("the previous run of pyrad did not stop cleanly (crash or kill)");
+    }
+    let schema_version = store.schema_version()?;
+    let daemon = Daemon(Arc::new(DaemonState {
+        home,
+        config,
+        socket,
+        log_filter,
+        store,
+        pid,
+        started: Instant::now(),
+        started_at,
+        run_id,
+        previous_run_clean,
+        schema_version,
+        connections: AtomicU32::new(0),
+        stop: CancellationToken::new(),
+        stop_reason: Mutex::new(None),
+    }));
+
+    let listener = ipc::bind(&daemon.socket)?;
+    let summary = format!("serving on {}", daemon.socket.display());
+    tracing::info!(pid, socket = %daemon.socket.display(), "pyrad {} ready", env!("CARGO_PKG_VERSION"));
+    notify::ready(&summary);
+    notify::spawn_watchdog(daemon.stop.clone());
+
+    let connections = TaskTracker::new();
+    tokio::pin!(shutdown);
+    tokio::select! {
+        () = ipc::accept_loop(&listener, &daemon, &connections) => {}
+        reason = &mut shutdown => daemon.request_stop(reason),
+    }
+
+    let reason = daemon.stop_reason();
+    tracing::info!(?reason, "stopping");
+    notify::stopping("stopping");
+    daemon.stop.cancel();
+    drop(listener);
+    if let Err(e) = std::fs::remove_file(&daemon.socket)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(error = %e, "could not remove the socket file");
+    }
+
+    connections.close();
+    let grace = Duration::from_secs(daemon.config.daemon.shutdown_timeout_secs);
+    if tokio::time::timeout(grace, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            ?grace,
+            "in-flight requests did not finish in time; abandoning them"
+        );
+    }
+
+    let store = daemon.store.clone();
+    let run_id = daemon.run_id;
+    tokio::task::spawn_blocking(move || store.end_run(run_id, unix_now()))
+        .await
+        .context("while recording the clean stop")??;
+    tracing::info!("pyrad stopped");
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! `PYRA_HOME` (default `~/.pyra`): its layout, and the bootstrap that creates it on
+//! first start and checks it on every start (modes, owner, the vault sentinel).
+
+use std::path::{Path, PathBuf};
+
+use crate::config::DEFAULT_CONFIG_TOML;
+use crate::security::modes::{self, FILE_MODE, Kind, ModeError, Repair, SENTINEL_MODE};
+
+/// The text of the vault sentinel; its presence, not its content, is what counts.
+const SENTINEL_TEXT: &str = "This file marks the Pyra vault as set up. Do not delete it: pyrad refuses to start without it.\n";
+
+/// The directories under the home, each created 0700.
+pub const DIRS: &[&str] = &["logs", "plugins", "memory", "run", "data", "vault"];
+
+/// Paths of everything pyrad keeps under its home.
+#[derive(Debug, Clone)]
+pub struct Home {
+    pub root: PathBuf,
+}
+
+impl Home {
+    pub fn config_file(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+    pub fn logs(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+    pub fn log_file(&self) -> PathBuf {
+        self.logs().join("pyrad.log")
+    }
+    pub fn run(&self) -> PathBuf {
+        self.root.join("run")
+    }
+    pub fn default_socket(&self) -> PathBuf {
+        self.run().join("pyrad.sock")
+    }
+    pub fn pid_file(&self) -> PathBuf {
+        self.run().join("pyrad.pid")
+    }
+    pub fn database(&self) -> PathBuf {
+        self.root.join("data").join("pyra.db")
+    }
+    pub fn vault(&self) -> PathBuf {
+        self.root.join("vault")
+    }
+    pub fn sentinel(&self) -> PathBuf {
+        self.vault().join(".vault_lock")
+    }
+}
+
+/// What bootstrapping found and did, reported once logging is up.
+#[derive(Debug)]
+pub struct Bootstrap {
+    pub home: Home,
+    /// Modes that were loosened and have been set right.
+    pub repairs: Vec<Repair>,
+    /// This start set the home up (the vault did not exist yet).
+    pub first_setup: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HomeError {
+    #[error(transparent)]
+    Mode(#[from] ModeError),
+    #[error(
+        "the vault sentinel {0} is missing. This home was set up before, so the vault may have been \
+         tampered with or partly deleted, and pyrad will not start on it. Check the vault directory; \
+         if all is well, restore the sentinel with: (umask 077; echo pyra > {0}) && chmod 0400 {0}"
+    )]
+    SentinelMissing(PathBuf),
+    #[error("cannot create {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The home to use: `$PYRA_HOME`, else `~/.pyra`.
+pub fn default_root() -> Option<PathBuf> {
+    if let Some(home) = std::env::var_os("PYRA_HOME").filter(|h| !h.is_empty()) {
+        return Some(PathBuf::from(home));
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| PathBuf::from(h).join(".pyra"))
+}
+
+/// Creates what is missing under `root` and checks what exists.
+pub fn bootstrap(root: &Path) -> Result<Bootstrap, HomeError> {
+    let root = std::path::absolute(root).map_err(|source| HomeError::Create {
+        path: root.into(),
+        source,
+    })?;
+    let home = Home { root };
+    let mut repairs = Vec::new();
+    let create_err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| HomeError::Create { path, source }
+    };
+
+    if std::fs::symlink_metadata(&home.root).is_err() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(modes::DIR_MODE)
+            .create(&home.root)
+            .map_err(create_err(&home.root))?;
+    }
+    repairs.extend(modes::enforce(&home.root, Kind::Dir, modes::DIR_MODE)?);
+
+    let first_setup = std::fs::symlink_metadata(home.vault()).is_err();
+    for dir in DIRS {
+        repairs.extend(modes::ensure_dir(&home.root.join(dir))?);
+    }
+
+    let sentinel = home.sentinel();
+    match std::fs::symlink_metadata(&sentinel) {
+        Ok(_) => repairs.extend(modes::enforce(&sentinel, Kind::File, SENTINEL_MODE)?),
+        Err(_) if first_setup => {
+            modes::create_file(&sentinel, SENTINEL_TEXT.as_bytes(), SENTINEL_MODE)
+                .map_err(create_err(&sentinel))?
+        }
+        Err(_) => return Err(HomeError::SentinelMissing(sentinel)),
+    }
+
+    let config = home.config_file();
+    match std::fs::symlink_metadata(&config) {
+        Ok(_) => repairs.extend(modes::enforce(&config, Kind::File, FILE_MODE)?),
+        Err(_) => modes::create_file(&config, DEFAULT_CONFIG_TOML.as_bytes(), FILE_MODE)
+            .map_err(create_err(&config))?,
+    }
+
+    // Files pyrad wrote earlier (logs, the database and its WAL) keep 0600.
+    for dir in ["logs", "data", "run"] {
+        let Ok(entries) = std::fs::read_dir(home.root.join(dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                repairs.extend(modes::enforce(&entry.path(), Kind::File, FILE_MODE)?);
+            }
+        }
+    }
+    Ok(Bootstrap {
+        home,
+        repairs,
+        first_setup,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::symlink_metadata(path).unwrap().mode() & 0o7777
+    }
+
+    #[test]
+    fn first_start_creates_the_tree_with_tight_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("home");
+        let boot = bootstrap(&root).unwrap();
+        assert!(boot.first_setup);
+        assert!(boot.repairs.is_empty());
+        assert_eq!(mode(&root), 0o700);
+        for d in DIRS {
+            assert_eq!(mode(&root.join(d)), 0o700, "{d}");
+        }
+        assert_eq!(mode(&boot.home.sentinel()), 0o400);
+        assert_eq!(mode(&boot.home.config_file()), 0o600);
+        assert_eq!(
+            std::fs::read_to_string(boot.home.config_file()).unwrap(),
+            DEFAULT_CONFIG_TOML
+        );
+        assert!(!bootstrap(&root).unwrap().first_setup);
+    }
+
+    #[test]
+    fn a_missing_sentinel_after_setup_refuses_to_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let boot = bootstrap(dir.path()).unwrap();
+        std::fs::remove_file(boot.home.sentinel()).unwrap();
+        let err = bootstrap(dir.path()).unwrap_err();
+        assert!(matches!(err, HomeError::SentinelMissing(_)));
+        assert!(err.to_string().contains("chmod 0400"), "{err}");
+    }
+
+    #[test]
+    fn loosened_modes_are_repaired_and_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let boot = bootstrap(dir.path()).unwrap();
+        let config = boot.home.config_file();
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(boot.home.logs(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let again = bootstrap(dir.path()).unwrap();
+        let repaired: Vec<_> = again
+            .repairs
+            .iter()
+            .map(|r| (r.path.clone(), r.was))
+            .collect();
+        assert!(repaired.contains(&(config.clone(), 0o644)), "{repaired:?}");
+        assert!(
+            repaired.contains(&(boot.home.logs(), 0o755)),
+            "{repaired:?}"
+        );
+        assert_eq!(mode(&config), 0o600);
+    }
+
+    #[test]
+    fn a_symlinked_config_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let boot = bootstrap(dir.path()).unwrap();
+        let elsewhere = dir.path().join("elsewhere.toml");
+        std::fs::write(&elsewhere, "").unwrap();
+        std::fs::remove_file(boot.home.config_file()).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, boot.home.config_file()).unwrap();
+        assert!(matches!(
+            bootstrap(dir.path()),
+            Err(HomeError::Mode(ModeError::Symlink(_)))
+        ));
+    }
+}

@@ -1,0 +1,329 @@
+//! One client connection: peer check, the `hello` handshake, then requests read
+//! line by line and answered concurrently, responses and events written by one
+//! writer task. A bad line hurts only its own connection.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use interprocess::local_socket::tokio::Stream;
+use interprocess::local_socket::traits::StreamCommon;
+use proto::codec::ClientMessage;
+use proto::ipc::{
+    ClientRequest, DaemonStopping, Event, Hello, HelloResult, Method, StoppingParams,
+};
+use proto::rpc::{ErrorObject, INVALID_REQUEST, Id, Notification, PERMISSION_DENIED, Response};
+use proto::{
+    DecodeError, LineBuffer, MAX_LINE_BYTES, PROTOCOL_NAME, PROTOCOL_VERSION, decode_client_line,
+    encode_line,
+};
+use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::task::TaskTracker;
+
+use super::dispatch::{Effect, dispatch};
+use crate::daemon::{Daemon, StopReason};
+use crate::security::modes::euid;
+
+/// Lines queued for the writer before senders wait.
+const OUTBOX: usize = 256;
+
+/// Whether the read loop goes on after a line.
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Close,
+}
+
+/// Serves one accepted connection to the end.
+pub async fn serve(daemon: &Daemon, stream: Stream, id: u64, over_limit: bool) {
+    let peer = stream.peer_creds();
+    let (reader, writer) = tokio::io::split(stream);
+    let (tx, rx) = mpsc::channel(OUTBOX);
+    let writer_task = tokio::spawn(write_loop(writer, rx));
+    let outbox = Outbox(tx);
+
+    let me = euid();
+    match peer.as_ref().map(|c| (c.euid(), c.pid())) {
+        Ok((Some(uid), pid)) if uid == me => {
+            tracing::debug!(conn = id, ?pid, "connection accepted");
+            if over_limit {
+                tracing::warn!(conn = id, "too many connections; refusing one");
+                let limit = daemon.config.ipc.max_connections;
+                let busy = ErrorObject::new(
+                    proto::rpc::BUSY,
+                    format!("pyrad is serving its limit of {limit} connections"),
+                );
+                outbox.send(&Response::err(None, busy)).await;
+            } else {
+                let mut conn = Connection::new(daemon.clone(), id, outbox.clone());
+                conn.read_loop(reader).await;
+                conn.requests.close();
+                conn.requests.wait().await;
+            }
+        }
+        other => {
+            let (uid, pid) = match other {
+                Ok((uid, pid)) => (uid, pid),
+                Err(ref e) => {
+                    tracing::warn!(conn = id, error = %e, "cannot read peer credentials");
+                    (None, None)
+                }
+            };
+            tracing::warn!(conn = id, peer_uid = ?uid, peer_pid = ?pid, "refused a connection from another user");
+            let refusal = ErrorObject::new(
+                PERMISSION_DENIED,
+                format!("pyrad serves only its own user (uid {me})"),
+            );
+            outbox.send(&Response::err(None, refusal)).await;
+        }
+    }
+    drop(outbox);
+    let _ = writer_task.await;
+}
+
+/// The sending side of a connection's writer task.
+#[derive(Clone)]
+struct Outbox(mpsc::Sender<Vec<u8>>);
+
+impl Outbox {
+    /// Queues `msg`; a client that went away is not an error here.
+    async fn send<T: Serialize>(&self, msg: &T) {
+        let _ = self.0.send(encode_line(msg)).await;
+    }
+}
+
+async fn write_loop(writer: impl AsyncWrite + Unpin, mut rx: mpsc::Receiver<Vec<u8>>) {
+    let mut writer = BufWriter::new(writer);
+    while let Some(line) = rx.recv().await {
+        if writer.write_all(&line).await.is_err() {
+            return;
+        }
+        // Write what else is queued, then flush once.
+        while let Ok(line) = rx.try_recv() {
+            if writer.write_all(&line).await.is_err() {
+                return;
+            }
+        }
+        if writer.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = writer.shutdown().await;
+}
+
+struct Connection {
+    daemon: Daemon,
+    id: u64,
+    outbox: Outbox,
+    /// Set by a successful `hello`; until then only `hello` is served.
+    greeted: bool,
+    /// Ids of requests still running, to refuse a duplicate.
+    in_flight: Arc<Mutex<HashSet<Id>>>,
+    /// Bounds the requests in flight; reading pauses while none is free.
+    permits: Arc<Semaphore>,
+    /// This connection's running requests, awaited before it closes.
+    requests: TaskTracker,
+}
+
+impl Connection {
+    fn new(daemon: Daemon, id: u64, outbox: Outbox) -> Self {
+        let permits = Arc::new(Semaphore::new(daemon.config.ipc.max_in_flight.max(1)));
+        Self {
+            daemon,
+            id,
+            outbox,
+            greeted: false,
+            in_flight: Arc::default(),
+            permits,
+            requests: TaskTracker::new(),
+        }
+    }
+
+    async fn read_loop(&mut self, mut reader: impl AsyncRead + Unpin) {
+        let mut lines = LineBuffer::new(MAX_LINE_BYTES);
+        let mut chunk = vec![0u8; 16 * 1024];
+        loop {
+            while let Some(line) = lines.next_line() {
+                if self.line(line).await == Flow::Close {
+                    return;
+                }
+            }
+            let read = tokio::select! {
+                () = self.daemon.stop.cancelled() => {
+                    if self.greeted {
+                        let reason = self.daemon.stop_reason().as_str().to_owned();
+                        self.event::<DaemonStopping>(&StoppingParams { reason }).await;
+                    }
+                    return;
+                }
+                read = reader.read(&mut chunk) => read,
+            };
+            match read {
+                Ok(0) => {
+                    // End of input: a last line without a newline still counts.
+                    if let Some(line) = lines.finish() {
+                        self.line(line).await;
+                    }
+                    return;
+                }
+                Ok(n) => lines.extend(&chunk[..n]),
+                Err(e) => {
+                    tracing::debug!(conn = self.id, error = %e, "read failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn line(&mut self, line: Result<Vec<u8>, DecodeError>) -> Flow {
+        let line = match line {
+            Ok(line) => line,
+            Err(too_long) => {
+                tracing::warn!(
+                    conn = self.id,
+                    "closing a connection that sent an oversize line"
+                );
+                self.outbox.send(&too_long.to_response()).await;
+                return Flow::Close;
+            }
+        };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Flow::Continue;
+        }
+        match decode_client_line(&line) {
+            Err(e) => {
+                tracing::debug!(conn = self.id, error = %e, "undecodable line");
+                self.outbox.send(&e.to_response()).await;
+                Flow::Continue
+            }
+            Ok(ClientMessage::Notification(n)) if !self.greeted => {
+                self.outbox
+                    .send(&Response::err(
+                        None,
+                        ErrorObject::handshake_required(&n.method),
+                    ))
+                    .await;
+                Flow::Close
+            }
+            Ok(ClientMessage::Notification(n)) => {
+                tracing::debug!(conn = self.id, method = %n.method, "ignoring a client notification");
+                Flow::Continue
+            }
+            Ok(ClientMessage::Request(req)) if !self.greeted => self.hello(req).await,
+            Ok(ClientMessage::Request(req)) => {
+                self.request(req).await;
+                Flow::Continue
+            }
+        }
+    }
+
+    async fn hello(&mut self, req: proto::Request) -> Flow {
+        if req.method != Hello::NAME {
+            self.outbox
+                .send(&Response::err(
+                    Some(req.id),
+                    ErrorObject::handshake_required(&req.method),
+                ))
+                .await;
+            return Flow::Close;
+        }
+        let params = match ClientRequest::parse(&req.method, req.params) {
+            Ok(ClientRequest::Hello(params)) => params,
+            Ok(other) => {
+                let error = ErrorObject::new(
+                    proto::rpc::INTERNAL_ERROR,
+                    format!("hello decoded as {other:?}"),
+                );
+                self.outbox.send(&Response::err(Some(req.id), error)).await;
+                return Flow::Close;
+            }
+            Err(e) => {
+                self.outbox.send(&Response::err(Some(req.id), e)).await;
+                return Flow::Close;
+            }
+        };
+        if params.protocol != PROTOCOL_NAME || params.version != PROTOCOL_VERSION {
+            tracing::warn!(conn = self.id, client = %params.client, version = params.version, "protocol mismatch");
+            let error = ErrorObject::version_mismatch(&params.protocol, params.version);
+            self.outbox.send(&Response::err(Some(req.id), error)).await;
+            return Flow::Close;
+        }
+        tracing::debug!(conn = self.id, client = %params.client, "hello");
+        self.greeted = true;
+        let result = HelloResult {
+            protocol: PROTOCOL_NAME.into(),
+            version: PROTOCOL_VERSION,
+            daemon: concat!("pyrad/", env!("CARGO_PKG_VERSION")).into(),
+            pid: self.daemon.pid,
+            features: proto::version::FEATURES.to_vec(),
+        };
+        self.outbox.send(&ok(req.id, &result)).await;
+        Flow::Continue
+    }
+
+    async fn request(&mut self, req: proto::Request) {
+        if req.method == Hello::NAME {
+            let error = ErrorObject::new(
+                INVALID_REQUEST,
+                "hello was already answered on this connection",
+            );
+            self.outbox.send(&Response::err(Some(req.id), error)).await;
+            return;
+        }
+        let fresh = self
+            .in_flight
+            .lock()
+            .map(|mut ids| ids.insert(req.id.clone()))
+            .unwrap_or(false);
+        if !fresh {
+            let error = ErrorObject::new(
+                INVALID_REQUEST,
+                format!("id {} is already in flight on this connection", req.id),
+            );
+            self.outbox.send(&Response::err(Some(req.id), error)).await;
+            return;
+        }
+        let Ok(permit) = self.permits.clone().acquire_owned().await else {
+            return;
+        };
+        let (daemon, outbox, in_flight) = (
+            self.daemon.clone(),
+            self.outbox.clone(),
+            self.in_flight.clone(),
+        );
+        self.requests.spawn(async move {
+            let answer = match ClientRequest::parse(&req.method, req.params) {
+                Ok(call) => dispatch(&daemon, call).await,
+                Err(e) => Err(e),
+            };
+            let (response, effect) = match answer {
+                Ok((value, effect)) => (Response::ok(req.id.clone(), value), effect),
+                Err(e) => (Response::err(Some(req.id.clone()), e), Effect::None),
+            };
+            outbox.send(&response).await;
+            if let Ok(mut ids) = in_flight.lock() {
+                ids.remove(&req.id);
+            }
+            drop(permit);
+            if effect == Effect::Shutdown {
+                daemon.request_stop(StopReason::Request);
+            }
+        });
+    }
+
+    async fn event<E: Event>(&self, params: &E::Params) {
+        let params = serde_json::to_value(params).ok();
+        self.outbox.send(&Notification::new(E::NAME, params)).await;
+    }
+}
+
+fn ok<T: Serialize>(id: Id, result: &T) -> Response {
+    match serde_json::to_value(result) {
+        Ok(value) => Response::ok(id, value),
+        Err(e) => Response::err(
+            Some(id),
+            ErrorObject::new(proto::rpc::INTERNAL_ERROR, e.to_string()),
+        ),
+    }
+}

@@ -1,0 +1,229 @@
+//! The SQLite store (`data/pyra.db`): WAL mode, versioned migrations kept in
+//! `PRAGMA user_version`, and the record of daemon runs (so a start knows whether
+//! the run before it stopped cleanly).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Each entry moves the schema one version up; never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: the runs of the daemon.
+    "CREATE TABLE daemon_runs (
+        id          INTEGER PRIMARY KEY,
+        pid         INTEGER NOT NULL,
+        version     TEXT    NOT NULL,
+        started_at  INTEGER NOT NULL,
+        stopped_at  INTEGER,
+        clean       INTEGER NOT NULL DEFAULT 0
+    );",
+];
+
+/// The schema version this build migrates to.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the database {path} is at schema version {found}, newer than this pyrad knows ({known}); \
+         run the newer pyrad, or restore a backup"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
+    #[error("database migration to version {version} failed: {source}")]
+    Migrate {
+        version: u32,
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the database lock was poisoned by a panic")]
+    Poisoned,
+}
+
+/// A shared handle on the database. Calls block: run them off the async threads.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database and migrates it to [`SCHEMA_VERSION`].
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        // A file that is not SQLite fails here, before anything is written to it.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_err)?;
+        migrate(&mut conn, path)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        f(&mut conn)
+    }
+
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        self.with(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?))
+    }
+
+    /// Records the start of a run; returns its id and whether the previous run
+    /// stopped cleanly (`None` on the first run).
+    pub fn begin_run(
+        &self,
+        pid: u32,
+        version: &str,
+        now: u64,
+    ) -> Result<(i64, Option<bool>), StoreError> {
+        self.with(|c| {
+            let previous: Option<bool> = c
+                .query_row(
+                    "SELECT clean FROM daemon_runs ORDER BY id DESC LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            c.execute(
+                "INSERT INTO daemon_runs (pid, version, started_at) VALUES (?1, ?2, ?3)",
+                params![pid, version, now as i64],
+            )?;
+            Ok((c.last_insert_rowid(), previous))
+        })
+    }
+
+    /// Marks run `id` as stopped cleanly at `now`.
+    pub fn end_run(&self, id: i64, now: u64) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE daemon_runs SET stopped_at = ?1, clean = 1 WHERE id = ?2",
+                params![now as i64, id],
+            )?;
+            // Fold the WAL back so the database file alone is complete at rest.
+            c.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
+            Ok(())
+        })
+    }
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let found: u32 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = index as u32 + 1;
+        let tx = conn
+            .transaction()
+            .map_err(|source| StoreError::Migrate { version, source })?;
+        tx.execute_batch(sql)
+            .map_err(|source| StoreError::Migrate { version, source })?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(|source| StoreError::Migrate { version, source })?;
+        tx.commit()
+            .map_err(|source| StoreError::Migrate { version, source })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_database_is_migrated_and_in_wal_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("pyra.db")).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let mode: String = store
+            .with(|c| Ok(c.pragma_query_value(None, "journal_mode", |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn runs_remember_whether_the_last_one_stopped_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pyra.db");
+        let store = Store::open(&path).unwrap();
+        let (first, previous) = store.begin_run(1, "0.1.0", 100).unwrap();
+        assert_eq!(previous, None);
+        store.end_run(first, 200).unwrap();
+        let (_crashed, previous) = store.begin_run(2, "0.1.0", 300).unwrap();
+        assert_eq!(previous, Some(true));
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.begin_run(3, "0.1.0", 400).unwrap().1, Some(false));
+    }
+
+    #[test]
+    fn a_database_from_the_future_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pyra.db");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let before = std::fs::read(&path).unwrap();
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pyra.db");
+        let garbage = vec![0x42u8; 8192];
+        std::fs::write(&path, &garbage).unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(err.to_string().contains("not a database"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), garbage);
+    }
+}
