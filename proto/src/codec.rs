@@ -6,9 +6,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::rpc::{
-    ErrorObject, INVALID_REQUEST, Id, Notification, PARSE_ERROR, Request, Response, V2,
-};
+use crate::rpc::{ErrorObject, INVALID_REQUEST, Id, Notification, PARSE_ERROR, Request, Response, V2};
 
 /// The longest line either side accepts, newline excluded: 1 MiB.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -59,9 +57,7 @@ impl DecodeError {
     pub fn to_error_object(&self) -> ErrorObject {
         let error = ErrorObject::new(self.code(), self.to_string());
         match self {
-            DecodeError::TooLong { limit } => {
-                error.with_data(serde_json::json!({ "limit_bytes": limit }))
-            }
+            DecodeError::TooLong { limit } => error.with_data(serde_json::json!({ "limit_bytes": limit })),
             _ => error,
         }
     }
@@ -93,10 +89,7 @@ pub fn decode_client_line(line: &[u8]) -> Result<ClientMessage, DecodeError> {
         None => None,
         Some(v) => Some(parse_id(v)?),
     };
-    let invalid = |reason: &str| DecodeError::Invalid {
-        id: id.clone(),
-        reason: reason.to_owned(),
-    };
+    let invalid = |reason: &str| DecodeError::Invalid { id: id.clone(), reason: reason.to_owned() };
     check_version(&obj).map_err(|r| invalid(&r))?;
     let method = match obj.remove("method") {
         Some(Value::String(m)) => m,
@@ -115,40 +108,21 @@ pub fn decode_client_line(line: &[u8]) -> Result<ClientMessage, DecodeError> {
         return Err(invalid(&format!("unexpected member {extra:?}")));
     }
     Ok(match id {
-        Some(id) => ClientMessage::Request(Request {
-            jsonrpc: V2,
-            id,
-            method,
-            params,
-        }),
-        None => ClientMessage::Notification(Notification {
-            jsonrpc: V2,
-            method,
-            params,
-        }),
+        Some(id) => ClientMessage::Request(Request { jsonrpc: V2, id, method, params }),
+        None => ClientMessage::Notification(Notification { jsonrpc: V2, method, params }),
     })
 }
 
 /// Decodes one line sent by the daemon (newline already removed).
 pub fn decode_server_line(line: &[u8]) -> Result<ServerMessage, DecodeError> {
     let obj = parse_object(line)?;
-    let id = obj
-        .get("id")
-        .cloned()
-        .and_then(|v| serde_json::from_value::<Id>(v).ok());
+    let id = obj.get("id").cloned().and_then(|v| serde_json::from_value::<Id>(v).ok());
     let value = Value::Object(obj);
-    let invalid = |e: serde_json::Error| DecodeError::Invalid {
-        id: id.clone(),
-        reason: e.to_string(),
-    };
+    let invalid = |e: serde_json::Error| DecodeError::Invalid { id: id.clone(), reason: e.to_string() };
     if value.get("method").is_some() {
-        serde_json::from_value(value)
-            .map(ServerMessage::Notification)
-            .map_err(invalid)
+        serde_json::from_value(value).map(ServerMessage::Notification).map_err(invalid)
     } else {
-        serde_json::from_value(value)
-            .map(ServerMessage::Response)
-            .map_err(invalid)
+        serde_json::from_value(value).map(ServerMessage::Response).map_err(invalid)
     }
 }
 
@@ -163,10 +137,7 @@ fn parse_object(line: &[u8]) -> Result<Map<String, Value>, DecodeError> {
 }
 
 fn parse_id(v: Value) -> Result<Id, DecodeError> {
-    let bad = || DecodeError::Invalid {
-        id: None,
-        reason: "\"id\" must be a string or an integer".into(),
-    };
+    let bad = || DecodeError::Invalid { id: None, reason: "\"id\" must be a string or an integer".into() };
     match v {
         Value::String(s) => Ok(Id::Str(s)),
         Value::Number(n) => n.as_i64().map(Id::Num).ok_or_else(bad),
@@ -208,12 +179,7 @@ pub struct LineBuffer {
 
 impl LineBuffer {
     pub fn new(max: usize) -> Self {
-        Self {
-            buf: Vec::with_capacity(8192),
-            start: 0,
-            scanned: 0,
-            max,
-        }
+        Self { buf: Vec::with_capacity(8192), start: 0, scanned: 0, max }
     }
 
     pub fn extend(&mut self, bytes: &[u8]) {
@@ -248,8 +214,7 @@ impl LineBuffer {
             }
             None => {
                 self.scanned = self.buf.len();
-                (self.buf.len() - self.start > self.max)
-                    .then_some(Err(DecodeError::TooLong { limit: self.max }))
+                (self.buf.len() - self.start > self.max).then_some(Err(DecodeError::TooLong { limit: self.max }))
             }
         }
     }

@@ -125,9 +125,7 @@ impl<'de> Deserialize<'de> for Empty {
             Value::Null => Ok(Empty),
             Value::Object(m) if m.is_empty() => Ok(Empty),
             Value::Array(a) if a.is_empty() => Ok(Empty),
-            other => Err(serde::de::Error::custom(format!(
-                "expected no params, got {other}"
-            ))),
+            other => Err(serde::de::Error::custom(format!("expected no params, got {other}"))),
         }
     }
 }
@@ -165,12 +163,8 @@ impl ClientRequest {
         let params = params.unwrap_or(Value::Null);
         match method {
             Hello::NAME => params_of::<Hello>(params).map(ClientRequest::Hello),
-            DaemonStatus::NAME => {
-                params_of::<DaemonStatus>(params).map(|Empty| ClientRequest::DaemonStatus)
-            }
-            DaemonShutdown::NAME => {
-                params_of::<DaemonShutdown>(params).map(|Empty| ClientRequest::DaemonShutdown)
-            }
+            DaemonStatus::NAME => params_of::<DaemonStatus>(params).map(|Empty| ClientRequest::DaemonStatus),
+            DaemonShutdown::NAME => params_of::<DaemonShutdown>(params).map(|Empty| ClientRequest::DaemonShutdown),
             other => Err(ErrorObject::method_not_found(other)),
         }
     }

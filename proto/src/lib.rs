@@ -9,8 +9,8 @@ pub mod rpc;
 pub mod version;
 
 pub use codec::{
-    ClientMessage, DecodeError, LineBuffer, MAX_LINE_BYTES, ServerMessage, decode_client_line,
-    decode_server_line, encode_line,
+    ClientMessage, DecodeError, LineBuffer, MAX_LINE_BYTES, ServerMessage, decode_client_line, decode_server_line,
+    encode_line,
 };
 pub use rpc::{ErrorObject, Id, Notification, Request, Response};
 pub use version::{Feature, PROTOCOL_NAME, PROTOCOL_VERSION};

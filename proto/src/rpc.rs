@@ -38,13 +38,7 @@ impl Serialize for V2 {
 impl<'de> Deserialize<'de> for V2 {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        if s == "2.0" {
-            Ok(V2)
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "expected \"2.0\", got {s:?}"
-            )))
-        }
+        if s == "2.0" { Ok(V2) } else { Err(serde::de::Error::custom(format!("expected \"2.0\", got {s:?}"))) }
     }
 }
 
@@ -77,12 +71,7 @@ pub struct Request {
 
 impl Request {
     pub fn new(id: Id, method: impl Into<String>, params: Option<Value>) -> Self {
-        Self {
-            jsonrpc: V2,
-            id,
-            method: method.into(),
-            params,
-        }
+        Self { jsonrpc: V2, id, method: method.into(), params }
     }
 }
 
@@ -97,11 +86,7 @@ pub struct Notification {
 
 impl Notification {
     pub fn new(method: impl Into<String>, params: Option<Value>) -> Self {
-        Self {
-            jsonrpc: V2,
-            method: method.into(),
-            params,
-        }
+        Self { jsonrpc: V2, method: method.into(), params }
     }
 }
 
@@ -126,19 +111,11 @@ pub enum Outcome {
 
 impl Response {
     pub fn ok(id: Id, result: Value) -> Self {
-        Self {
-            jsonrpc: V2,
-            id: Some(id),
-            outcome: Outcome::Result(result),
-        }
+        Self { jsonrpc: V2, id: Some(id), outcome: Outcome::Result(result) }
     }
 
     pub fn err(id: Option<Id>, error: ErrorObject) -> Self {
-        Self {
-            jsonrpc: V2,
-            id,
-            outcome: Outcome::Error(error),
-        }
+        Self { jsonrpc: V2, id, outcome: Outcome::Error(error) }
     }
 }
 
@@ -154,11 +131,7 @@ pub struct ErrorObject {
 
 impl ErrorObject {
     pub fn new(code: i32, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            data: None,
-        }
+        Self { code, message: message.into(), data: None }
     }
 
     pub fn with_data(mut self, data: Value) -> Self {
@@ -171,20 +144,14 @@ impl ErrorObject {
     }
 
     pub fn invalid_params(method: &str, why: impl std::fmt::Display) -> Self {
-        Self::new(
-            INVALID_PARAMS,
-            format!("invalid params for {method}: {why}"),
-        )
+        Self::new(INVALID_PARAMS, format!("invalid params for {method}: {why}"))
     }
 }
 
 impl ErrorObject {
     /// The first request was not `hello`.
     pub fn handshake_required(method: &str) -> Self {
-        Self::new(
-            HANDSHAKE_REQUIRED,
-            format!("the first request must be \"hello\", got {method:?}"),
-        )
+        Self::new(HANDSHAKE_REQUIRED, format!("the first request must be \"hello\", got {method:?}"))
     }
 
     /// `hello` asked for another protocol or version; `data` lets a client say which.

@@ -20,15 +20,8 @@ fn golden(name: &str) -> Value {
 fn check<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(name: &str, value: &T) {
     let expected = golden(name);
     let line = encode_line(value);
-    assert_eq!(
-        line.last(),
-        Some(&b'\n'),
-        "{name}: a line ends with a newline"
-    );
-    assert!(
-        !line[..line.len() - 1].contains(&b'\n'),
-        "{name}: one line only"
-    );
+    assert_eq!(line.last(), Some(&b'\n'), "{name}: a line ends with a newline");
+    assert!(!line[..line.len() - 1].contains(&b'\n'), "{name}: one line only");
     let encoded: Value = serde_json::from_slice(&line).unwrap();
     assert_eq!(encoded, expected, "{name}: encoding differs from golden");
     let decoded: T = serde_json::from_value(expected).unwrap();
@@ -36,11 +29,7 @@ fn check<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(name: &s
 }
 
 fn request<M: Method>(id: Id, params: Option<&M::Params>) -> Request {
-    Request::new(
-        id,
-        M::NAME,
-        params.map(|p| serde_json::to_value(p).unwrap()),
-    )
+    Request::new(id, M::NAME, params.map(|p| serde_json::to_value(p).unwrap()))
 }
 
 fn response<M: Method>(id: Id, result: &M::Result) -> Response {
@@ -48,19 +37,12 @@ fn response<M: Method>(id: Id, result: &M::Result) -> Response {
 }
 
 fn hello_params() -> HelloParams {
-    HelloParams {
-        protocol: "pyra".into(),
-        version: 1,
-        client: "pyractl/0.1.0".into(),
-    }
+    HelloParams { protocol: "pyra".into(), version: 1, client: "pyractl/0.1.0".into() }
 }
 
 #[test]
 fn hello_round_trips() {
-    check(
-        "hello.request",
-        &request::<Hello>(Id::Num(1), Some(&hello_params())),
-    );
+    check("hello.request", &request::<Hello>(Id::Num(1), Some(&hello_params())));
     let result = HelloResult {
         protocol: "pyra".into(),
         version: 1,
@@ -73,10 +55,7 @@ fn hello_round_trips() {
 
 #[test]
 fn status_round_trips() {
-    check(
-        "daemon.status.request",
-        &request::<DaemonStatus>(Id::Str("s-2".into()), Some(&Empty)),
-    );
+    check("daemon.status.request", &request::<DaemonStatus>(Id::Str("s-2".into()), Some(&Empty)));
     let result = StatusResult {
         version: "0.1.0".into(),
         protocol_version: 1,
@@ -97,64 +76,31 @@ fn status_round_trips() {
         plugins: None,
         bots: None,
     };
-    check(
-        "daemon.status.response",
-        &response::<DaemonStatus>(Id::Str("s-2".into()), &result),
-    );
+    check("daemon.status.response", &response::<DaemonStatus>(Id::Str("s-2".into()), &result));
 }
 
 #[test]
 fn shutdown_round_trips() {
-    check(
-        "daemon.shutdown.request",
-        &request::<DaemonShutdown>(Id::Num(3), None),
-    );
-    check(
-        "daemon.shutdown.response",
-        &response::<DaemonShutdown>(Id::Num(3), &ShutdownResult { pid: 4242 }),
-    );
+    check("daemon.shutdown.request", &request::<DaemonShutdown>(Id::Num(3), None));
+    check("daemon.shutdown.response", &response::<DaemonShutdown>(Id::Num(3), &ShutdownResult { pid: 4242 }));
 }
 
 #[test]
 fn stopping_event_round_trips() {
-    let params = serde_json::to_value(StoppingParams {
-        reason: "signal".into(),
-    })
-    .unwrap();
-    check(
-        "daemon.stopping.event",
-        &Notification::new(DaemonStopping::NAME, Some(params)),
-    );
+    let params = serde_json::to_value(StoppingParams { reason: "signal".into() }).unwrap();
+    check("daemon.stopping.event", &Notification::new(DaemonStopping::NAME, Some(params)));
 }
 
 #[test]
 fn errors_round_trip() {
     let parse = decode_client_line(br#"{"jsonr"#).unwrap_err().to_response();
     check("error.parse", &parse);
-    check(
-        "error.method_not_found",
-        &Response::err(
-            Some(Id::Num(7)),
-            ErrorObject::method_not_found("daemon.explode"),
-        ),
-    );
-    check(
-        "error.too_long",
-        &DecodeError::TooLong {
-            limit: MAX_LINE_BYTES,
-        }
-        .to_response(),
-    );
-    check(
-        "error.version_mismatch",
-        &Response::err(Some(Id::Num(1)), ErrorObject::version_mismatch("pyra", 99)),
-    );
+    check("error.method_not_found", &Response::err(Some(Id::Num(7)), ErrorObject::method_not_found("daemon.explode")));
+    check("error.too_long", &DecodeError::TooLong { limit: MAX_LINE_BYTES }.to_response());
+    check("error.version_mismatch", &Response::err(Some(Id::Num(1)), ErrorObject::version_mismatch("pyra", 99)));
     check(
         "error.handshake_required",
-        &Response::err(
-            Some(Id::Num(5)),
-            ErrorObject::handshake_required("daemon.status"),
-        ),
+        &Response::err(Some(Id::Num(5)), ErrorObject::handshake_required("daemon.status")),
     );
 }
 
@@ -178,13 +124,7 @@ fn every_golden_file_is_checked() {
     let dir = format!("{}/golden", env!("CARGO_MANIFEST_DIR"));
     let mut found: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
-        .map(|e| {
-            e.unwrap()
-                .file_name()
-                .to_string_lossy()
-                .trim_end_matches(".json")
-                .to_owned()
-        })
+        .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".json").to_owned())
         .collect();
     found.sort();
     let mut checked: Vec<String> = checked.iter().map(|s| s.to_string()).collect();
@@ -200,14 +140,8 @@ fn golden_requests_decode_as_client_requests() {
         ("daemon.shutdown.request", ClientRequest::DaemonShutdown),
     ] {
         let line = serde_json::to_vec(&golden(name)).unwrap();
-        let ClientMessage::Request(req) = decode_client_line(&line).unwrap() else {
-            panic!("{name}: not a request")
-        };
-        assert_eq!(
-            ClientRequest::parse(&req.method, req.params).unwrap(),
-            expected,
-            "{name}"
-        );
+        let ClientMessage::Request(req) = decode_client_line(&line).unwrap() else { panic!("{name}: not a request") };
+        assert_eq!(ClientRequest::parse(&req.method, req.params).unwrap(), expected, "{name}");
     }
 }
 
@@ -218,9 +152,7 @@ fn golden_server_lines_decode() {
         matches!(decode_server_line(&line).unwrap(), ServerMessage::Notification(n) if n.method == "daemon.stopping")
     );
     let line = serde_json::to_vec(&golden("error.method_not_found")).unwrap();
-    let ServerMessage::Response(r) = decode_server_line(&line).unwrap() else {
-        panic!("not a response")
-    };
+    let ServerMessage::Response(r) = decode_server_line(&line).unwrap() else { panic!("not a response") };
     assert_eq!(r.id, Some(Id::Num(7)));
     assert!(matches!(r.outcome, Outcome::Error(e) if e.code == METHOD_NOT_FOUND));
 }
@@ -235,80 +167,25 @@ fn reject(line: &[u8]) -> (i32, Option<Id>) {
 fn malformed_lines_get_the_specified_codes() {
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let cases: Vec<(&str, Vec<u8>, i32, Option<Id>)> = vec![
-        (
-            "invalid utf-8",
-            b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}".to_vec(),
-            PARSE_ERROR,
-            None,
-        ),
-        (
-            "truncated",
-            br#"{"jsonrpc":"2.0","id":1,"#.to_vec(),
-            PARSE_ERROR,
-            None,
-        ),
-        (
-            "nul byte",
-            b"{\"jsonrpc\":\"2.0\",\0\"id\":1}".to_vec(),
-            PARSE_ERROR,
-            None,
-        ),
+        ("invalid utf-8", b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}".to_vec(), PARSE_ERROR, None),
+        ("truncated", br#"{"jsonrpc":"2.0","id":1,"#.to_vec(), PARSE_ERROR, None),
+        ("nul byte", b"{\"jsonrpc\":\"2.0\",\0\"id\":1}".to_vec(), PARSE_ERROR, None),
         ("deep nesting", deep.into_bytes(), PARSE_ERROR, None),
-        (
-            "array",
-            br#"[{"jsonrpc":"2.0","id":1,"method":"hello"}]"#.to_vec(),
-            INVALID_REQUEST,
-            None,
-        ),
+        ("array", br#"[{"jsonrpc":"2.0","id":1,"method":"hello"}]"#.to_vec(), INVALID_REQUEST, None),
         ("number", b"42".to_vec(), INVALID_REQUEST, None),
-        (
-            "missing jsonrpc",
-            br#"{"id":1,"method":"hello"}"#.to_vec(),
-            INVALID_REQUEST,
-            Some(Id::Num(1)),
-        ),
-        (
-            "jsonrpc 1.0",
-            br#"{"jsonrpc":"1.0","id":2,"method":"hello"}"#.to_vec(),
-            INVALID_REQUEST,
-            Some(Id::Num(2)),
-        ),
-        (
-            "method number",
-            br#"{"jsonrpc":"2.0","id":3,"method":5}"#.to_vec(),
-            INVALID_REQUEST,
-            Some(Id::Num(3)),
-        ),
-        (
-            "missing method",
-            br#"{"jsonrpc":"2.0","id":"x"}"#.to_vec(),
-            INVALID_REQUEST,
-            Some(Id::Str("x".into())),
-        ),
-        (
-            "id object",
-            br#"{"jsonrpc":"2.0","id":{},"method":"hello"}"#.to_vec(),
-            INVALID_REQUEST,
-            None,
-        ),
-        (
-            "id fraction",
-            br#"{"jsonrpc":"2.0","id":1.5,"method":"hello"}"#.to_vec(),
-            INVALID_REQUEST,
-            None,
-        ),
+        ("missing jsonrpc", br#"{"id":1,"method":"hello"}"#.to_vec(), INVALID_REQUEST, Some(Id::Num(1))),
+        ("jsonrpc 1.0", br#"{"jsonrpc":"1.0","id":2,"method":"hello"}"#.to_vec(), INVALID_REQUEST, Some(Id::Num(2))),
+        ("method number", br#"{"jsonrpc":"2.0","id":3,"method":5}"#.to_vec(), INVALID_REQUEST, Some(Id::Num(3))),
+        ("missing method", br#"{"jsonrpc":"2.0","id":"x"}"#.to_vec(), INVALID_REQUEST, Some(Id::Str("x".into()))),
+        ("id object", br#"{"jsonrpc":"2.0","id":{},"method":"hello"}"#.to_vec(), INVALID_REQUEST, None),
+        ("id fraction", br#"{"jsonrpc":"2.0","id":1.5,"method":"hello"}"#.to_vec(), INVALID_REQUEST, None),
         (
             "params string",
             br#"{"jsonrpc":"2.0","id":4,"method":"hello","params":"x"}"#.to_vec(),
             INVALID_REQUEST,
             Some(Id::Num(4)),
         ),
-        (
-            "a response",
-            br#"{"jsonrpc":"2.0","id":5,"result":{}}"#.to_vec(),
-            INVALID_REQUEST,
-            Some(Id::Num(5)),
-        ),
+        ("a response", br#"{"jsonrpc":"2.0","id":5,"result":{}}"#.to_vec(), INVALID_REQUEST, Some(Id::Num(5))),
         (
             "extra member",
             br#"{"jsonrpc":"2.0","id":6,"method":"hello","x":1}"#.to_vec(),
@@ -326,20 +203,9 @@ fn params_are_checked_per_method() {
     let err = ClientRequest::parse("hello", Some(json!({"protocol": "pyra"}))).unwrap_err();
     assert_eq!(err.code, INVALID_PARAMS);
     assert!(err.message.contains("version"), "{}", err.message);
-    assert_eq!(
-        ClientRequest::parse("daemon.status", Some(json!({"x": 1})))
-            .unwrap_err()
-            .code,
-        INVALID_PARAMS
-    );
-    assert_eq!(
-        ClientRequest::parse("nope", None).unwrap_err().code,
-        METHOD_NOT_FOUND
-    );
-    assert_eq!(
-        ClientRequest::parse("daemon.status", Some(json!([]))).unwrap(),
-        ClientRequest::DaemonStatus
-    );
+    assert_eq!(ClientRequest::parse("daemon.status", Some(json!({"x": 1}))).unwrap_err().code, INVALID_PARAMS);
+    assert_eq!(ClientRequest::parse("nope", None).unwrap_err().code, METHOD_NOT_FOUND);
+    assert_eq!(ClientRequest::parse("daemon.status", Some(json!([]))).unwrap(), ClientRequest::DaemonStatus);
 }
 
 #[test]
@@ -358,10 +224,7 @@ fn line_buffer_frames_lines_and_enforces_the_limit() {
     buf.extend(b"gh\n");
     assert_eq!(buf.next_line(), Some(Ok(b"efgh".to_vec())));
     buf.extend(b"0123456789");
-    assert_eq!(
-        buf.next_line(),
-        Some(Err(DecodeError::TooLong { limit: 8 }))
-    );
+    assert_eq!(buf.next_line(), Some(Err(DecodeError::TooLong { limit: 8 })));
 
     let mut buf = LineBuffer::new(8);
     buf.extend(b"tail");
@@ -371,10 +234,7 @@ fn line_buffer_frames_lines_and_enforces_the_limit() {
 
     let mut buf = LineBuffer::new(4);
     buf.extend(b"12345\n1\n");
-    assert_eq!(
-        buf.next_line(),
-        Some(Err(DecodeError::TooLong { limit: 4 }))
-    );
+    assert_eq!(buf.next_line(), Some(Err(DecodeError::TooLong { limit: 4 })));
 }
 
 #[test]

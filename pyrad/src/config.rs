@@ -28,10 +28,7 @@ pub struct DaemonSection {
 
 impl Default for DaemonSection {
     fn default() -> Self {
-        Self {
-            log_level: "info".into(),
-            shutdown_timeout_secs: 5,
-        }
+        Self { log_level: "info".into(), shutdown_timeout_secs: 5 }
     }
 }
 
@@ -49,11 +46,7 @@ pub struct IpcSection {
 
 impl Default for IpcSection {
     fn default() -> Self {
-        Self {
-            socket: PathBuf::new(),
-            max_connections: 64,
-            max_in_flight: 32,
-        }
+        Self { socket: PathBuf::new(), max_connections: 64, max_in_flight: 32 }
     }
 }
 
@@ -86,35 +79,21 @@ max_in_flight = 32
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{path}:{line}:{column}: {message}")]
-    File {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    File { path: PathBuf, line: usize, column: usize, message: String },
     #[error("environment variable {var}: {message}")]
     Env { var: String, message: String },
 }
 
 impl Config {
     /// Loads `path` (absent means defaults) and applies `env` on top.
-    pub fn load(
-        path: &Path,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
+    pub fn load(path: &Path, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                });
+                return Err(ConfigError::Read { path: path.to_owned(), source });
             }
         };
         Self::parse(path, &text, env)
@@ -128,16 +107,8 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         // The file alone first, so its mistakes are reported with line and column.
         let file_error = |e: toml::de::Error| {
-            let (line, column) = e
-                .span()
-                .map(|s| line_column(text, s.start))
-                .unwrap_or((1, 1));
-            ConfigError::File {
-                path: path.to_owned(),
-                line,
-                column,
-                message: e.message().trim().to_owned(),
-            }
+            let (line, column) = e.span().map(|s| line_column(text, s.start)).unwrap_or((1, 1));
+            ConfigError::File { path: path.to_owned(), line, column, message: e.message().trim().to_owned() }
         };
         let config: Config = toml::from_str(text).map_err(file_error)?;
         let mut table = toml::Table::try_from(&config).map_err(|e| ConfigError::File {
@@ -151,10 +122,7 @@ impl Config {
             let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
                 continue;
             };
-            let env_error = |message: String| ConfigError::Env {
-                var: var.clone(),
-                message,
-            };
+            let env_error = |message: String| ConfigError::Env { var: var.clone(), message };
             let Some((section, key)) = rest.split_once("__") else {
                 return Err(env_error("expected PYRA__<SECTION>__<KEY>".into()));
             };
@@ -168,30 +136,22 @@ impl Config {
             *slot = env_value(&value, slot);
             overridden = true;
             // Check each variable on its own so an error names the right one.
-            table
-                .clone()
-                .try_into::<Config>()
-                .map_err(|e| env_error(e.message().trim().to_owned()))?;
+            table.clone().try_into::<Config>().map_err(|e| env_error(e.message().trim().to_owned()))?;
         }
         if !overridden {
             return Ok(config);
         }
-        table
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Env {
-                var: ENV_PREFIX.to_owned() + "*",
-                message: e.message().trim().to_owned(),
-            })
+        table.try_into().map_err(|e: toml::de::Error| ConfigError::Env {
+            var: ENV_PREFIX.to_owned() + "*",
+            message: e.message().trim().to_owned(),
+        })
     }
 }
 
 /// An environment value as TOML: numbers and booleans where the key wants them,
 /// everything else as a string.
 fn env_value(raw: &str, current: &toml::Value) -> toml::Value {
-    let parsed = format!("v = {raw}")
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|mut t| t.remove("v"));
+    let parsed = format!("v = {raw}").parse::<toml::Table>().ok().and_then(|mut t| t.remove("v"));
     match (current, parsed) {
         (toml::Value::String(_), _) | (_, None) => toml::Value::String(raw.to_owned()),
         (_, Some(v)) => v,
@@ -202,9 +162,7 @@ fn env_value(raw: &str, current: &toml::Value) -> toml::Value {
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.chars().count(), |nl| {
-        before[nl + 1..].chars().count()
-    }) + 1;
+    let column = before.rfind('\n').map_or(before.chars().count(), |nl| before[nl + 1..].chars().count()) + 1;
     (line, column)
 }
 

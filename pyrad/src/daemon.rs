@@ -91,11 +91,7 @@ impl Daemon {
     }
 
     pub fn stop_reason(&self) -> StopReason {
-        self.stop_reason
-            .lock()
-            .ok()
-            .and_then(|r| *r)
-            .unwrap_or(StopReason::Request)
+        self.stop_reason.lock().ok().and_then(|r| *r).unwrap_or(StopReason::Request)
     }
 
     pub fn connection_count(&self) -> u32 {
@@ -104,27 +100,15 @@ impl Daemon {
 }
 
 pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Serves until `shutdown` completes or a client asks to stop, then stops cleanly.
-pub async fn run(
-    startup: Startup,
-    shutdown: impl Future<Output = StopReason>,
-) -> anyhow::Result<()> {
-    let Startup {
-        home,
-        config,
-        log_filter,
-        store,
-        socket,
-    } = startup;
+pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -> anyhow::Result<()> {
+    let Startup { home, config, log_filter, store, socket } = startup;
     let pid = std::process::id();
     let started_at = unix_now();
-    let (run_id, previous_run_clean) =
-        store.begin_run(pid, env!("CARGO_PKG_VERSION"), started_at)?;
+    let (run_id, previous_run_clean) = store.begin_run(pid, env!("CARGO_PKG_VERSION"), started_at)?;
     if previous_run_clean == Some(false) {
         tracing::warn!("the previous run of pyrad did not stop cleanly (crash or kill)");
     }
@@ -172,14 +156,8 @@ pub async fn run(
 
     connections.close();
     let grace = Duration::from_secs(daemon.config.daemon.shutdown_timeout_secs);
-    if tokio::time::timeout(grace, connections.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            ?grace,
-            "in-flight requests did not finish in time; abandoning them"
-        );
+    if tokio::time::timeout(grace, connections.wait()).await.is_err() {
+        tracing::warn!(?grace, "in-flight requests did not finish in time; abandoning them");
     }
 
     let store = daemon.store.clone();

@@ -7,7 +7,8 @@ use crate::config::DEFAULT_CONFIG_TOML;
 use crate::security::modes::{self, FILE_MODE, Kind, ModeError, Repair, SENTINEL_MODE};
 
 /// The text of the vault sentinel; its presence, not its content, is what counts.
-const SENTINEL_TEXT: &str = "This file marks the Pyra vault as set up. Do not delete it: pyrad refuses to start without it.\n";
+const SENTINEL_TEXT: &str =
+    "This file marks the Pyra vault as set up. Do not delete it: pyrad refuses to start without it.\n";
 
 /// The directories under the home, each created 0700.
 pub const DIRS: &[&str] = &["logs", "plugins", "memory", "run", "data", "vault"];
@@ -69,10 +70,7 @@ pub enum HomeError {
     )]
     SentinelMissing(PathBuf),
     #[error("cannot create {path}: {source}")]
-    Create {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Create { path: PathBuf, source: std::io::Error },
 }
 
 /// The home to use: `$PYRA_HOME`, else `~/.pyra`.
@@ -80,17 +78,12 @@ pub fn default_root() -> Option<PathBuf> {
     if let Some(home) = std::env::var_os("PYRA_HOME").filter(|h| !h.is_empty()) {
         return Some(PathBuf::from(home));
     }
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(|h| PathBuf::from(h).join(".pyra"))
+    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".pyra"))
 }
 
 /// Creates what is missing under `root` and checks what exists.
 pub fn bootstrap(root: &Path) -> Result<Bootstrap, HomeError> {
-    let root = std::path::absolute(root).map_err(|source| HomeError::Create {
-        path: root.into(),
-        source,
-    })?;
+    let root = std::path::absolute(root).map_err(|source| HomeError::Create { path: root.into(), source })?;
     let home = Home { root };
     let mut repairs = Vec::new();
     let create_err = |path: &Path| {
@@ -117,8 +110,7 @@ pub fn bootstrap(root: &Path) -> Result<Bootstrap, HomeError> {
     match std::fs::symlink_metadata(&sentinel) {
         Ok(_) => repairs.extend(modes::enforce(&sentinel, Kind::File, SENTINEL_MODE)?),
         Err(_) if first_setup => {
-            modes::create_file(&sentinel, SENTINEL_TEXT.as_bytes(), SENTINEL_MODE)
-                .map_err(create_err(&sentinel))?
+            modes::create_file(&sentinel, SENTINEL_TEXT.as_bytes(), SENTINEL_MODE).map_err(create_err(&sentinel))?
         }
         Err(_) => return Err(HomeError::SentinelMissing(sentinel)),
     }
@@ -126,8 +118,9 @@ pub fn bootstrap(root: &Path) -> Result<Bootstrap, HomeError> {
     let config = home.config_file();
     match std::fs::symlink_metadata(&config) {
         Ok(_) => repairs.extend(modes::enforce(&config, Kind::File, FILE_MODE)?),
-        Err(_) => modes::create_file(&config, DEFAULT_CONFIG_TOML.as_bytes(), FILE_MODE)
-            .map_err(create_err(&config))?,
+        Err(_) => {
+            modes::create_file(&config, DEFAULT_CONFIG_TOML.as_bytes(), FILE_MODE).map_err(create_err(&config))?
+        }
     }
 
     // Files pyrad wrote earlier (logs, the database and its WAL) keep 0600.
@@ -141,11 +134,7 @@ pub fn bootstrap(root: &Path) -> Result<Bootstrap, HomeError> {
             }
         }
     }
-    Ok(Bootstrap {
-        home,
-        repairs,
-        first_setup,
-    })
+    Ok(Bootstrap { home, repairs, first_setup })
 }
 
 #[cfg(test)]
@@ -171,10 +160,7 @@ mod tests {
         }
         assert_eq!(mode(&boot.home.sentinel()), 0o400);
         assert_eq!(mode(&boot.home.config_file()), 0o600);
-        assert_eq!(
-            std::fs::read_to_string(boot.home.config_file()).unwrap(),
-            DEFAULT_CONFIG_TOML
-        );
+        assert_eq!(std::fs::read_to_string(boot.home.config_file()).unwrap(), DEFAULT_CONFIG_TOML);
         assert!(!bootstrap(&root).unwrap().first_setup);
     }
 
@@ -196,16 +182,9 @@ mod tests {
         std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
         std::fs::set_permissions(boot.home.logs(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let again = bootstrap(dir.path()).unwrap();
-        let repaired: Vec<_> = again
-            .repairs
-            .iter()
-            .map(|r| (r.path.clone(), r.was))
-            .collect();
+        let repaired: Vec<_> = again.repairs.iter().map(|r| (r.path.clone(), r.was)).collect();
         assert!(repaired.contains(&(config.clone(), 0o644)), "{repaired:?}");
-        assert!(
-            repaired.contains(&(boot.home.logs(), 0o755)),
-            "{repaired:?}"
-        );
+        assert!(repaired.contains(&(boot.home.logs(), 0o755)), "{repaired:?}");
         assert_eq!(mode(&config), 0o600);
     }
 
@@ -217,9 +196,6 @@ mod tests {
         std::fs::write(&elsewhere, "").unwrap();
         std::fs::remove_file(boot.home.config_file()).unwrap();
         std::os::unix::fs::symlink(&elsewhere, boot.home.config_file()).unwrap();
-        assert!(matches!(
-            bootstrap(dir.path()),
-            Err(HomeError::Mode(ModeError::Symlink(_)))
-        ));
+        assert!(matches!(bootstrap(dir.path()), Err(HomeError::Mode(ModeError::Symlink(_)))));
     }
 }

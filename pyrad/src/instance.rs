@@ -7,15 +7,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstanceError {
-    #[error(
-        "pyrad is already running for this home (pid {pid}); stop it with `pyractl daemon stop`"
-    )]
+    #[error("pyrad is already running for this home (pid {pid}); stop it with `pyractl daemon stop`")]
     Running { pid: String },
     #[error("cannot lock {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 /// Held for the daemon's lifetime; the lock goes with the file handle.
@@ -28,10 +23,7 @@ pub struct InstanceLock {
 impl InstanceLock {
     pub fn acquire(path: &Path) -> Result<Self, InstanceError> {
         use std::os::unix::fs::OpenOptionsExt;
-        let io = |source| InstanceError::Io {
-            path: path.to_owned(),
-            source,
-        };
+        let io = |source| InstanceError::Io { path: path.to_owned(), source };
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -46,11 +38,7 @@ impl InstanceLock {
                 let mut pid = String::new();
                 let _ = file.read_to_string(&mut pid);
                 let pid = pid.trim();
-                let pid = if pid.is_empty() {
-                    "unknown".to_owned()
-                } else {
-                    pid.to_owned()
-                };
+                let pid = if pid.is_empty() { "unknown".to_owned() } else { pid.to_owned() };
                 return Err(InstanceError::Running { pid });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
@@ -59,10 +47,7 @@ impl InstanceLock {
         file.rewind().map_err(io)?;
         writeln!(file, "{}", std::process::id()).map_err(io)?;
         file.sync_all().map_err(io)?;
-        Ok(Self {
-            file,
-            path: path.to_owned(),
-        })
+        Ok(Self { file, path: path.to_owned() })
     }
 
     /// Removes the pid file on a clean stop; the lock is released with the handle.
@@ -83,13 +68,7 @@ mod tests {
         let first = InstanceLock::acquire(&path).unwrap();
         let err = InstanceLock::acquire(&path).unwrap_err();
         assert_eq!(
-            err.to_string()
-                .split("(pid ")
-                .nth(1)
-                .unwrap()
-                .split(')')
-                .next()
-                .unwrap(),
+            err.to_string().split("(pid ").nth(1).unwrap().split(')').next().unwrap(),
             std::process::id().to_string()
         );
         first.release();

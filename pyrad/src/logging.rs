@@ -25,12 +25,8 @@ pub fn fatal(error: &anyhow::Error) {
 /// overrides `level`. `PYRA_STDERR_LOG=0` turns the stderr copy off (used when
 /// `pyractl daemon start` detaches pyrad from its terminal).
 pub fn init(level: &str, log_file: &Path) -> anyhow::Result<String> {
-    let filter_text = std::env::var("PYRA_LOG")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| level.to_owned());
-    let filter = EnvFilter::try_new(&filter_text)
-        .with_context(|| format!("invalid log filter {filter_text:?}"))?;
+    let filter_text = std::env::var("PYRA_LOG").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| level.to_owned());
+    let filter = EnvFilter::try_new(&filter_text).with_context(|| format!("invalid log filter {filter_text:?}"))?;
 
     let file = {
         use std::os::unix::fs::OpenOptionsExt;
@@ -41,22 +37,15 @@ pub fn init(level: &str, log_file: &Path) -> anyhow::Result<String> {
             .open(log_file)
             .with_context(|| format!("while opening the log file {}", log_file.display()))?
     };
-    let file_layer = tracing_subscriber::fmt::layer()
-        .with_ansi(false)
-        .with_writer(Arc::new(file));
+    let file_layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(Arc::new(file));
 
     let stderr_wanted = std::env::var("PYRA_STDERR_LOG").map_or(true, |v| v != "0");
     // Under systemd, journald stamps each line itself.
     let under_journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let stderr_layer = stderr_wanted.then(|| {
-        let layer = tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::stderr().is_terminal());
-        if under_journald {
-            layer.without_time().boxed()
-        } else {
-            layer.boxed()
-        }
+        let layer =
+            tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+        if under_journald { layer.without_time().boxed() } else { layer.boxed() }
     });
 
     tracing_subscriber::registry()

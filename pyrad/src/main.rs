@@ -33,11 +33,7 @@ mod exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "pyrad",
-    version,
-    about = "Pyra's daemon: run it in the foreground, talk to it with pyractl"
-)]
+#[command(name = "pyrad", version, about = "Pyra's daemon: run it in the foreground, talk to it with pyractl")]
 struct Args {
     /// Pyra's home directory.
     #[arg(long, env = "PYRA_HOME", value_name = "DIR")]
@@ -58,11 +54,7 @@ fn main() -> ExitCode {
         }
     };
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("pyrad: cannot start the async runtime: {e}");
@@ -100,10 +92,8 @@ fn prepare(args: &Args) -> Result<(daemon::Startup, instance::InstanceLock), Fai
         .map_err(fail(exit::CONFIG))?;
     let boot = home::bootstrap(&root).map_err(|e| fail(exit::CONFIG)(e.into()))?;
     let home = boot.home;
-    let config = Config::load(&home.config_file(), std::env::vars())
-        .map_err(|e| fail(exit::CONFIG)(e.into()))?;
-    let log_filter =
-        logging::init(&config.daemon.log_level, &home.log_file()).map_err(fail(exit::CONFIG))?;
+    let config = Config::load(&home.config_file(), std::env::vars()).map_err(|e| fail(exit::CONFIG)(e.into()))?;
+    let log_filter = logging::init(&config.daemon.log_level, &home.log_file()).map_err(fail(exit::CONFIG))?;
     if boot.first_setup {
         tracing::info!(home = %home.root.display(), "set up a new Pyra home");
     }
@@ -116,16 +106,7 @@ fn prepare(args: &Args) -> Result<(daemon::Startup, instance::InstanceLock), Fai
         other => fail(exit::FAILURE)(other.into()),
     })?;
     let store = store::Store::open(&home.database()).map_err(|e| fail(exit::CONFIG)(e.into()))?;
-    Ok((
-        daemon::Startup {
-            home,
-            config,
-            log_filter,
-            store,
-            socket,
-        },
-        lock,
-    ))
+    Ok((daemon::Startup { home, config, log_filter, store, socket }, lock))
 }
 
 /// The socket path from config: empty means the default, relative is inside the
@@ -138,15 +119,10 @@ fn socket_path(home: &home::Home, config: &Config) -> anyhow::Result<PathBuf> {
     let path = if configured.is_absolute() {
         configured.clone()
     } else {
-        let name = configured
-            .to_str()
-            .context("ipc.socket is not valid UTF-8")?;
+        let name = configured.to_str().context("ipc.socket is not valid UTF-8")?;
         security::safe_join(&home.root, name).context("ipc.socket")?
     };
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("/"));
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("/"));
     check_private_dir(parent).with_context(|| format!("ipc.socket {}", path.display()))?;
     Ok(path)
 }
@@ -155,20 +131,12 @@ fn socket_path(home: &home::Home, config: &Config) -> anyhow::Result<PathBuf> {
 fn check_private_dir(dir: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     if std::fs::symlink_metadata(dir).is_err() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     }
     let meta = std::fs::symlink_metadata(dir)?;
     let me = security::modes::euid();
     anyhow::ensure!(meta.is_dir(), "{} is not a directory", dir.display());
-    anyhow::ensure!(
-        meta.uid() == me,
-        "{} is owned by uid {}, not {me}",
-        dir.display(),
-        meta.uid()
-    );
+    anyhow::ensure!(meta.uid() == me, "{} is owned by uid {}, not {me}", dir.display(), meta.uid());
     anyhow::ensure!(
         meta.mode() & 0o077 == 0,
         "{} has mode {:04o}; the socket's directory must be closed to others (chmod 700)",
@@ -181,10 +149,7 @@ fn check_private_dir(dir: &Path) -> anyhow::Result<()> {
 /// The one shutdown source for signals: the first SIGTERM or SIGINT.
 async fn shutdown_signal() -> StopReason {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
         tracing::error!("cannot install signal handlers; stop pyrad with daemon.shutdown");
         return std::future::pending().await;
     };

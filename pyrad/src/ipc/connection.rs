@@ -8,13 +8,10 @@ use std::sync::{Arc, Mutex};
 use interprocess::local_socket::tokio::Stream;
 use interprocess::local_socket::traits::StreamCommon;
 use proto::codec::ClientMessage;
-use proto::ipc::{
-    ClientRequest, DaemonStopping, Event, Hello, HelloResult, Method, StoppingParams,
-};
+use proto::ipc::{ClientRequest, DaemonStopping, Event, Hello, HelloResult, Method, StoppingParams};
 use proto::rpc::{ErrorObject, INVALID_REQUEST, Id, Notification, PERMISSION_DENIED, Response};
 use proto::{
-    DecodeError, LineBuffer, MAX_LINE_BYTES, PROTOCOL_NAME, PROTOCOL_VERSION, decode_client_line,
-    encode_line,
+    DecodeError, LineBuffer, MAX_LINE_BYTES, PROTOCOL_NAME, PROTOCOL_VERSION, decode_client_line, encode_line,
 };
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
@@ -50,10 +47,8 @@ pub async fn serve(daemon: &Daemon, stream: Stream, id: u64, over_limit: bool) {
             if over_limit {
                 tracing::warn!(conn = id, "too many connections; refusing one");
                 let limit = daemon.config.ipc.max_connections;
-                let busy = ErrorObject::new(
-                    proto::rpc::BUSY,
-                    format!("pyrad is serving its limit of {limit} connections"),
-                );
+                let busy =
+                    ErrorObject::new(proto::rpc::BUSY, format!("pyrad is serving its limit of {limit} connections"));
                 outbox.send(&Response::err(None, busy)).await;
             } else {
                 let mut conn = Connection::new(daemon.clone(), id, outbox.clone());
@@ -71,10 +66,7 @@ pub async fn serve(daemon: &Daemon, stream: Stream, id: u64, over_limit: bool) {
                 }
             };
             tracing::warn!(conn = id, peer_uid = ?uid, peer_pid = ?pid, "refused a connection from another user");
-            let refusal = ErrorObject::new(
-                PERMISSION_DENIED,
-                format!("pyrad serves only its own user (uid {me})"),
-            );
+            let refusal = ErrorObject::new(PERMISSION_DENIED, format!("pyrad serves only its own user (uid {me})"));
             outbox.send(&Response::err(None, refusal)).await;
         }
     }
@@ -129,15 +121,7 @@ struct Connection {
 impl Connection {
     fn new(daemon: Daemon, id: u64, outbox: Outbox) -> Self {
         let permits = Arc::new(Semaphore::new(daemon.config.ipc.max_in_flight.max(1)));
-        Self {
-            daemon,
-            id,
-            outbox,
-            greeted: false,
-            in_flight: Arc::default(),
-            permits,
-            requests: TaskTracker::new(),
-        }
+        Self { daemon, id, outbox, greeted: false, in_flight: Arc::default(), permits, requests: TaskTracker::new() }
     }
 
     async fn read_loop(&mut self, mut reader: impl AsyncRead + Unpin) {
@@ -180,10 +164,7 @@ impl Connection {
         let line = match line {
             Ok(line) => line,
             Err(too_long) => {
-                tracing::warn!(
-                    conn = self.id,
-                    "closing a connection that sent an oversize line"
-                );
+                tracing::warn!(conn = self.id, "closing a connection that sent an oversize line");
                 self.outbox.send(&too_long.to_response()).await;
                 return Flow::Close;
             }
@@ -198,12 +179,7 @@ impl Connection {
                 Flow::Continue
             }
             Ok(ClientMessage::Notification(n)) if !self.greeted => {
-                self.outbox
-                    .send(&Response::err(
-                        None,
-                        ErrorObject::handshake_required(&n.method),
-                    ))
-                    .await;
+                self.outbox.send(&Response::err(None, ErrorObject::handshake_required(&n.method))).await;
                 Flow::Close
             }
             Ok(ClientMessage::Notification(n)) => {
@@ -220,21 +196,13 @@ impl Connection {
 
     async fn hello(&mut self, req: proto::Request) -> Flow {
         if req.method != Hello::NAME {
-            self.outbox
-                .send(&Response::err(
-                    Some(req.id),
-                    ErrorObject::handshake_required(&req.method),
-                ))
-                .await;
+            self.outbox.send(&Response::err(Some(req.id), ErrorObject::handshake_required(&req.method))).await;
             return Flow::Close;
         }
         let params = match ClientRequest::parse(&req.method, req.params) {
             Ok(ClientRequest::Hello(params)) => params,
             Ok(other) => {
-                let error = ErrorObject::new(
-                    proto::rpc::INTERNAL_ERROR,
-                    format!("hello decoded as {other:?}"),
-                );
+                let error = ErrorObject::new(proto::rpc::INTERNAL_ERROR, format!("hello decoded as {other:?}"));
                 self.outbox.send(&Response::err(Some(req.id), error)).await;
                 return Flow::Close;
             }
@@ -264,34 +232,21 @@ impl Connection {
 
     async fn request(&mut self, req: proto::Request) {
         if req.method == Hello::NAME {
-            let error = ErrorObject::new(
-                INVALID_REQUEST,
-                "hello was already answered on this connection",
-            );
+            let error = ErrorObject::new(INVALID_REQUEST, "hello was already answered on this connection");
             self.outbox.send(&Response::err(Some(req.id), error)).await;
             return;
         }
-        let fresh = self
-            .in_flight
-            .lock()
-            .map(|mut ids| ids.insert(req.id.clone()))
-            .unwrap_or(false);
+        let fresh = self.in_flight.lock().map(|mut ids| ids.insert(req.id.clone())).unwrap_or(false);
         if !fresh {
-            let error = ErrorObject::new(
-                INVALID_REQUEST,
-                format!("id {} is already in flight on this connection", req.id),
-            );
+            let error =
+                ErrorObject::new(INVALID_REQUEST, format!("id {} is already in flight on this connection", req.id));
             self.outbox.send(&Response::err(Some(req.id), error)).await;
             return;
         }
         let Ok(permit) = self.permits.clone().acquire_owned().await else {
             return;
         };
-        let (daemon, outbox, in_flight) = (
-            self.daemon.clone(),
-            self.outbox.clone(),
-            self.in_flight.clone(),
-        );
+        let (daemon, outbox, in_flight) = (self.daemon.clone(), self.outbox.clone(), self.in_flight.clone());
         self.requests.spawn(async move {
             let answer = match ClientRequest::parse(&req.method, req.params) {
                 Ok(call) => dispatch(&daemon, call).await,
@@ -321,9 +276,6 @@ impl Connection {
 fn ok<T: Serialize>(id: Id, result: &T) -> Response {
     match serde_json::to_value(result) {
         Ok(value) => Response::ok(id, value),
-        Err(e) => Response::err(
-            Some(id),
-            ErrorObject::new(proto::rpc::INTERNAL_ERROR, e.to_string()),
-        ),
+        Err(e) => Response::err(Some(id), ErrorObject::new(proto::rpc::INTERNAL_ERROR, e.to_string())),
     }
 }

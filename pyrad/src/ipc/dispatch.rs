@@ -13,15 +13,9 @@ pub enum Effect {
     Shutdown,
 }
 
-pub async fn dispatch(
-    daemon: &Daemon,
-    call: ClientRequest,
-) -> Result<(Value, Effect), ErrorObject> {
+pub async fn dispatch(daemon: &Daemon, call: ClientRequest) -> Result<(Value, Effect), ErrorObject> {
     match call {
-        ClientRequest::Hello(_) => Err(ErrorObject::new(
-            INVALID_REQUEST,
-            "hello was already answered",
-        )),
+        ClientRequest::Hello(_) => Err(ErrorObject::new(INVALID_REQUEST, "hello was already answered")),
         ClientRequest::DaemonStatus => to_value(&status(daemon)).map(|v| (v, Effect::None)),
         ClientRequest::DaemonShutdown => {
             tracing::info!("shutdown requested over the socket");

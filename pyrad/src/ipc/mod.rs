@@ -27,22 +27,14 @@ const MAX_SOCKET_PATH: usize = 107;
 pub fn bind(path: &Path) -> anyhow::Result<Listener> {
     let len = path.as_os_str().len();
     if len > MAX_SOCKET_PATH {
-        bail!(
-            "socket path {} is {len} bytes; Unix sockets allow at most {MAX_SOCKET_PATH}",
-            path.display()
-        );
+        bail!("socket path {} is {len} bytes; Unix sockets allow at most {MAX_SOCKET_PATH}", path.display());
     }
     let stale = match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => true,
-        Ok(_) => bail!(
-            "refusing to replace {}: it exists and is not a socket",
-            path.display()
-        ),
+        Ok(_) => bail!("refusing to replace {}: it exists and is not a socket", path.display()),
         Err(_) => false,
     };
-    let name = path
-        .to_fs_name::<GenericFilePath>()
-        .with_context(|| format!("socket path {}", path.display()))?;
+    let name = path.to_fs_name::<GenericFilePath>().with_context(|| format!("socket path {}", path.display()))?;
     let listener = ListenerOptions::new()
         .name(name)
         .mode(0o600)
@@ -67,8 +59,8 @@ pub async fn accept_loop(listener: &Listener, daemon: &Daemon, connections: &Tas
             Ok(stream) => {
                 next_id += 1;
                 let daemon = daemon.clone();
-                let over_limit = daemon.connections.fetch_add(1, Ordering::Relaxed) as usize
-                    >= daemon.config.ipc.max_connections;
+                let over_limit =
+                    daemon.connections.fetch_add(1, Ordering::Relaxed) as usize >= daemon.config.ipc.max_connections;
                 connections.spawn(async move {
                     connection::serve(&daemon, stream, next_id, over_limit).await;
                     daemon.connections.fetch_sub(1, Ordering::Relaxed);

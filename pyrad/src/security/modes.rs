@@ -26,13 +26,7 @@ pub struct Repair {
 
 impl std::fmt::Display for Repair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "repaired the mode of {}: was {:04o}, now {:04o}",
-            self.path.display(),
-            self.was,
-            self.now
-        )
+        write!(f, "repaired the mode of {}: was {:04o}, now {:04o}", self.path.display(), self.was, self.now)
     }
 }
 
@@ -41,17 +35,11 @@ pub enum ModeError {
     #[error("refusing {0}: it is a symlink; Pyra does not follow symlinks inside its home")]
     Symlink(PathBuf),
     #[error("refusing {path}: expected a {expected}, found something else")]
-    WrongType {
-        path: PathBuf,
-        expected: &'static str,
-    },
+    WrongType { path: PathBuf, expected: &'static str },
     #[error("refusing {path}: owned by uid {owner}, but pyrad runs as uid {me}")]
     Owner { path: PathBuf, owner: u32, me: u32 },
     #[error("cannot inspect or repair {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 /// The effective uid of this process.
@@ -63,10 +51,7 @@ pub fn euid() -> u32 {
 /// Checks `path` is a `kind` we own, and sets its permission bits to `mode` if
 /// they differ. Returns the repair made, if any.
 pub fn enforce(path: &Path, kind: Kind, mode: u32) -> Result<Option<Repair>, ModeError> {
-    let io = |source| ModeError::Io {
-        path: path.to_owned(),
-        source,
-    };
+    let io = |source| ModeError::Io { path: path.to_owned(), source };
     let meta = std::fs::symlink_metadata(path).map_err(io)?;
     if meta.file_type().is_symlink() {
         return Err(ModeError::Symlink(path.to_owned()));
@@ -76,34 +61,19 @@ pub fn enforce(path: &Path, kind: Kind, mode: u32) -> Result<Option<Repair>, Mod
         Kind::File => meta.is_file(),
     };
     if !type_ok {
-        let expected = if kind == Kind::Dir {
-            "directory"
-        } else {
-            "regular file"
-        };
-        return Err(ModeError::WrongType {
-            path: path.to_owned(),
-            expected,
-        });
+        let expected = if kind == Kind::Dir { "directory" } else { "regular file" };
+        return Err(ModeError::WrongType { path: path.to_owned(), expected });
     }
     let me = euid();
     if meta.uid() != me {
-        return Err(ModeError::Owner {
-            path: path.to_owned(),
-            owner: meta.uid(),
-            me,
-        });
+        return Err(ModeError::Owner { path: path.to_owned(), owner: meta.uid(), me });
     }
     let was = meta.mode() & 0o7777;
     if was == mode {
         return Ok(None);
     }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io)?;
-    Ok(Some(Repair {
-        path: path.to_owned(),
-        was,
-        now: mode,
-    }))
+    Ok(Some(Repair { path: path.to_owned(), was, now: mode }))
 }
 
 /// Creates directory `path` with mode 0700 if it is missing, then enforces the policy.
@@ -111,13 +81,8 @@ pub fn ensure_dir(path: &Path) -> Result<Option<Repair>, ModeError> {
     use std::os::unix::fs::DirBuilderExt;
     match std::fs::DirBuilder::new().mode(DIR_MODE).create(path) {
         Ok(()) => Ok(None),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            enforce(path, Kind::Dir, DIR_MODE)
-        }
-        Err(source) => Err(ModeError::Io {
-            path: path.to_owned(),
-            source,
-        }),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => enforce(path, Kind::Dir, DIR_MODE),
+        Err(source) => Err(ModeError::Io { path: path.to_owned(), source }),
     }
 }
 
@@ -125,11 +90,7 @@ pub fn ensure_dir(path: &Path) -> Result<Option<Repair>, ModeError> {
 pub fn create_file(path: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path)?;
     file.write_all(contents)?;
     file.sync_all()
 }
@@ -167,10 +128,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f");
         std::fs::write(&file, b"x").unwrap();
-        assert!(matches!(
-            ensure_dir(&file),
-            Err(ModeError::WrongType { .. })
-        ));
+        assert!(matches!(ensure_dir(&file), Err(ModeError::WrongType { .. })));
     }
 
     #[test]

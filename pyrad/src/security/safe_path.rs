@@ -36,10 +36,7 @@ pub fn safe_join(root: &Path, name: &str) -> Result<PathBuf, SafePathError> {
                 out.push(part);
                 match std::fs::symlink_metadata(&out) {
                     Ok(meta) if meta.file_type().is_symlink() => {
-                        return Err(SafePathError::Symlink {
-                            name: name.into(),
-                            link: out,
-                        });
+                        return Err(SafePathError::Symlink { name: name.into(), link: out });
                     }
                     _ => {}
                 }
@@ -64,10 +61,7 @@ mod tests {
     #[test]
     fn plain_names_stay_under_the_root() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(
-            safe_join(dir.path(), "a/b.md").unwrap(),
-            dir.path().join("a/b.md")
-        );
+        assert_eq!(safe_join(dir.path(), "a/b.md").unwrap(), dir.path().join("a/b.md"));
         assert_eq!(safe_join(dir.path(), "./a").unwrap(), dir.path().join("a"));
     }
 
@@ -75,24 +69,12 @@ mod tests {
     fn escapes_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        assert!(matches!(
-            safe_join(root, "../x"),
-            Err(SafePathError::Traversal(..))
-        ));
-        assert!(matches!(
-            safe_join(root, "a/../../x"),
-            Err(SafePathError::Traversal(..))
-        ));
-        assert!(matches!(
-            safe_join(root, "/etc/passwd"),
-            Err(SafePathError::Absolute(..))
-        ));
+        assert!(matches!(safe_join(root, "../x"), Err(SafePathError::Traversal(..))));
+        assert!(matches!(safe_join(root, "a/../../x"), Err(SafePathError::Traversal(..))));
+        assert!(matches!(safe_join(root, "/etc/passwd"), Err(SafePathError::Absolute(..))));
         assert!(matches!(safe_join(root, ""), Err(SafePathError::Empty(_))));
         assert!(matches!(safe_join(root, "."), Err(SafePathError::Empty(_))));
-        assert!(matches!(
-            safe_join(root, "a\0b"),
-            Err(SafePathError::Invalid(_))
-        ));
+        assert!(matches!(safe_join(root, "a\0b"), Err(SafePathError::Invalid(_))));
     }
 
     #[test]
@@ -100,13 +82,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
-        assert!(matches!(
-            safe_join(dir.path(), "link"),
-            Err(SafePathError::Symlink { .. })
-        ));
-        assert!(matches!(
-            safe_join(dir.path(), "link/secret"),
-            Err(SafePathError::Symlink { .. })
-        ));
+        assert!(matches!(safe_join(dir.path(), "link"), Err(SafePathError::Symlink { .. })));
+        assert!(matches!(safe_join(dir.path(), "link/secret"), Err(SafePathError::Symlink { .. })));
     }
 }
