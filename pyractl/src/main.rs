@@ -1,1 +1,93 @@
-fn main() {}
+//! `pyractl`, the thin client for pyrad: status, daemon control, service
+//! installation, completions. Exit codes: 0 ok, 1 failure, 2 usage,
+//! 3 pyrad not running, 4 protocol mismatch (restart pyrad).
+
+mod cli;
+mod client;
+mod daemon_ctl;
+mod exit;
+mod paths;
+mod render;
+mod service;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{CommandFactory, Parser};
+use proto::ipc::{DaemonStatus, Empty};
+
+use crate::cli::{Cli, Command, DaemonCommand, Target};
+use crate::client::{Client, ClientError};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pyractl: {e:#}");
+            let code = match e.downcast_ref::<ClientError>() {
+                Some(ClientError::NotRunning { .. }) => exit::NOT_RUNNING,
+                Some(ClientError::VersionMismatch(_)) => exit::VERSION_MISMATCH,
+                _ => exit::FAILURE,
+            };
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(shell, &mut Cli::command(), "pyractl", &mut std::io::stdout());
+        return Ok(());
+    }
+    let paths = paths::resolve(cli.home, cli.socket)?;
+    match cli.command {
+        Command::Status { json } => {
+            let status = Client::connect(&paths.socket)?.call::<DaemonStatus>(&Empty)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                println!("{}", render::status(&status));
+            }
+        }
+        Command::Daemon(command) => daemon(command, &paths)?,
+        Command::Completions { .. } => {}
+    }
+    Ok(())
+}
+
+fn daemon(command: DaemonCommand, paths: &paths::Paths) -> anyhow::Result<()> {
+    match command {
+        DaemonCommand::Start { wait } => daemon_ctl::start(paths, Duration::from_secs(wait))?,
+        DaemonCommand::Stop { wait } => {
+            let pid = daemon_ctl::stop(paths, Duration::from_secs(wait))?;
+            println!("pyrad stopped (pid {pid})");
+        }
+        DaemonCommand::Restart { wait } => {
+            match daemon_ctl::stop(paths, Duration::from_secs(wait)) {
+                Ok(pid) => println!("pyrad stopped (pid {pid})"),
+                Err(ClientError::NotRunning { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+            daemon_ctl::start(paths, Duration::from_secs(wait))?;
+        }
+        DaemonCommand::Status => daemon_ctl::status(paths)?,
+        DaemonCommand::Install { print, no_enable, target } => {
+            let target = target.unwrap_or_else(Target::native);
+            let pyrad = std::env::current_exe()
+                .ok()
+                .and_then(|me| me.parent().map(|d| d.join("pyrad")))
+                .filter(|p| p.is_file())
+                .context("cannot find pyrad next to pyractl; install both into the same directory")?;
+            let pyrad = std::fs::canonicalize(&pyrad).with_context(|| format!("{}", pyrad.display()))?;
+            if print {
+                print!("{}", service::render(target, &pyrad, &paths.home)?);
+            } else {
+                service::install(target, &pyrad, &paths.home, !no_enable)?;
+            }
+        }
+        DaemonCommand::Uninstall { target } => service::uninstall(target.unwrap_or_else(Target::native))?,
+    }
+    Ok(())
+}

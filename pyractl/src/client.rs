@@ -1,0 +1,119 @@
+//! A blocking client for pyrad's control socket: connect, say hello, call typed
+//! methods, collect events that arrive in between.
+
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use proto::codec::ServerMessage;
+use proto::ipc::{Hello, HelloParams, HelloResult, Method};
+use proto::rpc::{ErrorObject, Id, Notification, Outcome, Request, VERSION_MISMATCH};
+use proto::{LineBuffer, MAX_LINE_BYTES, PROTOCOL_NAME, PROTOCOL_VERSION, decode_server_line, encode_line};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("pyrad is not running ({reason} at {}); start it with `pyractl daemon start`", socket.display())]
+    NotRunning { socket: PathBuf, reason: String },
+    #[error("{0}")]
+    VersionMismatch(String),
+    #[error("pyrad answered: {} (code {})", .0.message, .0.code)]
+    Rpc(ErrorObject),
+    #[error("unexpected answer from pyrad: {0}")]
+    Protocol(String),
+    #[error("lost the connection to pyrad: {0}")]
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for ClientError {
+    fn from(e: std::io::Error) -> Self {
+        ClientError::Io(e)
+    }
+}
+
+pub struct Client {
+    stream: UnixStream,
+    lines: LineBuffer,
+    next_id: i64,
+    /// The daemon's answer to our hello.
+    pub hello: HelloResult,
+    /// Events that arrived while we waited for a response.
+    pub events: VecDeque<Notification>,
+}
+
+impl Client {
+    /// Connects and says hello; a missing or dead socket is [`ClientError::NotRunning`].
+    pub fn connect(socket: &Path) -> Result<Self, ClientError> {
+        let stream = UnixStream::connect(socket).map_err(|e| {
+            use std::io::ErrorKind::*;
+            match e.kind() {
+                NotFound | ConnectionRefused => ClientError::NotRunning {
+                    socket: socket.to_owned(),
+                    reason: if e.kind() == NotFound { "no socket" } else { "nobody listening" }.into(),
+                },
+                _ => ClientError::Io(e),
+            }
+        })?;
+        let placeholder =
+            HelloResult { protocol: String::new(), version: 0, daemon: String::new(), pid: 0, features: Vec::new() };
+        let mut client = Client {
+            stream,
+            lines: LineBuffer::new(MAX_LINE_BYTES),
+            next_id: 0,
+            hello: placeholder,
+            events: VecDeque::new(),
+        };
+        let params = HelloParams {
+            protocol: PROTOCOL_NAME.into(),
+            version: PROTOCOL_VERSION,
+            client: concat!("pyractl/", env!("CARGO_PKG_VERSION")).into(),
+        };
+        client.hello = client.call::<Hello>(&params).map_err(|e| match e {
+            ClientError::Rpc(err) if err.code == VERSION_MISMATCH => ClientError::VersionMismatch(err.message),
+            other => other,
+        })?;
+        Ok(client)
+    }
+
+    /// Calls method `M` and waits for its response.
+    pub fn call<M: Method>(&mut self, params: &M::Params) -> Result<M::Result, ClientError> {
+        self.next_id += 1;
+        let id = Id::Num(self.next_id);
+        let params = serde_json::to_value(params).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        self.stream.write_all(&encode_line(&Request::new(id.clone(), M::NAME, Some(params))))?;
+        loop {
+            match self.next_message()? {
+                ServerMessage::Notification(n) => self.events.push_back(n),
+                ServerMessage::Response(r) if r.id.as_ref() == Some(&id) || r.id.is_none() => {
+                    return match r.outcome {
+                        Outcome::Result(v) => {
+                            serde_json::from_value(v).map_err(|e| ClientError::Protocol(format!("{}: {e}", M::NAME)))
+                        }
+                        Outcome::Error(e) => Err(ClientError::Rpc(e)),
+                    };
+                }
+                ServerMessage::Response(r) => {
+                    return Err(ClientError::Protocol(format!("response for unknown id {:?}", r.id)));
+                }
+            }
+        }
+    }
+
+    fn next_message(&mut self) -> Result<ServerMessage, ClientError> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            if let Some(line) = self.lines.next_line() {
+                let line = line.map_err(|e| ClientError::Protocol(e.to_string()))?;
+                return decode_server_line(&line).map_err(|e| ClientError::Protocol(e.to_string()));
+            }
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(ClientError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "pyrad closed the connection",
+                )));
+            }
+            self.lines.extend(&chunk[..n]);
+        }
+    }
+}
