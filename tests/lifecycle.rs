@@ -1,0 +1,320 @@
+//! pyrad's life as a service: start-up, the home it creates, one instance per
+//! home, stale sockets, signals, sd_notify, refusing other users, bad config.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use pyra_tests::*;
+use serde_json::{Value, json};
+
+#[test]
+fn hello_and_status_describe_the_running_daemon() {
+    let home = TestHome::new();
+    let pyrad = Pyrad::start(&home);
+    let mut client = RawClient::connect(&pyrad.socket);
+    let hello = client.hello();
+    let result = &hello["result"];
+    assert_eq!(result["protocol"], "pyra");
+    assert_eq!(result["version"], proto::PROTOCOL_VERSION);
+    assert_eq!(result["pid"], pyrad.pid());
+    assert!(result["daemon"].as_str().unwrap().starts_with("pyrad/"));
+    assert!(result["features"].as_array().unwrap().contains(&json!("status")));
+
+    let status = client.result("daemon.status", json!({}));
+    assert_eq!(status["pid"], pyrad.pid());
+    assert_eq!(status["home"], home.path().display().to_string());
+    assert_eq!(status["socket"], home.socket().display().to_string());
+    assert_eq!(status["connections"], 1);
+    assert_eq!(status["database"]["schema_version"], 1);
+    assert_eq!(status["database"]["previous_run_clean"], Value::Null);
+    assert!(status["uptime_secs"].as_f64().unwrap() >= 0.0);
+    for section in ["provider", "sessions", "plugins", "bots"] {
+        assert!(status.get(section).is_some(), "status lacks {section}");
+    }
+}
+
+#[test]
+fn every_file_and_directory_in_the_home_is_private() {
+    let home = TestHome::new();
+    let pyrad = Pyrad::start(&home);
+    pyrad.client().result("daemon.status", json!({}));
+    let root = home.path();
+    for expected in [
+        "config.toml",
+        "logs/pyrad.log",
+        "data/pyra.db",
+        "data/pyra.db-wal",
+        "run/pyrad.sock",
+        "run/pyrad.pid",
+        "vault/.vault_lock",
+        "plugins",
+        "memory",
+    ] {
+        assert!(root.join(expected).exists(), "{expected} missing");
+    }
+    let mut seen = 0;
+    let mut stack = vec![root.clone()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let want = if meta.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            0o700
+        } else if path.ends_with("vault/.vault_lock") {
+            0o400
+        } else {
+            0o600
+        };
+        assert_eq!(mode(&path), want, "{} has mode {:04o}", path.display(), mode(&path));
+        seen += 1;
+    }
+    assert!(seen >= 15, "walked only {seen} entries");
+}
+
+#[test]
+fn a_second_instance_exits_nonzero_naming_the_running_pid() {
+    let home = TestHome::new();
+    let pyrad = Pyrad::start(&home);
+    let mut command = Pyrad::command(&home, &PyradOptions::default());
+    command.env("PYRA_STDERR_LOG", "0");
+    let output = run_with_timeout(command);
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("already running for this home (pid {})", pyrad.pid())), "{stderr}");
+    // The first one is unharmed.
+    pyrad.client().result("daemon.status", json!({}));
+}
+
+#[test]
+fn a_stale_socket_left_by_a_crash_is_replaced() {
+    let home = TestHome::new();
+    let mut crashed = Pyrad::start(&home);
+    crashed.signal(libc::SIGKILL);
+    crashed.wait_exit();
+    assert!(home.socket().exists(), "SIGKILL leaves the socket file behind");
+    assert!(std::os::unix::net::UnixStream::connect(home.socket()).is_err(), "nobody listens on it");
+
+    let pyrad = Pyrad::start(&home);
+    let status = pyrad.client().result("daemon.status", json!({}));
+    assert_eq!(status["pid"], pyrad.pid());
+    assert_eq!(status["database"]["previous_run_clean"], false, "the crash is remembered");
+    assert!(home.log().contains("replaced a stale socket"), "{}", home.log());
+}
+
+#[test]
+fn sigterm_stops_cleanly_and_removes_the_socket() {
+    let home = TestHome::new();
+    let mut pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    pyrad.signal(libc::SIGTERM);
+    let event = client.recv_message();
+    assert_eq!(event["method"], "daemon.stopping", "{event}");
+    assert_eq!(event["params"]["reason"], "signal");
+    assert!(client.is_closed());
+    let status = pyrad.wait_exit();
+    assert_eq!(status.code(), Some(0));
+    assert!(!home.socket().exists(), "socket removed");
+    assert!(!home.path().join("run/pyrad.pid").exists(), "pid file removed");
+    assert!(pyrad.notify.wait_for("STOPPING=1", 1), "{:?}", pyrad.notify.messages());
+
+    // The next start knows this run ended cleanly.
+    let again = Pyrad::start(&home);
+    assert_eq!(again.client().result("daemon.status", json!({}))["database"]["previous_run_clean"], true);
+}
+
+#[test]
+fn daemon_shutdown_answers_then_exits_zero() {
+    let home = TestHome::new();
+    let mut pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    let result = client.result("daemon.shutdown", json!({}));
+    assert_eq!(result["pid"], pyrad.pid());
+    assert_eq!(pyrad.wait_exit().code(), Some(0));
+    assert!(!home.socket().exists());
+}
+
+#[test]
+fn sd_notify_gets_ready_status_watchdog_and_stopping() {
+    let home = TestHome::new();
+    let options = PyradOptions { env: vec![("WATCHDOG_USEC".into(), "100000".into())] };
+    let mut pyrad = Pyrad::start_with(&home, options);
+    let messages = pyrad.notify.messages();
+    let ready = messages.iter().position(|m| m == "READY=1").expect("READY=1");
+    assert!(messages.iter().any(|m| m.starts_with("STATUS=serving on ")), "{messages:?}");
+    assert!(pyrad.notify.wait_for("WATCHDOG=1", 3), "watchdog pings: {messages:?}");
+    // READY=1 is sent only once the socket accepts.
+    assert!(ready < messages.len());
+    pyrad.client();
+    pyrad.signal(libc::SIGINT);
+    assert_eq!(pyrad.wait_exit().code(), Some(0));
+    assert!(pyrad.notify.wait_for("STOPPING=1", 1));
+    assert_eq!(pyrad.notify.count("READY=1"), 1);
+}
+
+#[test]
+fn a_connection_from_another_uid_is_refused_and_logged() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: switching to another uid needs root (CI runs as root)");
+        return;
+    }
+    let home = TestHome::new();
+    let pyrad = Pyrad::start(&home);
+    let mut bystander = pyrad.client();
+    // `nobody` could not even reach a 0600 socket in a 0700 dir; give it
+    // CAP_DAC_OVERRIDE so the peer-uid check itself is what stops it.
+    let mut command = std::process::Command::new("setpriv");
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["--inh-caps=+dac_override", "--ambient-caps=+dac_override"])
+        .arg(bin("pyractl"))
+        .arg("--socket")
+        .arg(&pyrad.socket)
+        .args(["status", "--json"]);
+    let output = run_with_timeout(command);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("serves only its own user") && stderr.contains("-32000"), "{stderr}");
+    assert!(home.log().contains("refused a connection from another user"), "{}", home.log());
+    assert!(home.log().contains("peer_uid=Some(65534)"), "{}", home.log());
+    bystander.result("daemon.status", json!({}));
+}
+
+fn start_failure(home: &TestHome, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let options = PyradOptions { env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
+    let mut command = Pyrad::command(home, &options);
+    command.env("PYRA_STDERR_LOG", "0");
+    let output = run_with_timeout(command);
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+fn set_up(home: &TestHome) {
+    let mut pyrad = Pyrad::start(home);
+    pyrad.signal(libc::SIGTERM);
+    assert_eq!(pyrad.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn a_bad_config_stops_start_up_with_file_line_and_column() {
+    let home = TestHome::new();
+    set_up(&home);
+    let config = home.path().join("config.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+
+    std::fs::write(&config, "[daemon]\nlog_level = \"info\nx").unwrap();
+    let (code, stderr) = start_failure(&home, &[]);
+    assert_eq!(code, Some(78));
+    assert!(stderr.contains(&format!("{}:3:", config.display())), "{stderr}");
+
+    std::fs::write(&config, "[ipc]\nmax_conections = 3\n").unwrap();
+    let (code, stderr) = start_failure(&home, &[]);
+    assert_eq!(code, Some(78));
+    assert!(stderr.contains(":2:1:") && stderr.contains("max_conections") && stderr.contains("expected"), "{stderr}");
+
+    std::fs::write(&config, "[ipc]\nmax_connections = \"many\"\n").unwrap();
+    let (code, stderr) = start_failure(&home, &[]);
+    assert_eq!(code, Some(78));
+    assert!(stderr.contains(":2:19:") && stderr.contains("expected usize"), "{stderr}");
+
+    std::fs::write(&config, &original).unwrap();
+    let (code, stderr) = start_failure(&home, &[("PYRA__DAEMON__SHUTDOWN_TIMEOUT_SECS", "soon")]);
+    assert_eq!(code, Some(78));
+    assert!(stderr.contains("PYRA__DAEMON__SHUTDOWN_TIMEOUT_SECS"), "{stderr}");
+}
+
+#[test]
+fn the_environment_layer_overrides_the_file() {
+    let home = TestHome::new();
+    let options = PyradOptions { env: vec![("PYRA__DAEMON__LOG_LEVEL".into(), "debug".into())] };
+    let pyrad = Pyrad::start_with(&home, options);
+    assert_eq!(pyrad.client().result("daemon.status", json!({}))["log_level"], "debug");
+}
+
+#[test]
+fn loosened_modes_are_repaired_and_reported() {
+    let home = TestHome::new();
+    set_up(&home);
+    let root = home.path();
+    std::fs::set_permissions(root.join("config.toml"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(root.join("logs"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(root.join("data/pyra.db"), std::fs::Permissions::from_mode(0o666)).unwrap();
+    let _pyrad = Pyrad::start(&home);
+    assert_eq!(mode(&root.join("config.toml")), 0o600);
+    assert_eq!(mode(&root.join("logs")), 0o700);
+    assert_eq!(mode(&root.join("data/pyra.db")), 0o600);
+    let log = home.log();
+    assert!(
+        log.contains(&format!("repaired the mode of {}: was 0644, now 0600", root.join("config.toml").display())),
+        "{log}"
+    );
+    assert!(log.contains("was 0755, now 0700"), "{log}");
+}
+
+#[test]
+fn a_missing_vault_sentinel_refuses_to_start() {
+    let home = TestHome::new();
+    set_up(&home);
+    std::fs::remove_file(home.path().join("vault/.vault_lock")).unwrap();
+    let (code, stderr) = start_failure(&home, &[]);
+    assert_eq!(code, Some(78));
+    assert!(stderr.contains("vault sentinel") && stderr.contains("chmod 0400"), "{stderr}");
+}
+
+#[test]
+fn a_symlinked_home_entry_is_refused() {
+    let home = TestHome::new();
+    set_up(&home);
+    let logs = home.path().join("logs");
+    std::fs::remove_dir_all(&logs).unwrap();
+    std::os::unix::fs::symlink(home.scratch(), &logs).unwrap();
+    let (code, stderr) = start_failure(&home, &[]);
+    assert_eq!(code, Some(78));
+    assert!(stderr.contains("is a symlink"), "{stderr}");
+}
+
+#[test]
+fn a_corrupt_database_refuses_to_start_and_is_kept() {
+    let home = TestHome::new();
+    set_up(&home);
+    let db = home.path().join("data/pyra.db");
+    let garbage = b"definitely not sqlite, but somebody's data".repeat(200);
+    std::fs::write(&db, &garbage).unwrap();
+    let (code, stderr) = start_failure(&home, &[]);
+    assert_eq!(code, Some(78));
+    assert!(stderr.contains(&db.display().to_string()) && stderr.contains("not a database"), "{stderr}");
+    assert!(std::fs::read(&db).unwrap() == garbage, "the database file was changed");
+}
+
+#[test]
+fn a_relative_socket_path_that_escapes_the_home_is_refused() {
+    let home = TestHome::new();
+    let (code, stderr) = start_failure(&home, &[("PYRA__IPC__SOCKET", "../elsewhere.sock")]);
+    assert_eq!(code, Some(78));
+    assert!(stderr.contains("leaves"), "{stderr}");
+    assert!(!Path::new(&home.scratch().join("elsewhere.sock")).exists());
+}
+
+#[test]
+fn a_configured_socket_in_a_private_dir_is_used() {
+    let home = TestHome::new();
+    let socket = home.scratch().join("sock/p.sock");
+    let options = PyradOptions { env: vec![("PYRA__IPC__SOCKET".into(), socket.display().to_string())] };
+    let pyrad = Pyrad::start_with(&home, options);
+    assert_eq!(mode(&socket), 0o600);
+    assert_eq!(mode(socket.parent().unwrap()), 0o700);
+    let status = RawClient::connect(&socket).result_after_hello();
+    assert_eq!(status["socket"], socket.display().to_string());
+    drop(pyrad);
+}
+
+trait AfterHello {
+    fn result_after_hello(self) -> Value;
+}
+
+impl AfterHello for RawClient {
+    fn result_after_hello(mut self) -> Value {
+        self.hello();
+        self.result("daemon.status", json!({}))
+    }
+}
