@@ -170,3 +170,20 @@ impl ErrorObject {
         }))
     }
 }
+
+/// A successful response borrowed from its parts, so a result is serialised once,
+/// straight into its line (no intermediate `Value`).
+#[derive(Serialize)]
+struct ResultRef<'a, T: Serialize> {
+    jsonrpc: V2,
+    id: &'a Id,
+    result: &'a T,
+}
+
+/// Encodes the line answering request `id` with `result` or `error`.
+pub fn encode_reply<T: Serialize>(id: &Id, reply: Result<&T, ErrorObject>) -> Vec<u8> {
+    match reply {
+        Ok(result) => crate::encode_line(&ResultRef { jsonrpc: V2, id, result }),
+        Err(error) => crate::encode_line(&Response::err(Some(id.clone()), error)),
+    }
+}

@@ -251,3 +251,12 @@ fn line_buffer_survives_many_small_chunks() {
     }
     assert_eq!(lines, 1000);
 }
+
+#[test]
+fn encode_reply_matches_the_response_envelope() {
+    let result = ShutdownResult { pid: 4242 };
+    let line = rpc::encode_reply(&Id::Num(3), Ok(&result));
+    assert_eq!(serde_json::from_slice::<Value>(&line).unwrap(), golden("daemon.shutdown.response"));
+    let line = rpc::encode_reply::<ShutdownResult>(&Id::Num(7), Err(ErrorObject::method_not_found("daemon.explode")));
+    assert_eq!(serde_json::from_slice::<Value>(&line).unwrap(), golden("error.method_not_found"));
+}

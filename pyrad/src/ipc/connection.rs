@@ -14,16 +14,13 @@ use proto::{
     DecodeError, LineBuffer, MAX_LINE_BYTES, PROTOCOL_NAME, PROTOCOL_VERSION, decode_client_line, encode_line,
 };
 use serde::Serialize;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufWriter, WriteHalf};
+use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
-use super::dispatch::{Effect, dispatch};
+use super::dispatch::{Effect, dispatch, is_instant};
 use crate::daemon::{Daemon, StopReason};
 use crate::security::modes::euid;
-
-/// Lines queued for the writer before senders wait.
-const OUTBOX: usize = 256;
 
 /// Whether the read loop goes on after a line.
 #[derive(Debug, PartialEq, Eq)]
@@ -36,9 +33,7 @@ enum Flow {
 pub async fn serve(daemon: &Daemon, stream: Stream, id: u64, over_limit: bool) {
     let peer = stream.peer_creds();
     let (reader, writer) = tokio::io::split(stream);
-    let (tx, rx) = mpsc::channel(OUTBOX);
-    let writer_task = tokio::spawn(write_loop(writer, rx));
-    let outbox = Outbox(tx);
+    let outbox = Outbox(Arc::new(tokio::sync::Mutex::new(BufWriter::new(writer))));
 
     let me = euid();
     match peer.as_ref().map(|c| (c.euid(), c.pid())) {
@@ -70,38 +65,33 @@ pub async fn serve(daemon: &Daemon, stream: Stream, id: u64, over_limit: bool) {
             outbox.send(&Response::err(None, refusal)).await;
         }
     }
-    drop(outbox);
-    let _ = writer_task.await;
+    outbox.close().await;
 }
 
-/// The sending side of a connection's writer task.
+/// The writing half of a connection. Whoever has a line to send takes the lock,
+/// writes the whole line and flushes, so lines never interleave mid-way and no
+/// extra task sits between a response and the socket.
 #[derive(Clone)]
-struct Outbox(mpsc::Sender<Vec<u8>>);
+struct Outbox(Arc<tokio::sync::Mutex<BufWriter<WriteHalf<Stream>>>>);
 
 impl Outbox {
-    /// Queues `msg`; a client that went away is not an error here.
+    /// Writes `msg` as one line; a client that went away is not an error here.
     async fn send<T: Serialize>(&self, msg: &T) {
-        let _ = self.0.send(encode_line(msg)).await;
+        self.send_line(&encode_line(msg)).await;
     }
-}
 
-async fn write_loop(writer: impl AsyncWrite + Unpin, mut rx: mpsc::Receiver<Vec<u8>>) {
-    let mut writer = BufWriter::new(writer);
-    while let Some(line) = rx.recv().await {
-        if writer.write_all(&line).await.is_err() {
-            return;
-        }
-        // Write what else is queued, then flush once.
-        while let Ok(line) = rx.try_recv() {
-            if writer.write_all(&line).await.is_err() {
-                return;
-            }
-        }
-        if writer.flush().await.is_err() {
-            return;
+    async fn send_line(&self, line: &[u8]) {
+        let mut writer = self.0.lock().await;
+        if writer.write_all(line).await.is_ok() {
+            let _ = writer.flush().await;
         }
     }
-    let _ = writer.shutdown().await;
+
+    /// Flushes and half-closes: the client reads what was sent, then end of stream.
+    async fn close(&self) {
+        let mut writer = self.0.lock().await;
+        let _ = writer.shutdown().await;
+    }
 }
 
 struct Connection {
@@ -231,45 +221,44 @@ impl Connection {
     }
 
     async fn request(&mut self, req: proto::Request) {
-        if req.method == Hello::NAME {
-            let error = ErrorObject::new(INVALID_REQUEST, "hello was already answered on this connection");
-            self.outbox.send(&Response::err(Some(req.id), error)).await;
-            return;
+        let call = match ClientRequest::parse(&req.method, req.params) {
+            Ok(call) => call,
+            Err(e) => return self.outbox.send(&Response::err(Some(req.id), e)).await,
+        };
+        if is_instant(&call) {
+            let (line, effect) = dispatch(&self.daemon, &req.id, call).await;
+            self.outbox.send_line(&line).await;
+            return after(&self.daemon, effect);
         }
         let fresh = self.in_flight.lock().map(|mut ids| ids.insert(req.id.clone())).unwrap_or(false);
         if !fresh {
             let error =
                 ErrorObject::new(INVALID_REQUEST, format!("id {} is already in flight on this connection", req.id));
-            self.outbox.send(&Response::err(Some(req.id), error)).await;
-            return;
+            return self.outbox.send(&Response::err(Some(req.id), error)).await;
         }
-        let Ok(permit) = self.permits.clone().acquire_owned().await else {
-            return;
-        };
+        let Ok(permit) = self.permits.clone().acquire_owned().await else { return };
         let (daemon, outbox, in_flight) = (self.daemon.clone(), self.outbox.clone(), self.in_flight.clone());
         self.requests.spawn(async move {
-            let answer = match ClientRequest::parse(&req.method, req.params) {
-                Ok(call) => dispatch(&daemon, call).await,
-                Err(e) => Err(e),
-            };
-            let (response, effect) = match answer {
-                Ok((value, effect)) => (Response::ok(req.id.clone(), value), effect),
-                Err(e) => (Response::err(Some(req.id.clone()), e), Effect::None),
-            };
-            outbox.send(&response).await;
+            let (line, effect) = dispatch(&daemon, &req.id, call).await;
+            outbox.send_line(&line).await;
             if let Ok(mut ids) = in_flight.lock() {
                 ids.remove(&req.id);
             }
             drop(permit);
-            if effect == Effect::Shutdown {
-                daemon.request_stop(StopReason::Request);
-            }
+            after(&daemon, effect);
         });
     }
 
     async fn event<E: Event>(&self, params: &E::Params) {
         let params = serde_json::to_value(params).ok();
         self.outbox.send(&Notification::new(E::NAME, params)).await;
+    }
+}
+
+/// Carries out what a method asked for once its response is sent.
+fn after(daemon: &Daemon, effect: Effect) {
+    if effect == Effect::Shutdown {
+        daemon.request_stop(StopReason::Request);
     }
 }
 

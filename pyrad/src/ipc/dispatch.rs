@@ -1,8 +1,10 @@
 //! Answers each decoded method. New methods are added here and in `proto::ipc`.
+//! Instant methods are answered on the connection's reader task; the rest (the
+//! long turns of later issues) run as their own tasks so responses interleave.
 
+use proto::Id;
 use proto::ipc::{ClientRequest, DatabaseStatus, ShutdownResult, StatusResult};
-use proto::rpc::{ErrorObject, INTERNAL_ERROR, INVALID_REQUEST};
-use serde_json::Value;
+use proto::rpc::{ErrorObject, INVALID_REQUEST, encode_reply};
 
 use crate::daemon::Daemon;
 
@@ -13,13 +15,25 @@ pub enum Effect {
     Shutdown,
 }
 
-pub async fn dispatch(daemon: &Daemon, call: ClientRequest) -> Result<(Value, Effect), ErrorObject> {
+/// Whether `call` is answered without waiting on anything, so it can run inline
+/// on the reader task (no task hop, the floor of the round trip).
+pub fn is_instant(call: &ClientRequest) -> bool {
     match call {
-        ClientRequest::Hello(_) => Err(ErrorObject::new(INVALID_REQUEST, "hello was already answered")),
-        ClientRequest::DaemonStatus => to_value(&status(daemon)).map(|v| (v, Effect::None)),
+        ClientRequest::Hello(_) | ClientRequest::DaemonStatus | ClientRequest::DaemonShutdown => true,
+    }
+}
+
+/// Answers `call`, returning the encoded response line and what to do after sending it.
+pub async fn dispatch(daemon: &Daemon, id: &Id, call: ClientRequest) -> (Vec<u8>, Effect) {
+    match call {
+        ClientRequest::Hello(_) => {
+            let error = ErrorObject::new(INVALID_REQUEST, "hello was already answered on this connection");
+            (encode_reply::<()>(id, Err(error)), Effect::None)
+        }
+        ClientRequest::DaemonStatus => (encode_reply(id, Ok(&status(daemon))), Effect::None),
         ClientRequest::DaemonShutdown => {
             tracing::info!("shutdown requested over the socket");
-            to_value(&ShutdownResult { pid: daemon.pid }).map(|v| (v, Effect::Shutdown))
+            (encode_reply(id, Ok(&ShutdownResult { pid: daemon.pid })), Effect::Shutdown)
         }
     }
 }
@@ -45,8 +59,4 @@ fn status(daemon: &Daemon) -> StatusResult {
         plugins: None,
         bots: None,
     }
-}
-
-fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, ErrorObject> {
-    serde_json::to_value(v).map_err(|e| ErrorObject::new(INTERNAL_ERROR, e.to_string()))
 }

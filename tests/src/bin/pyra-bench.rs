@@ -1,1 +1,285 @@
-fn main() {}
+//! `make bench`: start-up time, idle RSS, `pyractl status` wall time, and the
+//! `daemon.status` round trip next to its floor (a minimal line echo over the same
+//! kind of socket, in its own process with the same runtime), printed as a table.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use pyra_tests::PidGuard;
+
+const STARTS: usize = 10;
+const PYRACTL_RUNS: usize = 200;
+const ROUND_TRIPS: usize = 5000;
+const WARMUP: usize = 500;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--echo-server") {
+        let path = args.get(2).context("--echo-server needs a socket path")?;
+        return echo_server(Path::new(path));
+    }
+    // Every process here (pyrad, the echo server, pyractl) inherits this: on one
+    // CPU, a round trip measures work and context switches, not how long a VM
+    // takes to wake an idle vCPU (which swings between 5 and 80 µs here).
+    pin_to_one_cpu()?;
+    let dir = tempfile::Builder::new().prefix("pyra-bench-").tempdir()?;
+    let bin_dir = std::env::current_exe()?.parent().context("bench binary has a directory")?.to_path_buf();
+    let pyrad = bin_dir.join("pyrad");
+    let pyractl = bin_dir.join("pyractl");
+    let home = dir.path().join("home");
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+
+    // Start-up: the first start sets the home up; later ones open it.
+    let (first, guard) = start(&pyrad, &home, dir.path())?;
+    drop(guard);
+    let mut starts = Vec::new();
+    for _ in 0..STARTS {
+        let (took, guard) = start(&pyrad, &home, dir.path())?;
+        starts.push(took);
+        drop(guard);
+    }
+    rows.push(("start to READY=1, new home".into(), ms(first), String::new()));
+    rows.push((format!("start to READY=1, p50 of {STARTS}"), ms(percentile(&mut starts, 50.0)), String::new()));
+
+    let (_, guard) = start(&pyrad, &home, dir.path())?;
+    let pid = guard.pid();
+    std::thread::sleep(Duration::from_secs(1));
+    let idle = rss_mib(pid)?;
+    rows.push(("idle RSS".into(), format!("{idle:.1} MiB"), verdict(idle < 10.0, "< 10 MiB")));
+
+    let mut walls = Vec::new();
+    for _ in 0..PYRACTL_RUNS {
+        let t = Instant::now();
+        let status = Command::new(&pyractl)
+            .env("PYRA_HOME", &home)
+            .arg("status")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        walls.push(t.elapsed());
+        if !status.success() {
+            bail!("pyractl status failed: {status}");
+        }
+    }
+    let (w50, w99) = (percentile(&mut walls, 50.0), percentile(&mut walls, 99.0));
+    rows.push((
+        format!("pyractl status wall, p50 / p99 of {PYRACTL_RUNS}"),
+        format!("{} / {}", ms(w50), ms(w99)),
+        verdict(w50 < Duration::from_millis(3), "p50 < 3 ms"),
+    ));
+
+    let socket = home.join("run/pyrad.sock");
+    let request = br#"{"jsonrpc":"2.0","id":7,"method":"daemon.status"}"#;
+    let mut rtt = round_trips(&socket, true, request)?;
+    let (r50, r99) = (percentile(&mut rtt, 50.0), percentile(&mut rtt, 99.0));
+    rows.push((
+        format!("daemon.status round trip, p50 / p99 of {ROUND_TRIPS}"),
+        format!("{} / {}", us(r50), us(r99)),
+        String::new(),
+    ));
+    let loaded = rss_mib(pid)?;
+    rows.push(("RSS after the runs above".into(), format!("{loaded:.1} MiB"), String::new()));
+    drop(guard);
+
+    let echo_socket = dir.path().join("echo.sock");
+    let mut echo =
+        Command::new(std::env::current_exe()?).arg("--echo-server").arg(&echo_socket).stdin(Stdio::null()).spawn()?;
+    let _echo_guard = PidGuard(Some(echo.id()));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while UnixStream::connect(&echo_socket).is_err() {
+        if Instant::now() > deadline || echo.try_wait()?.is_some() {
+            bail!("the echo server did not start");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut floor = round_trips(&echo_socket, false, request)?;
+    let (f50, f99) = (percentile(&mut floor, 50.0), percentile(&mut floor, 99.0));
+    rows.push((
+        format!("floor: line echo, p50 / p99 of {ROUND_TRIPS}"),
+        format!("{} / {}", us(f50), us(f99)),
+        String::new(),
+    ));
+    let ratio = r50.as_secs_f64() / f50.as_secs_f64();
+    rows.push(("round trip / floor, p50".into(), format!("{ratio:.2}x"), verdict(ratio <= 1.5, "<= 1.5x")));
+
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
+    let vwidth = rows.iter().map(|r| r.1.len()).max().unwrap_or(10);
+    println!("| {:width$} | {:>vwidth$} | target |", "metric", "value");
+    println!("|{}|{}|--------|", "-".repeat(width + 2), "-".repeat(vwidth + 2));
+    for (metric, value, target) in rows {
+        println!("| {metric:width$} | {value:>vwidth$} | {target} |");
+    }
+    Ok(())
+}
+
+/// Starts pyrad and returns the time to `READY=1` and a guard that stops it.
+fn start(pyrad: &Path, home: &Path, scratch: &Path) -> anyhow::Result<(Duration, Running)> {
+    let path = scratch.join("notify.sock");
+    let _ = std::fs::remove_file(&path);
+    let notify = std::os::unix::net::UnixDatagram::bind(&path)?;
+    notify.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let t = Instant::now();
+    let child = Command::new(pyrad)
+        .env("PYRA_HOME", home)
+        .env("NOTIFY_SOCKET", &path)
+        .env("PYRA_STDERR_LOG", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let running = Running { child, kill: PidGuard(None) };
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = notify.recv(&mut buf).context("waiting for READY=1")?;
+        if String::from_utf8_lossy(&buf[..n]).lines().any(|l| l == "READY=1") {
+            return Ok((t.elapsed(), running));
+        }
+    }
+}
+
+/// A benchmarked pyrad: SIGTERM and reap on drop, so the next start is clean.
+struct Running {
+    child: std::process::Child,
+    /// Armed only if the graceful stop fails.
+    kill: PidGuard,
+}
+
+impl Running {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        self.kill.0 = Some(self.child.id());
+        let _ = self.child.wait();
+    }
+}
+
+fn round_trips(socket: &Path, hello: bool, request: &[u8]) -> anyhow::Result<Vec<Duration>> {
+    let mut stream = UnixStream::connect(socket)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut exchange = |stream: &mut UnixStream, line: &[u8]| -> anyhow::Result<()> {
+        stream.write_all(line)?;
+        stream.write_all(b"\n")?;
+        let mut have = 0;
+        loop {
+            let n = stream.read(&mut buf[have..])?;
+            if n == 0 {
+                bail!("connection closed");
+            }
+            have += n;
+            if buf[..have].ends_with(b"\n") {
+                return Ok(());
+            }
+        }
+    };
+    if hello {
+        exchange(
+            &mut stream,
+            br#"{"jsonrpc":"2.0","id":0,"method":"hello","params":{"protocol":"pyra","version":1,"client":"bench"}}"#,
+        )?;
+    }
+    for _ in 0..WARMUP {
+        exchange(&mut stream, request)?;
+    }
+    let mut times = Vec::with_capacity(ROUND_TRIPS);
+    for _ in 0..ROUND_TRIPS {
+        let t = Instant::now();
+        exchange(&mut stream, request)?;
+        times.push(t.elapsed());
+    }
+    Ok(times)
+}
+
+/// The floor: read a line, write it back, on the same socket type and runtime as pyrad.
+fn echo_server(path: &Path) -> anyhow::Result<()> {
+    use interprocess::local_socket::tokio::prelude::*;
+    use interprocess::local_socket::{GenericFilePath, ListenerOptions};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async {
+        let name = path.to_fs_name::<GenericFilePath>()?;
+        let listener = ListenerOptions::new().name(name).create_tokio()?;
+        loop {
+            let stream = listener.accept().await?;
+            tokio::spawn(async move {
+                let (mut reader, mut writer) = tokio::io::split(stream);
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut pending: Vec<u8> = Vec::new();
+                loop {
+                    let n = match reader.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    pending.extend_from_slice(&buf[..n]);
+                    // Echo whole lines only, as a line protocol must.
+                    if let Some(end) = pending.iter().rposition(|&b| b == b'\n') {
+                        if writer.write_all(&pending[..=end]).await.is_err() {
+                            break;
+                        }
+                        pending.drain(..=end);
+                    }
+                }
+            });
+        }
+    })
+}
+
+fn pin_to_one_cpu() -> anyhow::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET and sched_setaffinity
+    // only touch the set we own and this process's own affinity.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            bail!("sched_setaffinity: {}", std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+fn rss_mib(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("VmRSS in /proc/<pid>/status")?;
+    Ok(kib / 1024.0)
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort_unstable();
+    let index = ((p / 100.0) * (samples.len() as f64 - 1.0)).round() as usize;
+    samples.get(index).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn verdict(ok: bool, target: &str) -> String {
+    format!("{target} {}", if ok { "(met)" } else { "(MISSED)" })
+}
