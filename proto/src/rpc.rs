@@ -20,9 +20,7 @@ pub const PERMISSION_DENIED: i32 = -32000;
 pub const HANDSHAKE_REQUIRED: i32 = -32001;
 /// Pyra: `hello` named another protocol or version; the connection is closed.
 pub const VERSION_MISMATCH: i32 = -32002;
-/// Pyra: the daemon is shutting down and takes no new requests.
-pub const SHUTTING_DOWN: i32 = -32003;
-/// Pyra: the connection has too many requests in flight, or the daemon too many connections.
+/// Pyra: the daemon is serving its limit of connections; this one is closed.
 pub const BUSY: i32 = -32004;
 
 /// The `"jsonrpc": "2.0"` member, as a type so it cannot be forgotten or misspelt.
