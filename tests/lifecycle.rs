@@ -227,8 +227,17 @@ fn a_bad_config_stops_start_up_with_file_line_and_column() {
 fn the_environment_layer_overrides_the_file() {
     let home = TestHome::new();
     let options = PyradOptions { env: vec![("PYRA__DAEMON__LOG_LEVEL".into(), "debug".into())] };
-    let pyrad = Pyrad::start_with(&home, options);
+    let mut pyrad = Pyrad::start_with(&home, options);
     assert_eq!(pyrad.client().result("daemon.status", json!({}))["log_level"], "debug");
+    pyrad.signal(libc::SIGTERM);
+    pyrad.wait_exit();
+
+    // PYRA_LOG wins over both.
+    let options = PyradOptions {
+        env: vec![("PYRA__DAEMON__LOG_LEVEL".into(), "debug".into()), ("PYRA_LOG".into(), "warn".into())],
+    };
+    let pyrad = Pyrad::start_with(&home, options);
+    assert_eq!(pyrad.client().result("daemon.status", json!({}))["log_level"], "warn");
 }
 
 #[test]

@@ -31,6 +31,9 @@ impl From<std::io::Error> for ClientError {
     }
 }
 
+/// How long to wait for any one reply before giving up on pyrad.
+const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub struct Client {
     stream: UnixStream,
     lines: LineBuffer,
@@ -54,6 +57,8 @@ impl Client {
                 _ => ClientError::Io(e),
             }
         })?;
+        // A daemon that accepts but never answers must not hang the terminal.
+        stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
         let placeholder =
             HelloResult { protocol: String::new(), version: 0, daemon: String::new(), pid: 0, features: Vec::new() };
         let mut client = Client {
@@ -106,7 +111,12 @@ impl Client {
                 let line = line.map_err(|e| ClientError::Protocol(e.to_string()))?;
                 return decode_server_line(&line).map_err(|e| ClientError::Protocol(e.to_string()));
             }
-            let n = self.stream.read(&mut chunk)?;
+            let n = self.stream.read(&mut chunk).map_err(|e| match e.kind() {
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => ClientError::Protocol(format!(
+                    "pyrad did not answer within {REPLY_TIMEOUT:?}; see its log, or restart it"
+                )),
+                _ => ClientError::Io(e),
+            })?;
             if n == 0 {
                 return Err(ClientError::Io(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,

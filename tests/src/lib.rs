@@ -150,6 +150,7 @@ impl Pyrad {
             .env_remove("NOTIFY_SOCKET")
             .env_remove("WATCHDOG_USEC")
             .env_remove("PYRA_LOG")
+            .env_remove("PYRA_STDERR_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
