@@ -216,7 +216,7 @@ impl Connection {
             pid: self.daemon.pid,
             features: proto::version::FEATURES.to_vec(),
         };
-        self.outbox.send(&ok(req.id, &result)).await;
+        self.outbox.send_line(&proto::rpc::encode_reply(&req.id, Ok(&result))).await;
         Flow::Continue
     }
 
@@ -259,12 +259,5 @@ impl Connection {
 fn after(daemon: &Daemon, effect: Effect) {
     if effect == Effect::Shutdown {
         daemon.request_stop(StopReason::Request);
-    }
-}
-
-fn ok<T: Serialize>(id: Id, result: &T) -> Response {
-    match serde_json::to_value(result) {
-        Ok(value) => Response::ok(id, value),
-        Err(e) => Response::err(Some(id), ErrorObject::new(proto::rpc::INTERNAL_ERROR, e.to_string())),
     }
 }
