@@ -4,6 +4,7 @@
 //! [`StreamEvent`]s; [`Assembler`] folds those into the assistant's message.
 
 pub mod anthropic;
+pub mod client;
 pub mod openai;
 pub mod presets;
 
