@@ -1,8 +1,23 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, idempotently:
 # systemd-analyze (package systemd) to verify the unit, setpriv (util-linux) to
-# connect as another uid. Runs as root on CI; elsewhere it uses sudo if needed.
+# connect as another uid, and a Python venv in tests/.venv with fakellm (a real
+# server of the OpenAI and Anthropic wire formats). Runs as root on CI; elsewhere
+# it uses sudo for apt if needed.
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+
+# Python packages, pinned; reinstalled only when the pins change.
+venv="$here/.venv"
+pins="fakellm==0.3.5"
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+if [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ]; then
+    echo "tests/setup.sh: installing $pins into tests/.venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check $pins
+    echo "$pins" > "$venv/.pins"
+fi
 
 need=()
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)

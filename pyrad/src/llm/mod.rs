@@ -225,4 +225,6 @@ pub fn classify_http_error(status: u16, body: &str, model: &str) -> LlmError {
 }
 
 #[cfg(test)]
+mod fakellm_tests;
+#[cfg(test)]
 mod tests;
