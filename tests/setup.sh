@@ -7,6 +7,22 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
+# Debian packages, only those missing.
+need=()
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo="sudo"
+    fi
+    echo "tests/setup.sh: installing ${need[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
 # Python packages, pinned; reinstalled only when the pins change.
 venv="$here/.venv"
 pins="fakellm==0.3.5"
@@ -18,18 +34,3 @@ if [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ]; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check $pins
     echo "$pins" > "$venv/.pins"
 fi
-
-need=()
-command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
-command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
-
-if [ ${#need[@]} -eq 0 ]; then
-    exit 0
-fi
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-    sudo="sudo"
-fi
-echo "tests/setup.sh: installing ${need[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
