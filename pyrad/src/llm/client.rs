@@ -142,7 +142,7 @@ async fn send_with_retries(
             Ok(response) => {
                 let status = response.status().as_u16();
                 let retry_after = parse_retry_after(response.headers());
-                let text = response.text().await.unwrap_or_default();
+                let text = redact(&response.text().await.unwrap_or_default(), api_key);
                 let error = classify_http_error(status, &text, &req.model);
                 if last || !(status == 429 || status >= 500) {
                     return Err(error);
@@ -163,6 +163,14 @@ async fn send_with_retries(
         tokio::time::sleep(wait).await;
         delay = (delay * 2).min(endpoint.max_backoff);
         attempt += 1;
+    }
+}
+
+/// `text` with every occurrence of the key replaced: some providers echo it back.
+fn redact(text: &str, api_key: Option<&str>) -> String {
+    match api_key.filter(|k| k.len() >= 4) {
+        Some(key) => text.replace(key, "[redacted]"),
+        None => text.to_owned(),
     }
 }
 

@@ -300,3 +300,14 @@ async fn anthropic_calls_send_its_headers_and_read_its_events() {
     assert!(request.contains("x-api-key: sk-test") && request.contains("anthropic-version: 2023-06-01"), "{request}");
     assert!(!request.contains("authorization"), "{request}");
 }
+
+#[tokio::test]
+async fn a_key_echoed_by_the_provider_never_reaches_the_error() {
+    let body = "{\"error\":{\"message\":\"Incorrect API key provided: sk-test\"}}";
+    let server = serve(vec![Canned::Status { status: 401, headers: vec![], body: body.into() }]).await;
+    let (result, _) = call(&endpoint(&server.url)).await;
+    let (error, _) = result.err().unwrap();
+    let line = error.to_string();
+    assert!(!line.contains("sk-test"), "{line}");
+    assert!(line.contains("[redacted]"), "{line}");
+}
