@@ -7,6 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+// Used by the chat loop, which lands next (issue 3).
+#[allow(dead_code)]
+mod sessions;
+#[allow(unused_imports)]
+pub use sessions::{NewMessage, SessionRow, StoredMessage};
+
 /// Each entry moves the schema one version up; never edit one that has shipped.
 const MIGRATIONS: &[&str] = &[
     // 1: the runs of the daemon.
@@ -18,6 +24,30 @@ const MIGRATIONS: &[&str] = &[
         stopped_at  INTEGER,
         clean       INTEGER NOT NULL DEFAULT 0
     );",
+    // 2: chat sessions and their messages, with usage and the channel they live on.
+    "CREATE TABLE sessions (
+        id             TEXT    PRIMARY KEY,
+        title          TEXT    NOT NULL DEFAULT '',
+        provider       TEXT    NOT NULL,
+        model          TEXT    NOT NULL,
+        channel        TEXT    NOT NULL,
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL,
+        input_tokens   INTEGER NOT NULL DEFAULT 0,
+        output_tokens  INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE messages (
+        id            INTEGER PRIMARY KEY,
+        session_id    TEXT    NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        turn          INTEGER NOT NULL,
+        role          TEXT    NOT NULL CHECK (role IN ('user', 'assistant', 'tool')),
+        content       TEXT    NOT NULL,
+        tool_calls    TEXT,
+        tool_call_id  TEXT,
+        partial       INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL
+    );
+    CREATE INDEX messages_by_session ON messages (session_id, id);",
 ];
 
 /// The schema version this build migrates to.
@@ -38,6 +68,10 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("the database lock was poisoned by a panic")]
     Poisoned,
+    #[error("{0} does not exist")]
+    NotFound(String),
+    #[error("{0}")]
+    Io(String),
 }
 
 /// A shared handle on the database. Calls block: run them off the async threads.
@@ -76,7 +110,7 @@ impl Store {
         &self.path
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
         f(&mut conn)
     }

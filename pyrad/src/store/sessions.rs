@@ -1,0 +1,292 @@
+//! Chat sessions and their messages in SQLite: create, append (tool calls and
+//! results included), read back in order, list, delete, and add usage.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, StoreError};
+use crate::llm::{Message, Role, ToolCall, Usage};
+
+/// A session as listed and shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: String,
+    pub title: String,
+    pub provider: String,
+    pub model: String,
+    /// Where the conversation happens: `ipc`, `matrix:<room>`, `telegram:<chat>`.
+    pub channel: String,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub usage: Usage,
+    pub messages: u64,
+}
+
+/// A message to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage<'a> {
+    pub turn: u32,
+    pub message: &'a Message,
+    /// The stream broke before this answer finished; what came is kept.
+    pub partial: bool,
+}
+
+/// A message as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMessage {
+    pub turn: u32,
+    pub message: Message,
+    pub partial: bool,
+    pub created_at: u64,
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::Tool => "tool",
+    }
+}
+
+fn role_of(name: &str) -> Role {
+    match name {
+        "assistant" => Role::Assistant,
+        "tool" => Role::Tool,
+        _ => Role::User,
+    }
+}
+
+/// A new session id: 16 random hex digits.
+fn new_id() -> Result<String, StoreError> {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| StoreError::Io(format!("reading /dev/urandom: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl Store {
+    pub fn create_session(&self, provider: &str, model: &str, channel: &str, now: u64) -> Result<String, StoreError> {
+        let id = new_id()?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO sessions (id, provider, model, channel, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![id, provider, model, channel, now as i64],
+            )?;
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    /// Appends messages of one turn atomically; the first user message names the session.
+    pub fn append_messages(&self, session: &str, messages: &[NewMessage<'_>], now: u64) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            for m in messages {
+                let calls = if m.message.tool_calls.is_empty() {
+                    None
+                } else {
+                    Some(serde_json::to_string(&m.message.tool_calls).map_err(|e| StoreError::Io(e.to_string()))?)
+                };
+                tx.execute(
+                    "INSERT INTO messages (session_id, turn, role, content, tool_calls, tool_call_id, partial, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        session,
+                        m.turn,
+                        role_name(m.message.role),
+                        m.message.content,
+                        calls,
+                        m.message.tool_call_id,
+                        m.partial,
+                        now as i64
+                    ],
+                )?;
+                if m.message.role == Role::User {
+                    let title: String = m.message.content.chars().take(60).collect();
+                    tx.execute("UPDATE sessions SET title = ?1 WHERE id = ?2 AND title = ''", params![title, session])?;
+                }
+            }
+            let changed = tx.execute("UPDATE sessions SET updated_at = ?1 WHERE id = ?2", params![now as i64, session])?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("session {session}")));
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    pub fn add_usage(&self, session: &str, usage: Usage) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE sessions SET input_tokens = input_tokens + ?1, output_tokens = output_tokens + ?2 WHERE id = ?3",
+                params![usage.input_tokens as i64, usage.output_tokens as i64, session],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// All messages of a session, oldest first.
+    pub fn messages(&self, session: &str) -> Result<Vec<StoredMessage>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT turn, role, content, tool_calls, tool_call_id, partial, created_at
+                 FROM messages WHERE session_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map(params![session], |r| {
+                let calls: Option<String> = r.get(3)?;
+                let role: String = r.get(1)?;
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    role,
+                    r.get::<_, String>(2)?,
+                    calls,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get::<_, i64>(6)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (turn, role, content, calls, tool_call_id, partial, created_at) = row?;
+                let tool_calls: Vec<ToolCall> = match calls {
+                    Some(json) => serde_json::from_str(&json)
+                        .map_err(|e| StoreError::Io(format!("stored tool calls of session {session}: {e}")))?,
+                    None => Vec::new(),
+                };
+                let message = Message { role: role_of(&role), content, tool_calls, tool_call_id };
+                out.push(StoredMessage { turn, message, partial, created_at: created_at as u64 });
+            }
+            Ok(out)
+        })
+    }
+
+    pub fn session(&self, id: &str) -> Result<Option<SessionRow>, StoreError> {
+        Ok(self.query_sessions("WHERE s.id = ?1", params![id])?.pop())
+    }
+
+    /// Sessions, most recently used first.
+    pub fn sessions(&self, limit: u32) -> Result<Vec<SessionRow>, StoreError> {
+        self.query_sessions("ORDER BY s.updated_at DESC, s.rowid DESC LIMIT ?1", params![limit])
+    }
+
+    fn query_sessions(&self, tail: &str, args: impl rusqlite::Params) -> Result<Vec<SessionRow>, StoreError> {
+        self.with(|c| {
+            let sql = format!(
+                "SELECT s.id, s.title, s.provider, s.model, s.channel, s.created_at, s.updated_at,
+                        s.input_tokens, s.output_tokens,
+                        (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id)
+                 FROM sessions s {tail}"
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(args, |r| {
+                Ok(SessionRow {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    provider: r.get(2)?,
+                    model: r.get(3)?,
+                    channel: r.get(4)?,
+                    created_at: r.get::<_, i64>(5)? as u64,
+                    updated_at: r.get::<_, i64>(6)? as u64,
+                    usage: Usage {
+                        input_tokens: r.get::<_, i64>(7)? as u64,
+                        output_tokens: r.get::<_, i64>(8)? as u64,
+                    },
+                    messages: r.get::<_, i64>(9)? as u64,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Deletes a session and its messages; false if there was none.
+    pub fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
+        self.with(|c| Ok(c.execute("DELETE FROM sessions WHERE id = ?1", params![id])? > 0))
+    }
+
+    /// The highest turn number of a session (0 when it has none).
+    pub fn last_turn(&self, session: &str) -> Result<u32, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row("SELECT MAX(turn) FROM messages WHERE session_id = ?1", params![session], |r| {
+                r.get::<_, Option<u32>>(0)
+            })
+            .optional()?
+            .flatten()
+            .unwrap_or(0))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::ToolCall;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("pyra.db")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_conversation_with_tool_calls_survives_a_reopen() {
+        let (dir, store) = store();
+        let id = store.create_session("openai", "gpt-4o-mini", "ipc", 10).unwrap();
+        let call = ToolCall { id: "c1".into(), name: "time__now".into(), arguments: "{}".into() };
+        let turn = [
+            Message::user("what time is it?"),
+            Message::assistant("", vec![call.clone()]),
+            Message::tool_result("c1", "12:00"),
+            Message::assistant("Noon.", vec![]),
+        ];
+        let rows: Vec<_> = turn.iter().map(|m| NewMessage { turn: 1, message: m, partial: false }).collect();
+        store.append_messages(&id, &rows, 20).unwrap();
+        store.add_usage(&id, Usage { input_tokens: 30, output_tokens: 5 }).unwrap();
+        drop(store);
+
+        let store = Store::open(&dir.path().join("pyra.db")).unwrap();
+        let back: Vec<Message> = store.messages(&id).unwrap().into_iter().map(|m| m.message).collect();
+        assert_eq!(back, turn);
+        let row = store.session(&id).unwrap().unwrap();
+        assert_eq!(row.title, "what time is it?");
+        assert_eq!(row.messages, 4);
+        assert_eq!(row.usage, Usage { input_tokens: 30, output_tokens: 5 });
+        assert_eq!(row.updated_at, 20);
+        assert_eq!(store.last_turn(&id).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_partial_answer_is_kept_and_marked() {
+        let (_dir, store) = store();
+        let id = store.create_session("anthropic", "claude", "ipc", 1).unwrap();
+        let cut = Message::assistant("Half an ans", vec![]);
+        store.append_messages(&id, &[NewMessage { turn: 1, message: &cut, partial: true }], 2).unwrap();
+        let stored = store.messages(&id).unwrap();
+        assert!(stored[0].partial);
+        assert_eq!(stored[0].message.content, "Half an ans");
+    }
+
+    #[test]
+    fn sessions_list_newest_first_and_delete_cascades() {
+        let (_dir, store) = store();
+        let old = store.create_session("p", "m", "ipc", 1).unwrap();
+        let new = store.create_session("p", "m", "telegram:42", 5).unwrap();
+        let hi = Message::user("hi");
+        store.append_messages(&old, &[NewMessage { turn: 1, message: &hi, partial: false }], 2).unwrap();
+        let ids: Vec<_> = store.sessions(10).unwrap().into_iter().map(|s| s.id).collect();
+        assert_eq!(ids, vec![new.clone(), old.clone()]);
+        assert!(store.delete_session(&old).unwrap());
+        assert!(!store.delete_session(&old).unwrap());
+        assert!(store.messages(&old).unwrap().is_empty());
+        assert!(store.session(&old).unwrap().is_none());
+    }
+
+    #[test]
+    fn appending_to_a_missing_session_fails_and_writes_nothing() {
+        let (_dir, store) = store();
+        let hi = Message::user("hi");
+        let err = store.append_messages("nope", &[NewMessage { turn: 1, message: &hi, partial: false }], 1);
+        assert!(matches!(err, Err(StoreError::NotFound(_)) | Err(StoreError::Sql(_))), "{err:?}");
+        assert!(store.messages("nope").unwrap().is_empty());
+    }
+}
