@@ -1,0 +1,4 @@
+//! Chat sessions and the turn loop. So far: history trimming to the model's
+//! context budget; the turn loop, channels and approvals come next (issue 3).
+
+pub mod history;
