@@ -6,6 +6,9 @@
 // The chat loop lands in steps (issue 3); parts wait for their caller.
 #[allow(dead_code)]
 mod chat;
+// The approval gate waits for the turn loop that calls it (issue 3).
+#[allow(dead_code)]
+mod approval;
 mod config;
 mod daemon;
 mod home;

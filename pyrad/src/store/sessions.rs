@@ -55,19 +55,9 @@ fn role_of(name: &str) -> Role {
     }
 }
 
-/// A new session id: 16 random hex digits.
-fn new_id() -> Result<String, StoreError> {
-    use std::io::Read;
-    let mut bytes = [0u8; 8];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| StoreError::Io(format!("reading /dev/urandom: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 impl Store {
     pub fn create_session(&self, provider: &str, model: &str, channel: &str, now: u64) -> Result<String, StoreError> {
-        let id = new_id()?;
+        let id = crate::security::random_hex(8).map_err(|e| StoreError::Io(format!("reading /dev/urandom: {e}")))?;
         self.with(|c| {
             c.execute(
                 "INSERT INTO sessions (id, provider, model, channel, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
