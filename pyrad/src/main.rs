@@ -21,6 +21,8 @@ mod logging;
 mod notify;
 mod security;
 mod store;
+#[cfg(test)]
+mod testutil;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

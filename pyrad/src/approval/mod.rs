@@ -81,6 +81,21 @@ struct Pending {
     reply: oneshot::Sender<(Answer, Scope)>,
 }
 
+/// Removes a pending request when its waiting call ends, however it ends.
+struct Cleanup<'a> {
+    gate: &'a ApprovalGate,
+    id: &'a str,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.gate.pending.lock() {
+            map.remove(self.id);
+        }
+        self.gate.remember(self.id);
+    }
+}
+
 /// The gate. Cheap to share behind an `Arc`.
 pub struct ApprovalGate {
     timeout: Duration,
@@ -135,17 +150,14 @@ impl ApprovalGate {
             args_sha256: args_sha256(args),
             expires_at,
         });
-        let decision = match tokio::time::timeout(self.timeout, rx).await {
+        // If the turn is dropped while waiting (chat.cancel), the request goes too.
+        let _cleanup = Cleanup { gate: self, id: &id };
+        match tokio::time::timeout(self.timeout, rx).await {
             Ok(Ok((Answer::Approve, _))) => Decision::Approved,
             Ok(Ok((Answer::Deny, _))) => Decision::Denied,
             Ok(Err(_)) => Decision::Cancelled,
             Err(_) => Decision::TimedOut,
-        };
-        if let Ok(mut map) = self.pending.lock() {
-            map.remove(&id);
         }
-        self.remember(&id);
-        decision
     }
 
     /// An answer from `origin` for pending request `id`.

@@ -104,3 +104,13 @@ async fn a_session_grant_covers_later_calls_of_that_tool_in_that_session() {
     gate.respond("conn-1", &again.id, Answer::Deny, Scope::Once).unwrap();
     assert_eq!(task.await.unwrap(), Decision::Denied);
 }
+
+#[tokio::test]
+async fn a_dropped_wait_leaves_nothing_pending() {
+    let gate = Arc::new(ApprovalGate::new(Duration::from_secs(120)));
+    let (req, task) = hold(&gate, "conn-1", "s1", "t").await;
+    task.abort();
+    let _ = task.await;
+    assert_eq!(gate.respond("conn-1", &req.id, Answer::Approve, Scope::Once), Err(RespondError::Decided(req.id)));
+    assert_eq!(gate.cancel_origin("conn-1"), 0);
+}

@@ -2,3 +2,5 @@
 //! context budget; the turn loop, channels and approvals come next (issue 3).
 
 pub mod history;
+pub mod tools;
+pub mod turn;

@@ -1,10 +1,6 @@
 //! Both wire formats against a real implementation of them: PyPI `fakellm`,
 //! installed into `tests/.venv` by `tests/setup.sh` (which `make test` runs).
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use super::client::{Endpoint, http_client, stream};
 use super::presets::Wire;
 use super::*;
@@ -33,46 +29,6 @@ rules:
     respond:
       content: "Hello from fakellm, streamed word by word"
 "#;
-
-/// A fakellm server on a free loopback port, killed when dropped.
-struct FakeLlm {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for FakeLlm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn fakellm() -> FakeLlm {
-    let bin = std::env::var_os("FAKELLM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/.venv/bin/fakellm"));
-    assert!(bin.exists(), "{} is missing: run tests/setup.sh (make test does)", bin.display());
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("fakellm.yaml");
-    std::fs::write(&config, RULES).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(bin)
-        .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string(), "--config"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = FakeLlm { child, url: format!("http://127.0.0.1:{port}"), _dir: dir };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "fakellm did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
-}
 
 fn request(messages: Vec<Message>) -> ChatRequest {
     ChatRequest {
@@ -110,7 +66,7 @@ async fn run(endpoint: &Endpoint, req: &ChatRequest) -> (Assembler, usize) {
 }
 
 async fn tool_round_trip(wire: Wire) {
-    let server = fakellm();
+    let server = crate::testutil::FakeLlm::start(RULES);
     let base = match wire {
         Wire::OpenAi => format!("{}/v1", server.url),
         Wire::Anthropic => server.url.clone(),

@@ -9,7 +9,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 // Used by the chat loop, which lands next (issue 3).
 #[allow(dead_code)]
+mod audit;
+#[allow(dead_code)]
 mod sessions;
+#[allow(unused_imports)]
+pub use audit::AuditEntry;
 #[allow(unused_imports)]
 pub use sessions::{NewMessage, SessionRow, StoredMessage};
 
@@ -48,6 +52,21 @@ const MIGRATIONS: &[&str] = &[
         created_at    INTEGER NOT NULL
     );
     CREATE INDEX messages_by_session ON messages (session_id, id);",
+    // 3: the audit of every tool execution: what, with which arguments, who decided, how it went.
+    "CREATE TABLE audit (
+        id           INTEGER PRIMARY KEY,
+        at           INTEGER NOT NULL,
+        session_id   TEXT    NOT NULL,
+        channel      TEXT    NOT NULL,
+        tool         TEXT    NOT NULL,
+        args         TEXT    NOT NULL,
+        decision     TEXT    NOT NULL,
+        waited_ms    INTEGER NOT NULL,
+        ran_ms       INTEGER NOT NULL,
+        outcome      TEXT    NOT NULL,
+        result       TEXT    NOT NULL
+    );
+    CREATE INDEX audit_by_time ON audit (at);",
 ];
 
 /// The schema version this build migrates to.

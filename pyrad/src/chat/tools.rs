@@ -1,0 +1,65 @@
+//! Tools the model may call: the trait every tool implements (built-in ones now,
+//! plugin tools later) and the registry a turn draws from.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::llm::ToolSpec;
+
+/// What a tool call produced: text for the model, or an error the model is told about.
+pub type ToolResult = Result<String, String>;
+
+pub trait Tool: Send + Sync {
+    fn spec(&self) -> ToolSpec;
+    /// Whether a person must approve each call. Defaults to yes.
+    fn needs_approval(&self) -> bool {
+        true
+    }
+    fn call(&self, args: Value) -> Pin<Box<dyn Future<Output = ToolResult> + Send + '_>>;
+}
+
+/// The tools offered in a turn, by name.
+#[derive(Clone, Default)]
+pub struct ToolRegistry {
+    tools: Vec<Arc<dyn Tool>>,
+}
+
+impl ToolRegistry {
+    pub fn add(&mut self, tool: Arc<dyn Tool>) {
+        self.tools.push(tool);
+    }
+
+    pub fn specs(&self) -> Vec<ToolSpec> {
+        self.tools.iter().map(|t| t.spec()).collect()
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<dyn Tool>> {
+        self.tools.iter().find(|t| t.spec().name == name).cloned()
+    }
+}
+
+/// Cuts a result to `cap` characters, saying how much was left out.
+pub fn cap_result(text: String, cap: usize) -> String {
+    let total = text.chars().count();
+    if total <= cap {
+        return text;
+    }
+    let kept: String = text.chars().take(cap).collect();
+    format!("{kept}\n[... result cut: {} of {total} characters not shown]", total - cap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_results_are_cut_with_a_marker() {
+        assert_eq!(cap_result("short".into(), 10), "short");
+        let cut = cap_result("é".repeat(50), 10);
+        assert!(cut.starts_with(&"é".repeat(10)));
+        assert!(cut.ends_with("[... result cut: 40 of 50 characters not shown]"), "{cut}");
+    }
+}

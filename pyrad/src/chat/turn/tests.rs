@@ -1,0 +1,260 @@
+//! Whole turns against a real fakellm: text, tools approved, denied, timed out,
+//! cancelled while waiting, the round limit, and what is stored and audited.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::*;
+use crate::approval::{Answer, Scope};
+use crate::chat::tools::Tool;
+use crate::llm::ToolSpec;
+use crate::llm::client::http_client;
+use crate::llm::presets::Wire;
+use crate::testutil::FakeLlm;
+
+const RULES: &str = r#"
+version: 1
+rules:
+  - name: after_time
+    when:
+      tool_result_contains: "12:00"
+    respond:
+      content: "It is noon."
+  - name: after_denial
+    when:
+      tool_result_contains: "denied"
+    respond:
+      content: "Understood, I will not."
+  - name: after_timeout
+    when:
+      tool_result_contains: "timed out"
+    respond:
+      content: "Nobody answered, so I did not check."
+  - name: forever
+    when:
+      messages_contain: "loop forever"
+    respond:
+      tool_calls:
+        - name: free__ping
+          arguments: {}
+  - name: time
+    when:
+      messages_contain: "what time"
+    respond:
+      tool_calls:
+        - name: time__now
+          arguments: {tz: "UTC"}
+  - name: hello
+    when:
+      messages_contain: "hello"
+    respond:
+      content: "Hello there, friend"
+"#;
+
+/// A tool returning a fixed text.
+struct Fixed {
+    name: &'static str,
+    text: &'static str,
+    approval: bool,
+}
+
+impl Tool for Fixed {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec { name: self.name.into(), description: "test".into(), parameters: json!({"type": "object"}) }
+    }
+    fn needs_approval(&self) -> bool {
+        self.approval
+    }
+    fn call(
+        &self,
+        _args: Value,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + '_>> {
+        Box::pin(async move { Ok(self.text.to_owned()) })
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Policy {
+    Approve,
+    Deny,
+    Ignore,
+}
+
+/// A channel that records what it is told and answers approvals by policy.
+struct Recorder {
+    gate: Arc<ApprovalGate>,
+    policy: Policy,
+    deltas: Mutex<Vec<String>>,
+    statuses: Mutex<Vec<(String, ToolStatus)>>,
+    approvals: Mutex<Vec<ApprovalRequest>>,
+}
+
+impl Channel for Recorder {
+    fn origin(&self) -> &str {
+        "conn-test"
+    }
+    fn name(&self) -> &str {
+        "ipc"
+    }
+    fn delta(&self, _session: &str, _turn: u32, text: &str) {
+        self.deltas.lock().unwrap().push(text.to_owned());
+    }
+    fn tool(&self, _session: &str, _turn: u32, call: &ToolCall, status: ToolStatus) {
+        self.statuses.lock().unwrap().push((call.name.clone(), status));
+    }
+    fn approval(&self, request: ApprovalRequest) {
+        self.approvals.lock().unwrap().push(request.clone());
+        let answer = match self.policy {
+            Policy::Approve => Answer::Approve,
+            Policy::Deny => Answer::Deny,
+            Policy::Ignore => return,
+        };
+        let gate = self.gate.clone();
+        // Answer from elsewhere, as a person would, after the request is pending.
+        tokio::spawn(async move { gate.respond("conn-test", &request.id, answer, Scope::Once) });
+    }
+}
+
+struct Fixture {
+    _server: FakeLlm,
+    _dir: tempfile::TempDir,
+    ctx: TurnContext,
+    session: String,
+}
+
+fn fixture(approval_timeout: Duration) -> Fixture {
+    let server = FakeLlm::start(RULES);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("pyra.db")).unwrap();
+    // Anthropic's wire: fakellm reports usage there (its OpenAI stream has none).
+    let endpoint = Endpoint::new(Wire::Anthropic, server.url.clone());
+    let mut tools = ToolRegistry::default();
+    tools.add(Arc::new(Fixed { name: "time__now", text: "12:00", approval: true }));
+    tools.add(Arc::new(Fixed { name: "free__ping", text: "pong", approval: false }));
+    let session = store.create_session("custom", "test-model", "ipc", 1).unwrap();
+    let ctx = TurnContext {
+        store,
+        gate: Arc::new(ApprovalGate::new(approval_timeout)),
+        http: http_client(&endpoint).unwrap(),
+        endpoint,
+        api_key: None,
+        model: "test-model".into(),
+        system_prompt: "You are Pyra.".into(),
+        tools,
+        limits: TurnLimits { max_iterations: 3, ..TurnLimits::default() },
+        audit_log: dir.path().join("tool_executions.log"),
+    };
+    Fixture { _server: server, _dir: dir, ctx, session }
+}
+
+fn recorder(ctx: &TurnContext, policy: Policy) -> Recorder {
+    Recorder {
+        gate: ctx.gate.clone(),
+        policy,
+        deltas: Mutex::default(),
+        statuses: Mutex::default(),
+        approvals: Mutex::default(),
+    }
+}
+
+#[tokio::test]
+async fn a_text_turn_streams_and_is_stored() {
+    let f = fixture(Duration::from_secs(120));
+    let channel = recorder(&f.ctx, Policy::Ignore);
+    let out = run_turn(&f.ctx, &f.session, "hello", &channel, &CancellationToken::new()).await.unwrap();
+    assert_eq!(out.text, "Hello there, friend");
+    assert_eq!(out.turn, 1);
+    assert!(channel.deltas.lock().unwrap().len() >= 3, "streamed in pieces");
+    assert_eq!(channel.deltas.lock().unwrap().concat(), "Hello there, friend");
+    let stored = f.ctx.store.messages(&f.session).unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1].message.content, "Hello there, friend");
+    assert!(f.ctx.store.session(&f.session).unwrap().unwrap().usage.output_tokens > 0);
+}
+
+#[tokio::test]
+async fn an_approved_tool_runs_and_its_result_reaches_the_model() {
+    let f = fixture(Duration::from_secs(120));
+    let channel = recorder(&f.ctx, Policy::Approve);
+    let out = run_turn(&f.ctx, &f.session, "what time is it?", &channel, &CancellationToken::new()).await.unwrap();
+    assert_eq!(out.text, "It is noon.");
+    assert_eq!(out.tools.len(), 1);
+    assert_eq!(out.tools[0].decision, Decision::Approved);
+    assert_eq!(out.tools[0].result, "12:00");
+    assert_eq!(out.tools[0].args, json!({"tz": "UTC"}));
+    let approvals = channel.approvals.lock().unwrap().clone();
+    assert_eq!(approvals.len(), 1);
+    assert_eq!(approvals[0].session, f.session);
+    let statuses: Vec<ToolStatus> = channel.statuses.lock().unwrap().iter().map(|s| s.1).collect();
+    assert_eq!(statuses, vec![ToolStatus::AwaitingApproval, ToolStatus::Running, ToolStatus::Done]);
+
+    let audit = f.ctx.store.audit(10).unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!((audit[0].decision.as_str(), audit[0].outcome.as_str()), ("approved", "ok"));
+    let log = std::fs::read_to_string(&f.ctx.audit_log).unwrap();
+    assert!(log.contains("\"tool\":\"time__now\"") && log.contains("\"decision\":\"approved\""), "{log}");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&f.ctx.audit_log).unwrap().mode() & 0o777, 0o600);
+    // user, assistant(tool call), tool result, assistant(answer)
+    assert_eq!(f.ctx.store.messages(&f.session).unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_denied_tool_does_not_run_and_the_model_is_told() {
+    let f = fixture(Duration::from_secs(120));
+    let channel = recorder(&f.ctx, Policy::Deny);
+    let out = run_turn(&f.ctx, &f.session, "what time is it?", &channel, &CancellationToken::new()).await.unwrap();
+    assert_eq!(out.text, "Understood, I will not.");
+    assert_eq!(out.tools[0].decision, Decision::Denied);
+    assert_eq!(out.tools[0].result, "the user denied this tool call");
+    let statuses: Vec<ToolStatus> = channel.statuses.lock().unwrap().iter().map(|s| s.1).collect();
+    assert!(!statuses.contains(&ToolStatus::Running));
+    assert_eq!(f.ctx.store.audit(1).unwrap()[0].outcome, "skipped");
+}
+
+#[tokio::test]
+async fn an_unanswered_approval_times_out_as_a_denial() {
+    let f = fixture(Duration::from_millis(200));
+    let channel = recorder(&f.ctx, Policy::Ignore);
+    let out = run_turn(&f.ctx, &f.session, "what time is it?", &channel, &CancellationToken::new()).await.unwrap();
+    assert_eq!(out.tools[0].decision, Decision::TimedOut);
+    assert_eq!(out.text, "Nobody answered, so I did not check.");
+    assert_eq!(f.ctx.store.audit(1).unwrap()[0].decision, "timed_out");
+}
+
+#[tokio::test]
+async fn cancelling_while_waiting_for_approval_ends_the_turn_cleanly() {
+    let f = fixture(Duration::from_secs(120));
+    let channel = recorder(&f.ctx, Policy::Ignore);
+    let cancel = CancellationToken::new();
+    let stopper = cancel.clone();
+    let gate = f.ctx.gate.clone();
+    let turn = run_turn(&f.ctx, &f.session, "what time is it?", &channel, &cancel);
+    let watcher = async {
+        while channel.approvals.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        stopper.cancel();
+    };
+    let (result, ()) = tokio::join!(turn, watcher);
+    assert!(matches!(result, Err(TurnError::Cancelled)), "{result:?}");
+    let id = channel.approvals.lock().unwrap()[0].id.clone();
+    assert!(gate.respond("conn-test", &id, Answer::Approve, Scope::Once).is_err(), "nothing left pending");
+    // What was said so far is stored: the question and the model's tool call.
+    assert_eq!(f.ctx.store.messages(&f.session).unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_round_limit_stops_a_model_that_never_finishes() {
+    let f = fixture(Duration::from_secs(120));
+    let channel = recorder(&f.ctx, Policy::Ignore);
+    let result = run_turn(&f.ctx, &f.session, "loop forever", &channel, &CancellationToken::new()).await;
+    assert!(matches!(result, Err(TurnError::TooManyIterations(3))), "{result:?}");
+    assert!(result.unwrap_err().to_string().contains("max_tool_iterations"));
+    let audit = f.ctx.store.audit(10).unwrap();
+    assert_eq!(audit.len(), 3);
+    assert!(audit.iter().all(|a| a.decision == "not_required" && a.outcome == "ok"));
+    assert!(channel.approvals.lock().unwrap().is_empty(), "a tool that needs no approval is not asked about");
+}

@@ -1,0 +1,103 @@
+//! The audit of tool executions: one row per call, whatever was decided.
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at: u64,
+    pub session: String,
+    pub channel: String,
+    pub tool: String,
+    /// The arguments as JSON text.
+    pub args: String,
+    /// `approved`, `denied`, `timed_out`, `auto_by_grant`, `cancelled`, `not_required`.
+    pub decision: String,
+    /// How long the call waited for a decision.
+    pub waited_ms: u64,
+    /// How long it ran (0 when it did not run).
+    pub ran_ms: u64,
+    /// `ok`, `error` or `skipped`.
+    pub outcome: String,
+    /// The result as given to the model (already capped).
+    pub result: String,
+}
+
+impl Store {
+    pub fn record_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO audit (at, session_id, channel, tool, args, decision, waited_ms, ran_ms, outcome, result)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    e.at as i64,
+                    e.session,
+                    e.channel,
+                    e.tool,
+                    e.args,
+                    e.decision,
+                    e.waited_ms as i64,
+                    e.ran_ms as i64,
+                    e.outcome,
+                    e.result
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The newest `limit` entries, newest first.
+    pub fn audit(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT at, session_id, channel, tool, args, decision, waited_ms, ran_ms, outcome, result
+                 FROM audit ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map(params![limit], |r| {
+                Ok(AuditEntry {
+                    at: r.get::<_, i64>(0)? as u64,
+                    session: r.get(1)?,
+                    channel: r.get(2)?,
+                    tool: r.get(3)?,
+                    args: r.get(4)?,
+                    decision: r.get(5)?,
+                    waited_ms: r.get::<_, i64>(6)? as u64,
+                    ran_ms: r.get::<_, i64>(7)? as u64,
+                    outcome: r.get(8)?,
+                    result: r.get(9)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_come_back_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("pyra.db")).unwrap();
+        let entry = |tool: &str, at| AuditEntry {
+            at,
+            session: "s".into(),
+            channel: "ipc".into(),
+            tool: tool.into(),
+            args: "{}".into(),
+            decision: "denied".into(),
+            waited_ms: 5,
+            ran_ms: 0,
+            outcome: "skipped".into(),
+            result: "denied by the user".into(),
+        };
+        store.record_audit(&entry("a", 1)).unwrap();
+        store.record_audit(&entry("b", 2)).unwrap();
+        let back = store.audit(10).unwrap();
+        assert_eq!(back, vec![entry("b", 2), entry("a", 1)]);
+        assert_eq!(store.audit(1).unwrap().len(), 1);
+    }
+}
