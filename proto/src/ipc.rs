@@ -149,12 +149,232 @@ pub trait Event {
     type Params: Serialize + DeserializeOwned;
 }
 
+/// `chat.send`: one turn. Streams `chat.delta`, `chat.tool` and `approval.request`
+/// events to this connection; answers when the turn ends.
+pub enum ChatSend {}
+impl Method for ChatSend {
+    const NAME: &'static str = "chat.send";
+    type Params = ChatSendParams;
+    type Result = ChatSendResult;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSendParams {
+    /// The session to continue; absent starts a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatSendResult {
+    pub session: String,
+    pub turn: u32,
+    /// The assistant's whole answer for this turn.
+    pub text: String,
+    pub usage: TokenUsage,
+    /// Tool calls made in this turn, in order.
+    pub tools: Vec<ToolUse>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolUse {
+    pub name: String,
+    pub args: Value,
+    /// `approved`, `denied`, `timed_out`, `auto_by_grant`, `cancelled`.
+    pub decision: String,
+    pub result: String,
+}
+
+/// `chat.cancel`: stop the running turn of a session.
+pub enum ChatCancel {}
+impl Method for ChatCancel {
+    const NAME: &'static str = "chat.cancel";
+    type Params = SessionParams;
+    type Result = CancelResult;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionParams {
+    pub session: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CancelResult {
+    /// Whether a turn was running.
+    pub cancelled: bool,
+}
+
+/// `approval.respond`: answer an `approval.request`.
+pub enum ApprovalRespond {}
+impl Method for ApprovalRespond {
+    const NAME: &'static str = "approval.respond";
+    type Params = ApprovalRespondParams;
+    type Result = Empty;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRespondParams {
+    pub id: String,
+    /// `approve` or `deny`.
+    pub decision: String,
+    /// `once` (default) or `session`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// `sessions.list`: sessions, most recently used first.
+pub enum SessionsList {}
+impl Method for SessionsList {
+    const NAME: &'static str = "sessions.list";
+    type Params = ListParams;
+    type Result = Vec<SessionInfo>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// At most this many (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub title: String,
+    pub provider: String,
+    pub model: String,
+    pub channel: String,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub messages: u64,
+    pub usage: TokenUsage,
+}
+
+/// `sessions.get`: a session with its messages.
+pub enum SessionsGet {}
+impl Method for SessionsGet {
+    const NAME: &'static str = "sessions.get";
+    type Params = SessionParams;
+    type Result = SessionDetail;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionDetail {
+    pub session: SessionInfo,
+    pub messages: Vec<SessionMessage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionMessage {
+    pub turn: u32,
+    /// `user`, `assistant` or `tool`.
+    pub role: String,
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// The stream broke before this answer finished.
+    #[serde(default)]
+    pub partial: bool,
+    pub created_at: u64,
+}
+
+/// `sessions.delete`.
+pub enum SessionsDelete {}
+impl Method for SessionsDelete {
+    const NAME: &'static str = "sessions.delete";
+    type Params = SessionParams;
+    type Result = DeleteResult;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeleteResult {
+    pub deleted: bool,
+}
+
+/// `audit.list`: tool executions, newest first.
+pub enum AuditList {}
+impl Method for AuditList {
+    const NAME: &'static str = "audit.list";
+    type Params = ListParams;
+    type Result = Vec<Value>;
+}
+
+/// Event `chat.delta`: a piece of the answer.
+pub enum ChatDelta {}
+impl Event for ChatDelta {
+    const NAME: &'static str = "chat.delta";
+    type Params = DeltaParams;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeltaParams {
+    pub session: String,
+    pub turn: u32,
+    pub text: String,
+}
+
+/// Event `chat.tool`: a tool call changed state.
+pub enum ChatTool {}
+impl Event for ChatTool {
+    const NAME: &'static str = "chat.tool";
+    type Params = ToolEventParams;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolEventParams {
+    pub session: String,
+    pub turn: u32,
+    pub call_id: String,
+    pub name: String,
+    pub args: Value,
+    /// `awaiting_approval`, `running`, `done`, `failed`, `denied`.
+    pub status: String,
+}
+
+/// Event `approval.request`: a tool call waits for this connection's yes or no.
+pub enum ApprovalRequested {}
+impl Event for ApprovalRequested {
+    const NAME: &'static str = "approval.request";
+    type Params = ApprovalRequestParams;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRequestParams {
+    pub id: String,
+    pub session: String,
+    pub tool: String,
+    pub args: Value,
+    pub args_sha256: String,
+    /// Unix seconds; no answer by then is a denial.
+    pub expires_at: u64,
+}
+
 /// A request from a client, decoded into its method's params.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientRequest {
     Hello(HelloParams),
     DaemonStatus,
     DaemonShutdown,
+    ChatSend(ChatSendParams),
+    ChatCancel(SessionParams),
+    ApprovalRespond(ApprovalRespondParams),
+    SessionsList(ListParams),
+    SessionsGet(SessionParams),
+    SessionsDelete(SessionParams),
+    AuditList(ListParams),
 }
 
 impl ClientRequest {
@@ -165,9 +385,21 @@ impl ClientRequest {
             Hello::NAME => params_of::<Hello>(params).map(ClientRequest::Hello),
             DaemonStatus::NAME => params_of::<DaemonStatus>(params).map(|Empty| ClientRequest::DaemonStatus),
             DaemonShutdown::NAME => params_of::<DaemonShutdown>(params).map(|Empty| ClientRequest::DaemonShutdown),
+            ChatSend::NAME => params_of::<ChatSend>(params).map(ClientRequest::ChatSend),
+            ChatCancel::NAME => params_of::<ChatCancel>(params).map(ClientRequest::ChatCancel),
+            ApprovalRespond::NAME => params_of::<ApprovalRespond>(params).map(ClientRequest::ApprovalRespond),
+            SessionsList::NAME => params_of::<SessionsList>(with_default(params)).map(ClientRequest::SessionsList),
+            SessionsGet::NAME => params_of::<SessionsGet>(params).map(ClientRequest::SessionsGet),
+            SessionsDelete::NAME => params_of::<SessionsDelete>(params).map(ClientRequest::SessionsDelete),
+            AuditList::NAME => params_of::<AuditList>(with_default(params)).map(ClientRequest::AuditList),
             other => Err(ErrorObject::method_not_found(other)),
         }
     }
+}
+
+/// Absent params mean "all defaults" for methods whose params are all optional.
+fn with_default(params: Value) -> Value {
+    if params.is_null() { Value::Object(serde_json::Map::new()) } else { params }
 }
 
 fn params_of<M: Method>(params: Value) -> Result<M::Params, ErrorObject> {

@@ -22,6 +22,20 @@ pub const HANDSHAKE_REQUIRED: i32 = -32001;
 pub const VERSION_MISMATCH: i32 = -32002;
 /// Pyra: the daemon is serving its limit of connections; this one is closed.
 pub const BUSY: i32 = -32004;
+/// Pyra: a turn is already running in that session.
+pub const SESSION_BUSY: i32 = -32005;
+/// Pyra: no LLM provider is configured (`pyractl setup`).
+pub const NOT_CONFIGURED: i32 = -32006;
+/// Pyra: the turn was cancelled (`chat.cancel`, a disconnect, or a stop).
+pub const CANCELLED: i32 = -32007;
+/// Pyra: no such session.
+pub const NOT_FOUND: i32 = -32008;
+/// Pyra: an `approval.respond` for an unknown, decided, expired or foreign request.
+pub const APPROVAL_REJECTED: i32 = -32009;
+/// Pyra: the provider failed (`data.partial_text` holds what was streamed before).
+pub const PROVIDER_ERROR: i32 = -32010;
+/// Pyra: the model kept asking for tools past `chat.max_tool_iterations`.
+pub const TURN_LIMIT: i32 = -32011;
 
 /// The `"jsonrpc": "2.0"` member, as a type so it cannot be forgotten or misspelt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -21,10 +21,12 @@ pub enum Feature {
     Shutdown,
     /// Daemon-to-client notifications such as `daemon.stopping`.
     Events,
+    /// `chat.send`, `chat.cancel`, `approval.respond`, `sessions.*`, `audit.list`.
+    Chat,
     /// A feature this build does not know.
     #[serde(other)]
     Unknown,
 }
 
 /// The features this build of the protocol defines (what a current daemon announces).
-pub const FEATURES: &[Feature] = &[Feature::Status, Feature::Shutdown, Feature::Events];
+pub const FEATURES: &[Feature] = &[Feature::Status, Feature::Shutdown, Feature::Events, Feature::Chat];

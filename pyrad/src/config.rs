@@ -15,6 +15,72 @@ pub const ENV_PREFIX: &str = "PYRA__";
 pub struct Config {
     pub daemon: DaemonSection,
     pub ipc: IpcSection,
+    pub provider: ProviderSection,
+    pub chat: ChatSection,
+    pub approval: ApprovalSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProviderSection {
+    /// A preset id (`openai`, `anthropic`, `ollama`, `custom`, ...); empty means none configured.
+    pub preset: String,
+    /// The model; empty means the preset's default.
+    pub model: String,
+    /// Overrides the preset's URL; required for `custom`.
+    pub base_url: String,
+    /// Tokens of history sent; 0 means the preset's budget.
+    pub context_tokens: u64,
+    /// Tokens the model may answer with.
+    pub max_tokens: u32,
+}
+
+impl Default for ProviderSection {
+    fn default() -> Self {
+        Self {
+            preset: String::new(),
+            model: String::new(),
+            base_url: String::new(),
+            context_tokens: 0,
+            max_tokens: 4096,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatSection {
+    /// Model calls in one turn before Pyra stops a model that keeps asking for tools.
+    pub max_tool_iterations: u32,
+    /// Characters of a tool result the model sees; the rest is cut with a marker.
+    pub result_chars: usize,
+    /// The base of every system prompt.
+    pub system_prompt: String,
+}
+
+impl Default for ChatSection {
+    fn default() -> Self {
+        Self {
+            max_tool_iterations: 10,
+            result_chars: 4000,
+            system_prompt: "You are Pyra, a personal assistant running on the user's own machine. \
+                            Every tool call you make is shown to the user for approval."
+                .into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApprovalSection {
+    /// Seconds a tool call waits for a yes or no before it counts as denied.
+    pub timeout_secs: u64,
+}
+
+impl Default for ApprovalSection {
+    fn default() -> Self {
+        Self { timeout_secs: 120 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,6 +139,31 @@ socket = ""
 max_connections = 64
 # Requests one connection may have in flight at once.
 max_in_flight = 32
+
+[provider]
+# The LLM provider: openai, anthropic, openrouter, groq, mistral, deepseek,
+# together, ollama, lmstudio, llamacpp, vllm or custom. Empty: none configured.
+preset = ""
+# The model. Empty means the preset's default model.
+model = ""
+# Overrides the preset's URL; required for custom (any OpenAI-compatible API).
+base_url = ""
+# Tokens of history sent with each request; 0 means the preset's budget.
+context_tokens = 0
+# Tokens the model may answer with.
+max_tokens = 4096
+
+[chat]
+# Model calls in one turn before Pyra stops a model that keeps asking for tools.
+max_tool_iterations = 10
+# Characters of a tool result the model sees; longer results are cut with a marker.
+result_chars = 4000
+# The base of every system prompt.
+system_prompt = "You are Pyra, a personal assistant running on the user's own machine. Every tool call you make is shown to the user for approval."
+
+[approval]
+# Seconds a tool call waits for your yes or no before it counts as denied.
+timeout_secs = 120
 "#;
 
 /// A configuration that cannot be used, said so a person can fix it.

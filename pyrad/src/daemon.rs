@@ -2,6 +2,7 @@
 //! starts the components in order, serves until the one shutdown source fires,
 //! then stops them in reverse order within a time limit.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::approval::ApprovalGate;
 use crate::config::Config;
 use crate::home::Home;
 use crate::store::Store;
@@ -67,6 +69,12 @@ pub struct DaemonState {
     pub connections: AtomicU32,
     /// Fired once, when the daemon starts to stop; every task watches it.
     pub stop: CancellationToken,
+    /// The one approval gate.
+    pub gate: Arc<ApprovalGate>,
+    /// Shared HTTP client for the providers (connection pool, TLS config).
+    pub http: reqwest::Client,
+    /// Running turns by session, to cancel them and to refuse a second one.
+    pub turns: Mutex<HashMap<String, CancellationToken>>,
     stop_reason: Mutex<Option<StopReason>>,
 }
 
@@ -113,6 +121,10 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         tracing::warn!("the previous run of pyrad did not stop cleanly (crash or kill)");
     }
     let schema_version = store.schema_version()?;
+    let gate = Arc::new(ApprovalGate::new(Duration::from_secs(config.approval.timeout_secs)));
+    // One pool for every provider call; timeouts are the endpoint defaults.
+    let defaults = crate::llm::client::Endpoint::new(crate::llm::presets::Wire::OpenAi, "");
+    let http = crate::llm::client::http_client(&defaults).context("while building the HTTP client")?;
     let daemon = Daemon(Arc::new(DaemonState {
         home,
         config,
@@ -127,6 +139,9 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         schema_version,
         connections: AtomicU32::new(0),
         stop: CancellationToken::new(),
+        gate,
+        http,
+        turns: Mutex::default(),
         stop_reason: Mutex::new(None),
     }));
 

@@ -3,19 +3,13 @@
 //! config, set up logging, take the instance lock, open the store, then serve
 //! until SIGTERM, SIGINT or `daemon.shutdown`.
 
-// The chat loop lands in steps (issue 3); parts wait for their caller.
-#[allow(dead_code)]
-mod chat;
-// The approval gate waits for the turn loop that calls it (issue 3).
-#[allow(dead_code)]
 mod approval;
+mod chat;
 mod config;
 mod daemon;
 mod home;
 mod instance;
 mod ipc;
-// The provider layer lands before the chat loop that drives it (issue 3).
-#[allow(dead_code)]
 mod llm;
 mod logging;
 mod notify;

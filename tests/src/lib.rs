@@ -339,3 +339,47 @@ pub fn run_with_timeout(mut command: Command) -> std::process::Output {
         }
     }
 }
+
+/// A real fakellm server (PyPI, installed into `tests/.venv` by `tests/setup.sh`)
+/// on a free loopback port, killed when dropped.
+pub struct FakeLlm {
+    child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl FakeLlm {
+    /// Starts fakellm with `rules` (its YAML config) and waits until it listens.
+    pub fn start(rules: &str) -> Self {
+        let bin = std::env::var_os("FAKELLM")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/fakellm"));
+        assert!(bin.exists(), "{} is missing: run tests/setup.sh (make test does)", bin.display());
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let config = dir.path().join("fakellm.yaml");
+        std::fs::write(&config, rules).expect("write the fakellm rules");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let child = Command::new(bin)
+            .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string(), "--config"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn fakellm");
+        let server = Self { child, url: format!("http://127.0.0.1:{port}"), _dir: dir };
+        let deadline = Instant::now() + TIMEOUT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "fakellm did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for FakeLlm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -16,6 +16,7 @@ use proto::{
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufWriter, WriteHalf};
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::dispatch::{Effect, dispatch, is_instant};
@@ -48,6 +49,12 @@ pub async fn serve(daemon: &Daemon, stream: Stream, id: u64, over_limit: bool) {
             } else {
                 let mut conn = Connection::new(daemon.clone(), id, outbox.clone());
                 conn.read_loop(reader).await;
+                // Gone: its turns stop and its pending approvals are denied.
+                conn.peer.gone.cancel();
+                let cancelled = daemon.gate.cancel_origin(&conn.peer.origin);
+                if cancelled > 0 {
+                    tracing::info!(conn = id, cancelled, "client left; its pending approvals are cancelled");
+                }
                 conn.requests.close();
                 conn.requests.wait().await;
             }
@@ -72,15 +79,15 @@ pub async fn serve(daemon: &Daemon, stream: Stream, id: u64, over_limit: bool) {
 /// writes the whole line and flushes, so lines never interleave mid-way and no
 /// extra task sits between a response and the socket.
 #[derive(Clone)]
-struct Outbox(Arc<tokio::sync::Mutex<BufWriter<WriteHalf<Stream>>>>);
+pub(super) struct Outbox(Arc<tokio::sync::Mutex<BufWriter<WriteHalf<Stream>>>>);
 
 impl Outbox {
     /// Writes `msg` as one line; a client that went away is not an error here.
-    async fn send<T: Serialize>(&self, msg: &T) {
+    pub(super) async fn send<T: Serialize>(&self, msg: &T) {
         self.send_line(&encode_line(msg)).await;
     }
 
-    async fn send_line(&self, line: &[u8]) {
+    pub(super) async fn send_line(&self, line: &[u8]) {
         let mut writer = self.0.lock().await;
         if writer.write_all(line).await.is_ok() {
             let _ = writer.flush().await;
@@ -94,10 +101,21 @@ impl Outbox {
     }
 }
 
+/// What a method handler knows of the connection it serves.
+#[derive(Clone)]
+pub(super) struct Peer {
+    /// Who may answer approvals raised by this connection's turns.
+    pub origin: String,
+    pub outbox: Outbox,
+    /// Fired when the connection goes away: its turns stop.
+    pub gone: CancellationToken,
+}
+
 struct Connection {
     daemon: Daemon,
     id: u64,
     outbox: Outbox,
+    peer: Peer,
     /// Set by a successful `hello`; until then only `hello` is served.
     greeted: bool,
     /// Ids of requests still running, to refuse a duplicate.
@@ -111,7 +129,17 @@ struct Connection {
 impl Connection {
     fn new(daemon: Daemon, id: u64, outbox: Outbox) -> Self {
         let permits = Arc::new(Semaphore::new(daemon.config.ipc.max_in_flight.max(1)));
-        Self { daemon, id, outbox, greeted: false, in_flight: Arc::default(), permits, requests: TaskTracker::new() }
+        let peer = Peer { origin: format!("ipc-{id}"), outbox: outbox.clone(), gone: daemon.stop.child_token() };
+        Self {
+            daemon,
+            id,
+            outbox,
+            peer,
+            greeted: false,
+            in_flight: Arc::default(),
+            permits,
+            requests: TaskTracker::new(),
+        }
     }
 
     async fn read_loop(&mut self, mut reader: impl AsyncRead + Unpin) {
@@ -226,7 +254,7 @@ impl Connection {
             Err(e) => return self.outbox.send(&Response::err(Some(req.id), e)).await,
         };
         if is_instant(&call) {
-            let (line, effect) = dispatch(&self.daemon, &req.id, call).await;
+            let (line, effect) = dispatch(&self.daemon, &self.peer, &req.id, call).await;
             self.outbox.send_line(&line).await;
             return after(&self.daemon, effect);
         }
@@ -237,9 +265,10 @@ impl Connection {
             return self.outbox.send(&Response::err(Some(req.id), error)).await;
         }
         let Ok(permit) = self.permits.clone().acquire_owned().await else { return };
-        let (daemon, outbox, in_flight) = (self.daemon.clone(), self.outbox.clone(), self.in_flight.clone());
+        let (daemon, outbox, in_flight, peer) =
+            (self.daemon.clone(), self.outbox.clone(), self.in_flight.clone(), self.peer.clone());
         self.requests.spawn(async move {
-            let (line, effect) = dispatch(&daemon, &req.id, call).await;
+            let (line, effect) = dispatch(&daemon, &peer, &req.id, call).await;
             outbox.send_line(&line).await;
             if let Ok(mut ids) = in_flight.lock() {
                 ids.remove(&req.id);

@@ -3,9 +3,11 @@
 //! long turns of later issues) run as their own tasks so responses interleave.
 
 use proto::Id;
-use proto::ipc::{ClientRequest, DatabaseStatus, ShutdownResult, StatusResult};
+use proto::ipc::{ClientRequest, DatabaseStatus, Empty, ShutdownResult, StatusResult};
 use proto::rpc::{ErrorObject, INVALID_REQUEST, encode_reply};
 
+use super::chat;
+use super::connection::Peer;
 use crate::daemon::Daemon;
 
 /// What must happen after the response is on its way.
@@ -18,13 +20,11 @@ pub enum Effect {
 /// Whether `call` is answered without waiting on anything, so it can run inline
 /// on the reader task (no task hop, the floor of the round trip).
 pub fn is_instant(call: &ClientRequest) -> bool {
-    match call {
-        ClientRequest::Hello(_) | ClientRequest::DaemonStatus | ClientRequest::DaemonShutdown => true,
-    }
+    !matches!(call, ClientRequest::ChatSend(_))
 }
 
 /// Answers `call`, returning the encoded response line and what to do after sending it.
-pub async fn dispatch(daemon: &Daemon, id: &Id, call: ClientRequest) -> (Vec<u8>, Effect) {
+pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest) -> (Vec<u8>, Effect) {
     match call {
         ClientRequest::Hello(_) => {
             let error = ErrorObject::new(INVALID_REQUEST, "hello was already answered on this connection");
@@ -35,6 +35,20 @@ pub async fn dispatch(daemon: &Daemon, id: &Id, call: ClientRequest) -> (Vec<u8>
             tracing::info!("shutdown requested over the socket");
             (encode_reply(id, Ok(&ShutdownResult { pid: daemon.pid })), Effect::Shutdown)
         }
+        ClientRequest::ChatSend(p) => (reply(id, chat::send(daemon, peer, p).await), Effect::None),
+        ClientRequest::ChatCancel(p) => (reply(id, chat::cancel(daemon, &p.session)), Effect::None),
+        ClientRequest::ApprovalRespond(p) => (reply(id, chat::respond(daemon, peer, p).map(|()| Empty)), Effect::None),
+        ClientRequest::SessionsList(p) => (reply(id, chat::list(daemon, p.limit)), Effect::None),
+        ClientRequest::SessionsGet(p) => (reply(id, chat::get(daemon, &p.session)), Effect::None),
+        ClientRequest::SessionsDelete(p) => (reply(id, chat::delete(daemon, &p.session)), Effect::None),
+        ClientRequest::AuditList(p) => (reply(id, chat::audit(daemon, p.limit)), Effect::None),
+    }
+}
+
+fn reply<T: serde::Serialize>(id: &Id, result: Result<T, ErrorObject>) -> Vec<u8> {
+    match result {
+        Ok(value) => encode_reply(id, Ok(&value)),
+        Err(e) => encode_reply::<()>(id, Err(e)),
     }
 }
 

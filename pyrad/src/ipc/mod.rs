@@ -2,6 +2,7 @@
 //! [`accept_loop`] hands each connection to its own task, `connection` speaks the
 //! protocol on it, `dispatch` answers the methods.
 
+mod chat;
 mod connection;
 mod dispatch;
 

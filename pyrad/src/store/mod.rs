@@ -7,15 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-// Used by the chat loop, which lands next (issue 3).
-#[allow(dead_code)]
 mod audit;
-#[allow(dead_code)]
 mod sessions;
-#[allow(unused_imports)]
 pub use audit::AuditEntry;
-#[allow(unused_imports)]
-pub use sessions::{NewMessage, SessionRow, StoredMessage};
+pub use sessions::{NewMessage, SessionRow};
 
 /// Each entry moves the schema one version up; never edit one that has shipped.
 const MIGRATIONS: &[&str] = &[
