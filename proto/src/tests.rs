@@ -104,10 +104,91 @@ fn errors_round_trip() {
     );
 }
 
+fn event<E: Event>(params: &E::Params) -> Notification {
+    Notification::new(E::NAME, Some(serde_json::to_value(params).unwrap()))
+}
+
+#[test]
+fn chat_messages_round_trip() {
+    let session = "52f58c9fb3ccdbdf".to_owned();
+    let send = ChatSendParams { session: Some(session.clone()), text: "what time is it?".into() };
+    check("chat.send.request", &request::<ChatSend>(Id::Num(10), Some(&send)));
+    let result = ChatSendResult {
+        session: session.clone(),
+        turn: 2,
+        text: "It is noon.".into(),
+        usage: TokenUsage { input_tokens: 40, output_tokens: 9 },
+        tools: vec![ToolUse {
+            name: "time__now".into(),
+            args: json!({"tz": "UTC"}),
+            decision: "approved".into(),
+            result: "12:00".into(),
+        }],
+    };
+    check("chat.send.response", &response::<ChatSend>(Id::Num(10), &result));
+    check(
+        "chat.delta.event",
+        &event::<ChatDelta>(&DeltaParams { session: session.clone(), turn: 2, text: "It is".into() }),
+    );
+    check(
+        "chat.tool.event",
+        &event::<ChatTool>(&ToolEventParams {
+            session: session.clone(),
+            turn: 2,
+            call_id: "call_1".into(),
+            name: "time__now".into(),
+            args: json!({"tz": "UTC"}),
+            status: "awaiting_approval".into(),
+        }),
+    );
+    check(
+        "approval.request.event",
+        &event::<ApprovalRequested>(&ApprovalRequestParams {
+            id: "a1b2c3".into(),
+            session: session.clone(),
+            tool: "time__now".into(),
+            args: json!({"tz": "UTC"}),
+            args_sha256: "3f1c1e0c0e0b7a8f5e5b0f5d5c7f2b8e4a4d3c2b1a09f8e7d6c5b4a392817060".into(),
+            expires_at: 1_795_000_120,
+        }),
+    );
+    let respond =
+        ApprovalRespondParams { id: "a1b2c3".into(), decision: "approve".into(), scope: Some("session".into()) };
+    check("approval.respond.request", &request::<ApprovalRespond>(Id::Num(11), Some(&respond)));
+    check(
+        "chat.cancel.request",
+        &request::<ChatCancel>(Id::Num(12), Some(&SessionParams { session: session.clone() })),
+    );
+    let listed = vec![SessionInfo {
+        id: session.clone(),
+        title: "what time is it?".into(),
+        provider: "openai".into(),
+        model: "gpt-4o-mini".into(),
+        channel: "ipc".into(),
+        created_at: 1_795_000_000,
+        updated_at: 1_795_000_100,
+        messages: 6,
+        usage: TokenUsage { input_tokens: 80, output_tokens: 20 },
+    }];
+    check("sessions.list.response", &response::<SessionsList>(Id::Num(13), &listed));
+    let error = ErrorObject::new(PROVIDER_ERROR, "cannot reach 127.0.0.1:9: connection refused")
+        .with_data(json!({"session": session}));
+    check("error.provider", &Response::err(Some(Id::Num(10)), error));
+}
+
 #[test]
 fn every_golden_file_is_checked() {
     // A golden file without a round trip above would rot silently.
     let checked = [
+        "chat.send.request",
+        "chat.send.response",
+        "chat.delta.event",
+        "chat.tool.event",
+        "approval.request.event",
+        "approval.respond.request",
+        "chat.cancel.request",
+        "sessions.list.response",
+        "error.provider",
         "hello.request",
         "hello.response",
         "daemon.status.request",
