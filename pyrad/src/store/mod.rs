@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, params};
 
 mod audit;
+mod memory;
 mod sessions;
 pub use audit::AuditEntry;
 pub use sessions::{NewMessage, SessionRow};
@@ -62,6 +63,15 @@ const MIGRATIONS: &[&str] = &[
         result       TEXT    NOT NULL
     );
     CREATE INDEX audit_by_time ON audit (at);",
+    // 4: every version of every memory file, so no write loses anything.
+    "CREATE TABLE memory_versions (
+        name     TEXT    NOT NULL,
+        version  INTEGER NOT NULL,
+        at       INTEGER NOT NULL,
+        source   TEXT    NOT NULL,
+        content  TEXT    NOT NULL,
+        PRIMARY KEY (name, version)
+    );",
 ];
 
 /// The schema version this build migrates to.
