@@ -362,6 +362,101 @@ pub struct ApprovalRequestParams {
     pub expires_at: u64,
 }
 
+/// `memory.list`: the memory files.
+pub enum MemoryList {}
+impl Method for MemoryList {
+    const NAME: &'static str = "memory.list";
+    type Params = Empty;
+    type Result = Vec<MemoryEntry>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryEntry {
+    pub name: String,
+    pub bytes: u64,
+}
+
+/// `memory.read`.
+pub enum MemoryRead {}
+impl Method for MemoryRead {
+    const NAME: &'static str = "memory.read";
+    type Params = MemoryName;
+    type Result = MemoryFile;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryName {
+    /// Relative, ending in `.md`: `user/profile.md`.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryFile {
+    pub name: String,
+    pub content: String,
+}
+
+/// `memory.write`: replace a file (the old content stays as a version).
+pub enum MemoryWrite {}
+impl Method for MemoryWrite {
+    const NAME: &'static str = "memory.write";
+    type Params = MemoryFile;
+    type Result = MemoryVersion;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryVersion {
+    pub version: u32,
+}
+
+/// `memory.append`: add a line.
+pub enum MemoryAppend {}
+impl Method for MemoryAppend {
+    const NAME: &'static str = "memory.append";
+    type Params = MemoryAppendParams;
+    type Result = MemoryVersion;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryAppendParams {
+    pub name: String,
+    pub text: String,
+}
+
+/// `memory.log`: a file's versions, newest first.
+pub enum MemoryLog {}
+impl Method for MemoryLog {
+    const NAME: &'static str = "memory.log";
+    type Params = MemoryName;
+    type Result = Vec<MemoryLogEntry>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryLogEntry {
+    pub version: u32,
+    pub at: u64,
+    /// `user`, `tool`, `restore` or `found on disk` (a hand edit kept before an overwrite).
+    pub source: String,
+    pub bytes: u64,
+}
+
+/// `memory.restore`: write an old version back (itself a new version).
+pub enum MemoryRestore {}
+impl Method for MemoryRestore {
+    const NAME: &'static str = "memory.restore";
+    type Params = MemoryRestoreParams;
+    type Result = MemoryVersion;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryRestoreParams {
+    pub name: String,
+    pub version: u32,
+}
+
 /// A request from a client, decoded into its method's params.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientRequest {
@@ -375,6 +470,12 @@ pub enum ClientRequest {
     SessionsGet(SessionParams),
     SessionsDelete(SessionParams),
     AuditList(ListParams),
+    MemoryList,
+    MemoryRead(MemoryName),
+    MemoryWrite(MemoryFile),
+    MemoryAppend(MemoryAppendParams),
+    MemoryLog(MemoryName),
+    MemoryRestore(MemoryRestoreParams),
 }
 
 impl ClientRequest {
@@ -392,6 +493,12 @@ impl ClientRequest {
             SessionsGet::NAME => params_of::<SessionsGet>(params).map(ClientRequest::SessionsGet),
             SessionsDelete::NAME => params_of::<SessionsDelete>(params).map(ClientRequest::SessionsDelete),
             AuditList::NAME => params_of::<AuditList>(with_default(params)).map(ClientRequest::AuditList),
+            MemoryList::NAME => params_of::<MemoryList>(params).map(|Empty| ClientRequest::MemoryList),
+            MemoryRead::NAME => params_of::<MemoryRead>(params).map(ClientRequest::MemoryRead),
+            MemoryWrite::NAME => params_of::<MemoryWrite>(params).map(ClientRequest::MemoryWrite),
+            MemoryAppend::NAME => params_of::<MemoryAppend>(params).map(ClientRequest::MemoryAppend),
+            MemoryLog::NAME => params_of::<MemoryLog>(params).map(ClientRequest::MemoryLog),
+            MemoryRestore::NAME => params_of::<MemoryRestore>(params).map(ClientRequest::MemoryRestore),
             other => Err(ErrorObject::method_not_found(other)),
         }
     }

@@ -23,10 +23,12 @@ pub enum Feature {
     Events,
     /// `chat.send`, `chat.cancel`, `approval.respond`, `sessions.*`, `audit.list`.
     Chat,
+    /// `memory.list|read|write|append|log|restore`.
+    Memory,
     /// A feature this build does not know.
     #[serde(other)]
     Unknown,
 }
 
 /// The features this build of the protocol defines (what a current daemon announces).
-pub const FEATURES: &[Feature] = &[Feature::Status, Feature::Shutdown, Feature::Events, Feature::Chat];
+pub const FEATURES: &[Feature] = &[Feature::Status, Feature::Shutdown, Feature::Events, Feature::Chat, Feature::Memory];

@@ -56,6 +56,8 @@ pub struct ChatSection {
     pub result_chars: usize,
     /// The base of every system prompt.
     pub system_prompt: String,
+    /// Characters of memory (profile and index) added to the system prompt.
+    pub memory_chars: usize,
 }
 
 impl Default for ChatSection {
@@ -66,6 +68,7 @@ impl Default for ChatSection {
             system_prompt: "You are Pyra, a personal assistant running on the user's own machine. \
                             Every tool call you make is shown to the user for approval."
                 .into(),
+            memory_chars: 4000,
         }
     }
 }
@@ -160,6 +163,8 @@ max_tool_iterations = 10
 result_chars = 4000
 # The base of every system prompt.
 system_prompt = "You are Pyra, a personal assistant running on the user's own machine. Every tool call you make is shown to the user for approval."
+# Characters of memory (user/profile.md and MEMORY_INDEX.md) added to the system prompt.
+memory_chars = 4000
 
 [approval]
 # Seconds a tool call waits for your yes or no before it counts as denied.

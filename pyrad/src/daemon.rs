@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 use crate::approval::ApprovalGate;
 use crate::config::Config;
 use crate::home::Home;
+use crate::memory::Memory;
 use crate::store::Store;
 use crate::{ipc, notify};
 
@@ -73,6 +74,8 @@ pub struct DaemonState {
     pub gate: Arc<ApprovalGate>,
     /// Shared HTTP client for the providers (connection pool, TLS config).
     pub http: reqwest::Client,
+    /// The user's memory files.
+    pub memory: Memory,
     /// Running turns by session, to cancel them and to refuse a second one.
     pub turns: Mutex<HashMap<String, CancellationToken>>,
     stop_reason: Mutex<Option<StopReason>>,
@@ -121,6 +124,7 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         tracing::warn!("the previous run of pyrad did not stop cleanly (crash or kill)");
     }
     let schema_version = store.schema_version()?;
+    let memory = Memory::open(&home.memory(), store.clone()).context("while opening memory")?;
     let gate = Arc::new(ApprovalGate::new(Duration::from_secs(config.approval.timeout_secs)));
     // One pool for every provider call; timeouts are the endpoint defaults.
     let defaults = crate::llm::client::Endpoint::new(crate::llm::presets::Wire::OpenAi, "");
@@ -141,6 +145,7 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         stop: CancellationToken::new(),
         gate,
         http,
+        memory,
         turns: Mutex::default(),
         stop_reason: Mutex::new(None),
     }));

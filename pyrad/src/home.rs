@@ -29,6 +29,9 @@ impl Home {
     pub fn log_file(&self) -> PathBuf {
         self.logs().join("pyrad.log")
     }
+    pub fn memory(&self) -> PathBuf {
+        self.root.join("memory")
+    }
     pub fn run(&self) -> PathBuf {
         self.root.join("run")
     }

@@ -12,8 +12,6 @@ mod instance;
 mod ipc;
 mod llm;
 mod logging;
-// Memory is wired into chat and IPC next (issue 3).
-#[allow(dead_code)]
 mod memory;
 mod notify;
 mod security;

@@ -28,8 +28,6 @@ pub struct ToolRegistry {
 }
 
 impl ToolRegistry {
-    // Built-in memory tools and plugin tools register here (next in issue 3).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn add(&mut self, tool: Arc<dyn Tool>) {
         self.tools.push(tool);
     }

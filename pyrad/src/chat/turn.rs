@@ -195,9 +195,10 @@ async fn execute(
         Some(_) => {
             channel.tool(session, turn, call, ToolStatus::AwaitingApproval);
             let wait = ctx.gate.request(channel.origin(), session, &call.name, &args, |r| channel.approval(r));
+            // A cancel while waiting is still a decision, and is audited as one.
             tokio::select! {
                 d = wait => d,
-                () = cancel.cancelled() => return Err(TurnError::Cancelled),
+                () = cancel.cancelled() => Decision::Cancelled,
             }
         }
     };
@@ -253,6 +254,9 @@ async fn execute(
     };
     ctx.store.record_audit(&entry)?;
     append_audit_log(&ctx.audit_log, &entry);
+    if cancel.is_cancelled() {
+        return Err(TurnError::Cancelled);
+    }
     Ok((ToolRecord { name: call.name.clone(), args, decision, result: result.clone() }, result))
 }
 

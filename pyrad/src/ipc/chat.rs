@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::connection::Peer;
 use crate::approval::{Answer, ApprovalRequest, Scope};
-use crate::chat::tools::ToolRegistry;
+use crate::chat::builtin;
 use crate::chat::turn::{Channel, ToolStatus, TurnContext, TurnError, TurnLimits, run_turn};
 use crate::daemon::{Daemon, unix_now};
 use crate::llm::ToolCall;
@@ -106,8 +106,8 @@ fn turn_context(daemon: &Daemon) -> Result<(TurnContext, &'static str), ErrorObj
         // Provider keys come from the vault once it exists; keyless presets work now.
         api_key: None,
         model: model.to_owned(),
-        system_prompt: cfg.chat.system_prompt.clone(),
-        tools: ToolRegistry::default(),
+        system_prompt: system_prompt(daemon),
+        tools: builtin::registry(&daemon.memory),
         limits: TurnLimits {
             max_iterations: cfg.chat.max_tool_iterations.max(1),
             result_chars: cfg.chat.result_chars,
@@ -117,6 +117,13 @@ fn turn_context(daemon: &Daemon) -> Result<(TurnContext, &'static str), ErrorObj
         audit_log: daemon.home.logs().join("tool_executions.log"),
     };
     Ok((ctx, preset.id))
+}
+
+/// Base prompt, then what the user's memory says, within its budget.
+fn system_prompt(daemon: &Daemon) -> String {
+    let base = daemon.config.chat.system_prompt.clone();
+    let memory = builtin::memory_context(&daemon.memory, daemon.config.chat.memory_chars);
+    if memory.is_empty() { base } else { format!("{base}\n\n{memory}") }
 }
 
 pub async fn send(daemon: &Daemon, peer: &Peer, params: ChatSendParams) -> Result<ChatSendResult, ErrorObject> {

@@ -6,8 +6,8 @@ use proto::Id;
 use proto::ipc::{ClientRequest, DatabaseStatus, Empty, ShutdownResult, StatusResult};
 use proto::rpc::{ErrorObject, INVALID_REQUEST, encode_reply};
 
-use super::chat;
 use super::connection::Peer;
+use super::{chat, memory};
 use crate::daemon::Daemon;
 
 /// What must happen after the response is on its way.
@@ -42,6 +42,12 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::SessionsGet(p) => (reply(id, chat::get(daemon, &p.session)), Effect::None),
         ClientRequest::SessionsDelete(p) => (reply(id, chat::delete(daemon, &p.session)), Effect::None),
         ClientRequest::AuditList(p) => (reply(id, chat::audit(daemon, p.limit)), Effect::None),
+        ClientRequest::MemoryList => (reply(id, memory::list(daemon)), Effect::None),
+        ClientRequest::MemoryRead(p) => (reply(id, memory::read(daemon, p.name)), Effect::None),
+        ClientRequest::MemoryWrite(p) => (reply(id, memory::write(daemon, p)), Effect::None),
+        ClientRequest::MemoryAppend(p) => (reply(id, memory::append(daemon, &p.name, &p.text)), Effect::None),
+        ClientRequest::MemoryLog(p) => (reply(id, memory::log(daemon, &p.name)), Effect::None),
+        ClientRequest::MemoryRestore(p) => (reply(id, memory::restore(daemon, &p.name, p.version)), Effect::None),
     }
 }
 

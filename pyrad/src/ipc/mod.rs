@@ -5,6 +5,7 @@
 mod chat;
 mod connection;
 mod dispatch;
+mod memory;
 
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;

@@ -244,6 +244,8 @@ async fn cancelling_while_waiting_for_approval_ends_the_turn_cleanly() {
     assert!(gate.respond("conn-test", &id, Answer::Approve, Scope::Once).is_err(), "nothing left pending");
     // What was said so far is stored: the question and the model's tool call.
     assert_eq!(f.ctx.store.messages(&f.session).unwrap().len(), 2);
+    let audit = f.ctx.store.audit(10).unwrap();
+    assert_eq!((audit.len(), audit[0].decision.as_str()), (1, "cancelled"), "the held call is audited as cancelled");
 }
 
 #[tokio::test]
