@@ -61,7 +61,7 @@ fn every_file_and_directory_in_the_home_is_private() {
         let want = if meta.is_dir() {
             stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
             0o700
-        } else if path.ends_with("vault/.vault_lock") {
+        } else if path.ends_with("vault/.vault_lock") || path.ends_with("vault/identity.txt") {
             0o400
         } else {
             0o600

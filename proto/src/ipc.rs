@@ -457,6 +457,51 @@ pub struct MemoryRestoreParams {
     pub version: u32,
 }
 
+/// `vault.set`: store a secret. The value travels to the daemon only; nothing
+/// ever sends a value back.
+pub enum VaultSet {}
+impl Method for VaultSet {
+    const NAME: &'static str = "vault.set";
+    type Params = VaultSetParams;
+    type Result = Empty;
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultSetParams {
+    /// `provider:<preset>:api_key`, `plugin:<name>:<key>`, ...
+    pub key: String,
+    pub value: String,
+}
+
+impl std::fmt::Debug for VaultSetParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultSetParams").field("key", &self.key).field("value", &"[redacted]").finish()
+    }
+}
+
+/// `vault.list`: the names of the stored secrets, never their values.
+pub enum VaultList {}
+impl Method for VaultList {
+    const NAME: &'static str = "vault.list";
+    type Params = Empty;
+    type Result = Vec<String>;
+}
+
+/// `vault.delete`.
+pub enum VaultDelete {}
+impl Method for VaultDelete {
+    const NAME: &'static str = "vault.delete";
+    type Params = VaultKey;
+    type Result = DeleteResult;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultKey {
+    pub key: String,
+}
+
 /// A request from a client, decoded into its method's params.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientRequest {
@@ -476,6 +521,9 @@ pub enum ClientRequest {
     MemoryAppend(MemoryAppendParams),
     MemoryLog(MemoryName),
     MemoryRestore(MemoryRestoreParams),
+    VaultSet(VaultSetParams),
+    VaultList,
+    VaultDelete(VaultKey),
 }
 
 impl ClientRequest {
@@ -499,6 +547,9 @@ impl ClientRequest {
             MemoryAppend::NAME => params_of::<MemoryAppend>(params).map(ClientRequest::MemoryAppend),
             MemoryLog::NAME => params_of::<MemoryLog>(params).map(ClientRequest::MemoryLog),
             MemoryRestore::NAME => params_of::<MemoryRestore>(params).map(ClientRequest::MemoryRestore),
+            VaultSet::NAME => params_of::<VaultSet>(params).map(ClientRequest::VaultSet),
+            VaultList::NAME => params_of::<VaultList>(params).map(|Empty| ClientRequest::VaultList),
+            VaultDelete::NAME => params_of::<VaultDelete>(params).map(ClientRequest::VaultDelete),
             other => Err(ErrorObject::method_not_found(other)),
         }
     }

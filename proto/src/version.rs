@@ -25,10 +25,13 @@ pub enum Feature {
     Chat,
     /// `memory.list|read|write|append|log|restore`.
     Memory,
+    /// `vault.set|list|delete`.
+    Vault,
     /// A feature this build does not know.
     #[serde(other)]
     Unknown,
 }
 
 /// The features this build of the protocol defines (what a current daemon announces).
-pub const FEATURES: &[Feature] = &[Feature::Status, Feature::Shutdown, Feature::Events, Feature::Chat, Feature::Memory];
+pub const FEATURES: &[Feature] =
+    &[Feature::Status, Feature::Shutdown, Feature::Events, Feature::Chat, Feature::Memory, Feature::Vault];

@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::home::Home;
 use crate::memory::Memory;
 use crate::store::Store;
+use crate::vault::Vault;
 use crate::{ipc, notify};
 
 /// Why the daemon stops.
@@ -76,6 +77,8 @@ pub struct DaemonState {
     pub http: reqwest::Client,
     /// The user's memory files.
     pub memory: Memory,
+    /// Secrets, decrypted only when used.
+    pub vault: Vault,
     /// Running turns by session, to cancel them and to refuse a second one.
     pub turns: Mutex<HashMap<String, CancellationToken>>,
     stop_reason: Mutex<Option<StopReason>>,
@@ -124,6 +127,7 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         tracing::warn!("the previous run of pyrad did not stop cleanly (crash or kill)");
     }
     let schema_version = store.schema_version()?;
+    let vault = Vault::open(&home.vault()).context("while opening the vault")?;
     let memory = Memory::open(&home.memory(), store.clone()).context("while opening memory")?;
     let gate = Arc::new(ApprovalGate::new(Duration::from_secs(config.approval.timeout_secs)));
     // One pool for every provider call; timeouts are the endpoint defaults.
@@ -146,6 +150,7 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         gate,
         http,
         memory,
+        vault,
         turns: Mutex::default(),
         stop_reason: Mutex::new(None),
     }));

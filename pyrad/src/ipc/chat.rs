@@ -98,13 +98,25 @@ fn turn_context(daemon: &Daemon) -> Result<(TurnContext, &'static str), ErrorObj
     let model = if cfg.provider.model.is_empty() { preset.default_model } else { cfg.provider.model.as_str() };
     let context_tokens =
         if cfg.provider.context_tokens == 0 { u64::from(preset.context_tokens) } else { cfg.provider.context_tokens };
+    // Decrypted now, for this turn only; keyless presets simply have none.
+    let key_name = format!("provider:{}:api_key", preset.id);
+    let api_key = daemon
+        .vault
+        .get(&key_name)
+        .map_err(|e| ErrorObject::new(INTERNAL_ERROR, e.to_string()))?
+        .map(|secret| age::secrecy::ExposeSecret::expose_secret(&secret).to_owned());
+    if api_key.is_none() && preset.needs_key {
+        return Err(ErrorObject::new(
+            NOT_CONFIGURED,
+            format!("no API key for {}: run `pyractl setup` or `pyractl vault set {key_name}`", preset.name),
+        ));
+    }
     let ctx = TurnContext {
         store: daemon.store.clone(),
         gate: daemon.gate.clone(),
         http: daemon.http.clone(),
         endpoint: Endpoint::new(preset.wire, base_url),
-        // Provider keys come from the vault once it exists; keyless presets work now.
-        api_key: None,
+        api_key,
         model: model.to_owned(),
         system_prompt: system_prompt(daemon),
         tools: builtin::registry(&daemon.memory),

@@ -3,12 +3,13 @@
 //! long turns of later issues) run as their own tasks so responses interleave.
 
 use proto::Id;
-use proto::ipc::{ClientRequest, DatabaseStatus, Empty, ShutdownResult, StatusResult};
-use proto::rpc::{ErrorObject, INVALID_REQUEST, encode_reply};
+use proto::ipc::{ClientRequest, DatabaseStatus, DeleteResult, Empty, ShutdownResult, StatusResult};
+use proto::rpc::{ErrorObject, INTERNAL_ERROR, INVALID_REQUEST, encode_reply};
 
 use super::connection::Peer;
 use super::{chat, memory};
 use crate::daemon::Daemon;
+use crate::vault::VaultError;
 
 /// What must happen after the response is on its way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +49,23 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::MemoryAppend(p) => (reply(id, memory::append(daemon, &p.name, &p.text)), Effect::None),
         ClientRequest::MemoryLog(p) => (reply(id, memory::log(daemon, &p.name)), Effect::None),
         ClientRequest::MemoryRestore(p) => (reply(id, memory::restore(daemon, &p.name, p.version)), Effect::None),
+        ClientRequest::VaultSet(p) => {
+            (reply(id, vault_result(daemon.vault.set(&p.key, &p.value)).map(|()| Empty)), Effect::None)
+        }
+        ClientRequest::VaultList => (reply(id, vault_result(daemon.vault.names())), Effect::None),
+        ClientRequest::VaultDelete(p) => {
+            let deleted = vault_result(daemon.vault.delete(&p.key)).map(|deleted| DeleteResult { deleted });
+            (reply(id, deleted), Effect::None)
+        }
     }
+}
+
+/// Vault errors name the file or the key, never a value.
+fn vault_result<T>(r: Result<T, VaultError>) -> Result<T, ErrorObject> {
+    r.map_err(|e| match e {
+        VaultError::BadName(_) => ErrorObject::new(proto::rpc::INVALID_PARAMS, e.to_string()),
+        other => ErrorObject::new(INTERNAL_ERROR, other.to_string()),
+    })
 }
 
 fn reply<T: serde::Serialize>(id: &Id, result: Result<T, ErrorObject>) -> Vec<u8> {
