@@ -30,6 +30,94 @@ pub enum Command {
     Daemon(DaemonCommand),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
+    /// Ask once and print the answer (reads the question from stdin when piped).
+    Ask {
+        /// The question; absent means read stdin.
+        text: Option<String>,
+        /// Continue this session instead of starting one.
+        #[arg(long)]
+        session: Option<String>,
+        /// Print {session, text, tools} as JSON instead of streaming text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Choose the LLM provider and model, and store its API key in the vault.
+    Setup {
+        /// A preset: openai, anthropic, openrouter, groq, mistral, deepseek, together,
+        /// ollama, lmstudio, llamacpp, vllm, custom. Absent: ask interactively.
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long)]
+        model: Option<String>,
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Read the API key from standard input.
+        #[arg(long)]
+        api_key_stdin: bool,
+    },
+    /// Tool executions, newest first.
+    Audit {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Conversations.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+    /// Your memory files.
+    #[command(subcommand)]
+    Memory(MemoryCommand),
+    /// Secrets (names only are ever shown).
+    #[command(subcommand)]
+    Vault(VaultCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    Show {
+        id: String,
+    },
+    Delete {
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemoryCommand {
+    List,
+    Show {
+        name: String,
+    },
+    /// Edit in $EDITOR; the old content stays as a version.
+    Edit {
+        name: String,
+    },
+    Log {
+        name: String,
+    },
+    Restore {
+        name: String,
+        /// The version to bring back (see `pyractl memory log`).
+        #[arg(value_name = "VERSION")]
+        number: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Store a secret, read from standard input (never from the command line).
+    Set {
+        key: String,
+    },
+    List,
+    Delete {
+        key: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,5 +170,15 @@ pub enum Target {
 impl Target {
     pub fn native() -> Self {
         if cfg!(target_os = "macos") { Target::Launchd } else { Target::Systemd }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

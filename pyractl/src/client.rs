@@ -104,7 +104,33 @@ impl Client {
         }
     }
 
-    fn next_message(&mut self) -> Result<ServerMessage, ClientError> {
+    /// Sends a request for `M` without waiting; returns its id. Read the stream
+    /// with [`Client::next_message`] and [`Client::result_of`].
+    pub fn start<M: Method>(&mut self, params: &M::Params) -> Result<Id, ClientError> {
+        self.next_id += 1;
+        let id = Id::Num(self.next_id);
+        let params = serde_json::to_value(params).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        self.stream.write_all(&encode_line(&Request::new(id.clone(), M::NAME, Some(params))))?;
+        Ok(id)
+    }
+
+    /// Decodes the outcome of a response as `M`'s result.
+    pub fn result_of<M: Method>(outcome: Outcome) -> Result<M::Result, ClientError> {
+        match outcome {
+            Outcome::Result(v) => {
+                serde_json::from_value(v).map_err(|e| ClientError::Protocol(format!("{}: {e}", M::NAME)))
+            }
+            Outcome::Error(e) => Err(ClientError::Rpc(e)),
+        }
+    }
+
+    /// Waits without a reply timeout (a turn may wait minutes for an approval).
+    pub fn set_patient(&mut self, patient: bool) -> Result<(), ClientError> {
+        self.stream.set_read_timeout(if patient { None } else { Some(REPLY_TIMEOUT) })?;
+        Ok(())
+    }
+
+    pub fn next_message(&mut self) -> Result<ServerMessage, ClientError> {
         let mut chunk = [0u8; 16 * 1024];
         loop {
             if let Some(line) = self.lines.next_line() {

@@ -152,6 +152,10 @@ pub fn stop(paths: &Paths, wait: Duration) -> Result<u32, ClientError> {
 
 fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    // SAFETY: reaping with WNOHANG never blocks; for a pid that is not our child it
+    // fails with ECHILD. A pyrad we started ourselves (setup, restart) would
+    // otherwise linger as a zombie that signal 0 still finds.
+    unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
     // SAFETY: signal 0 only checks that the process exists.
     unsafe { libc::kill(pid, 0) == 0 }
 }

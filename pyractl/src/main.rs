@@ -4,11 +4,13 @@
 
 mod cli;
 mod client;
+mod commands;
 mod daemon_ctl;
 mod exit;
 mod paths;
 mod render;
 mod service;
+mod turn;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -53,6 +55,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Daemon(command) => daemon(command, &paths)?,
         Command::Completions { .. } => {}
+        Command::Ask { text, session, json } => commands::ask(&paths, text, session, json)?,
+        Command::Setup { provider, model, base_url, api_key_stdin } => {
+            commands::setup(&paths, provider, model, base_url, api_key_stdin)?
+        }
+        Command::Audit { limit, json } => commands::audit(&paths, limit, json)?,
+        Command::Sessions(command) => commands::sessions(&paths, command)?,
+        Command::Memory(command) => commands::memory(&paths, command)?,
+        Command::Vault(command) => commands::vault(&paths, command)?,
     }
     Ok(())
 }

@@ -38,10 +38,16 @@ pub fn resolve(home: Option<PathBuf>, socket: Option<PathBuf>) -> anyhow::Result
     Ok(Paths { home, socket, socket_overridden })
 }
 
+/// `[section] key` from `config.toml`, if present (the file is read loosely:
+/// pyrad itself validates it).
+pub fn config_value(home: &std::path::Path, section: &str, key: &str) -> Option<toml::Value> {
+    let text = std::fs::read_to_string(home.join("config.toml")).ok()?;
+    let table: toml::Table = text.parse().ok()?;
+    table.get(section)?.get(key).cloned()
+}
+
 /// `[ipc] socket` from `config.toml`, if the file has one. A file pyrad cannot
 /// read would stop pyrad anyway; then the default is as good a guess as any.
 fn configured_socket(home: &std::path::Path) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(home.join("config.toml")).ok()?;
-    let table: toml::Table = text.parse().ok()?;
-    table.get("ipc")?.get("socket")?.as_str().map(PathBuf::from)
+    config_value(home, "ipc", "socket")?.as_str().map(PathBuf::from)
 }

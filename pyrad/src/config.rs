@@ -78,11 +78,13 @@ impl Default for ChatSection {
 pub struct ApprovalSection {
     /// Seconds a tool call waits for a yes or no before it counts as denied.
     pub timeout_secs: u64,
+    /// Tools `pyractl ask` approves when it has no terminal to ask on (read by the client).
+    pub unattended_allow: Vec<String>,
 }
 
 impl Default for ApprovalSection {
     fn default() -> Self {
-        Self { timeout_secs: 120 }
+        Self { timeout_secs: 120, unattended_allow: Vec::new() }
     }
 }
 
@@ -169,6 +171,9 @@ memory_chars = 4000
 [approval]
 # Seconds a tool call waits for your yes or no before it counts as denied.
 timeout_secs = 120
+# Tools that `pyractl ask` approves when it runs without a terminal (a script or
+# a pipe); every other call is denied there. Example: ["memory__append"].
+unattended_allow = []
 "#;
 
 /// A configuration that cannot be used, said so a person can fix it.

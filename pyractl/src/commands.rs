@@ -1,0 +1,327 @@
+//! The conversation, memory, vault, audit and setup commands.
+
+use std::io::{IsTerminal, Read, Write};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use proto::ipc::{
+    AuditList, ChatSendParams, Empty, ListParams, MemoryFile, MemoryList, MemoryLog, MemoryName, MemoryRead,
+    MemoryRestore, MemoryRestoreParams, MemoryWrite, SessionParams, SessionsDelete, SessionsGet, SessionsList,
+    VaultDelete, VaultKey, VaultList, VaultSet, VaultSetParams,
+};
+
+use crate::cli::{MemoryCommand, SessionsCommand, VaultCommand};
+use crate::client::{Client, ClientError};
+use crate::paths::{Paths, config_value};
+use crate::turn::{self, Approver};
+
+fn connect(paths: &Paths) -> Result<Client, ClientError> {
+    Client::connect(&paths.socket)
+}
+
+pub fn ask(paths: &Paths, text: Option<String>, session: Option<String>, json: bool) -> anyhow::Result<()> {
+    let text = match text {
+        Some(text) => text,
+        None => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).context("while reading the question from stdin")?;
+            text
+        }
+    };
+    if text.trim().is_empty() {
+        bail!("nothing to ask: give the question as an argument or on stdin");
+    }
+    let allow = config_value(&paths.home, "approval", "unattended_allow")
+        .and_then(|v| v.as_array().map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()))
+        .unwrap_or_default();
+    let approver = Approver::for_this_process(allow);
+    let mut client = connect(paths)?;
+    let mut stdout = std::io::stdout();
+    let result = turn::run(&mut client, &ChatSendParams { session, text }, &approver, |delta| {
+        if !json {
+            let _ = stdout.write_all(delta.as_bytes());
+            let _ = stdout.flush();
+        }
+    })?;
+    if json {
+        let out = serde_json::json!({"session": result.session, "text": result.text, "tools": result.tools});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if !result.text.ends_with('\n') {
+        println!();
+    }
+    Ok(())
+}
+
+pub fn audit(paths: &Paths, limit: u32, json: bool) -> anyhow::Result<()> {
+    let entries = connect(paths)?.call::<AuditList>(&ListParams { limit: Some(limit) })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+        return Ok(());
+    }
+    if entries.is_empty() {
+        println!("no tool executions yet");
+    }
+    for e in entries {
+        let field =
+            |k: &str| e.get(k).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).unwrap_or_default();
+        println!(
+            "{}  {:<14} {:<20} {:<8} {}  {}",
+            field("at"),
+            field("decision"),
+            field("tool"),
+            field("outcome"),
+            field("args"),
+            field("session")
+        );
+    }
+    Ok(())
+}
+
+pub fn sessions(paths: &Paths, command: SessionsCommand) -> anyhow::Result<()> {
+    let mut client = connect(paths)?;
+    match command {
+        SessionsCommand::List { limit } => {
+            for s in client.call::<SessionsList>(&ListParams { limit: Some(limit) })? {
+                println!("{}  {:>3} msgs  {}/{}  {}", s.id, s.messages, s.provider, s.model, s.title);
+            }
+        }
+        SessionsCommand::Show { id } => {
+            let detail = client.call::<SessionsGet>(&SessionParams { session: id })?;
+            for m in detail.messages {
+                let partial = if m.partial { " (cut off)" } else { "" };
+                println!("[{}] {}{partial}: {}", m.turn, m.role, m.content);
+            }
+        }
+        SessionsCommand::Delete { id } => {
+            let deleted = client.call::<SessionsDelete>(&SessionParams { session: id.clone() })?.deleted;
+            println!("{}", if deleted { format!("deleted {id}") } else { format!("no session {id}") });
+        }
+    }
+    Ok(())
+}
+
+pub fn memory(paths: &Paths, command: MemoryCommand) -> anyhow::Result<()> {
+    let mut client = connect(paths)?;
+    match command {
+        MemoryCommand::List => {
+            for e in client.call::<MemoryList>(&Empty)? {
+                println!("{:>8}  {}", e.bytes, e.name);
+            }
+        }
+        MemoryCommand::Show { name } => print!("{}", client.call::<MemoryRead>(&MemoryName { name })?.content),
+        MemoryCommand::Log { name } => {
+            for v in client.call::<MemoryLog>(&MemoryName { name })? {
+                println!("v{:<4} {}  {:<14} {} bytes", v.version, v.at, v.source, v.bytes);
+            }
+        }
+        MemoryCommand::Restore { name, number: version } => {
+            let new = client.call::<MemoryRestore>(&MemoryRestoreParams { name: name.clone(), version })?.version;
+            println!("restored {name} to version {version} (now version {new})");
+        }
+        MemoryCommand::Edit { name } => {
+            let current = match client.call::<MemoryRead>(&MemoryName { name: name.clone() }) {
+                Ok(file) => file.content,
+                Err(ClientError::Rpc(e)) if e.code == proto::rpc::NOT_FOUND => String::new(),
+                Err(e) => return Err(e.into()),
+            };
+            let dir = tempfile::Builder::new().prefix("pyra-memory-").tempdir()?;
+            let path = dir.path().join(name.replace('/', "_"));
+            std::fs::write(&path, &current)?;
+            let editor = std::env::var("VISUAL").or_else(|_| std::env::var("EDITOR")).unwrap_or_else(|_| "vi".into());
+            let status = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{editor} \"$1\""))
+                .arg("sh")
+                .arg(&path)
+                .status()
+                .with_context(|| format!("cannot run {editor}"))?;
+            if !status.success() {
+                bail!("{editor} failed ({status}); {name} is unchanged");
+            }
+            let edited = std::fs::read_to_string(&path)?;
+            if edited == current {
+                println!("{name} unchanged");
+                return Ok(());
+            }
+            let version = client.call::<MemoryWrite>(&MemoryFile { name: name.clone(), content: edited })?.version;
+            println!("saved {name} (version {version}; `pyractl memory log {name}` lists the others)");
+        }
+    }
+    Ok(())
+}
+
+pub fn vault(paths: &Paths, command: VaultCommand) -> anyhow::Result<()> {
+    let mut client = connect(paths)?;
+    match command {
+        VaultCommand::Set { key } => {
+            let value = read_secret(&format!("value for {key}: "))?;
+            client.call::<VaultSet>(&VaultSetParams { key: key.clone(), value })?;
+            println!("stored {key}");
+        }
+        VaultCommand::List => {
+            for name in client.call::<VaultList>(&Empty)? {
+                println!("{name}");
+            }
+        }
+        VaultCommand::Delete { key } => {
+            let deleted = client.call::<VaultDelete>(&VaultKey { key: key.clone() })?.deleted;
+            println!("{}", if deleted { format!("deleted {key}") } else { format!("no secret named {key}") });
+        }
+    }
+    Ok(())
+}
+
+/// A secret from stdin: one line, without echo when stdin is a terminal.
+fn read_secret(prompt: &str) -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    let value = if stdin.is_terminal() {
+        eprint!("{prompt}");
+        let _ = std::io::stderr().flush();
+        let _echo = EchoOff::new();
+        let mut line = String::new();
+        stdin.read_line(&mut line)?;
+        eprintln!();
+        line
+    } else {
+        let mut all = String::new();
+        stdin.lock().read_to_string(&mut all)?;
+        all
+    };
+    let value = value.trim_end_matches(['\n', '\r']).to_owned();
+    if value.is_empty() {
+        bail!("empty secret; nothing stored");
+    }
+    Ok(value)
+}
+
+/// Turns terminal echo off for its lifetime.
+struct EchoOff(Option<libc::termios>);
+
+impl EchoOff {
+    fn new() -> Self {
+        // SAFETY: tcgetattr/tcsetattr on stdin with a termios we own.
+        unsafe {
+            let mut term: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut term) != 0 {
+                return EchoOff(None);
+            }
+            let saved = term;
+            term.c_lflag &= !libc::ECHO;
+            libc::tcsetattr(0, libc::TCSANOW, &term);
+            EchoOff(Some(saved))
+        }
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        if let Some(saved) = self.0 {
+            // SAFETY: restores the settings read in `new`.
+            unsafe { libc::tcsetattr(0, libc::TCSANOW, &saved) };
+        }
+    }
+}
+
+/// `pyractl setup`: write `[provider]`, (re)start pyrad on it, store the key.
+pub fn setup(
+    paths: &Paths,
+    provider: Option<String>,
+    model: Option<String>,
+    base_url: Option<String>,
+    api_key_stdin: bool,
+) -> anyhow::Result<()> {
+    let interactive = provider.is_none();
+    let (provider, model, base_url, key) = if interactive {
+        wizard()?
+    } else {
+        let key = if api_key_stdin { Some(read_secret("API key: ")?) } else { None };
+        (provider.unwrap_or_default(), model.unwrap_or_default(), base_url.unwrap_or_default(), key)
+    };
+    const PRESETS: &[&str] = &[
+        "openai",
+        "anthropic",
+        "openrouter",
+        "groq",
+        "mistral",
+        "deepseek",
+        "together",
+        "ollama",
+        "lmstudio",
+        "llamacpp",
+        "vllm",
+        "custom",
+    ];
+    if !PRESETS.contains(&provider.as_str()) {
+        bail!("unknown provider {provider:?}; one of: {}", PRESETS.join(", "));
+    }
+    if provider == "custom" && base_url.is_empty() {
+        bail!("provider custom needs --base-url (any OpenAI-compatible API)");
+    }
+    // A first start writes the commented default config that we then edit.
+    if !paths.home.join("config.toml").exists() {
+        crate::daemon_ctl::start(paths, Duration::from_secs(15))?;
+    }
+    write_provider_config(paths, &provider, &model, &base_url)?;
+    println!("wrote [provider] to {}", paths.home.join("config.toml").display());
+    // pyrad reads its config at start: restart it on the new one.
+    match crate::daemon_ctl::stop(paths, Duration::from_secs(15)) {
+        Ok(_) | Err(ClientError::NotRunning { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    crate::daemon_ctl::start(paths, Duration::from_secs(15))?;
+    if let Some(key) = key {
+        let name = format!("provider:{provider}:api_key");
+        connect(paths)?.call::<VaultSet>(&VaultSetParams { key: name.clone(), value: key })?;
+        println!("stored the API key in the vault as {name}");
+    }
+    println!("ready: try `pyractl ask \"hello\"`");
+    Ok(())
+}
+
+fn wizard() -> anyhow::Result<(String, String, String, Option<String>)> {
+    let ask = |question: &str| -> anyhow::Result<String> {
+        eprint!("{question}");
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim().to_owned())
+    };
+    eprintln!(
+        "Providers: openai, anthropic, openrouter, groq, mistral, deepseek, together, ollama, lmstudio, llamacpp, vllm, custom"
+    );
+    let provider = ask("Provider: ")?;
+    let model = ask("Model (empty for the provider's default): ")?;
+    let base_url = ask("Base URL (empty for the provider's own; required for custom): ")?;
+    let keyless = matches!(provider.as_str(), "ollama" | "lmstudio" | "llamacpp" | "vllm" | "custom");
+    let key = if keyless && !ask("Does it need an API key? [y/N] ")?.eq_ignore_ascii_case("y") {
+        None
+    } else {
+        Some(read_secret("API key (not echoed): ")?)
+    };
+    Ok((provider, model, base_url, key))
+}
+
+/// Sets `[provider]` keys in config.toml, keeping every comment and other key.
+fn write_provider_config(paths: &Paths, provider: &str, model: &str, base_url: &str) -> anyhow::Result<()> {
+    let path = paths.home.join("config.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut doc: toml_edit::DocumentMut =
+        text.parse().with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let table = doc.entry("provider").or_insert(toml_edit::table());
+    let table = table.as_table_mut().context("[provider] in config.toml is not a table")?;
+    table["preset"] = toml_edit::value(provider);
+    table["model"] = toml_edit::value(model);
+    table["base_url"] = toml_edit::value(base_url);
+    if let Some(dir) = path.parent() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    }
+    let tmp = path.with_extension("toml.tmp");
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        file.write_all(doc.to_string().as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path).with_context(|| format!("while writing {}", path.display()))
+}

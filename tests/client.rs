@@ -1,0 +1,171 @@
+//! pyractl's conversation commands against a real pyrad and fakellm: setup, ask
+//! (streamed, --json, stdin, unattended approvals), audit, sessions, memory, vault.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use pyra_tests::*;
+use serde_json::Value;
+
+const RULES: &str = r#"
+version: 1
+rules:
+  - name: saved
+    when:
+      tool_result_contains: "appended to"
+    respond:
+      content: "Saved it."
+  - name: refused
+    when:
+      tool_result_contains: "denied"
+    respond:
+      content: "Not saved."
+  - name: remember
+    when:
+      messages_contain: "remember that"
+    respond:
+      tool_calls:
+        - name: memory__append
+          arguments: {name: "user/profile.md", text: "Likes tea."}
+  - name: hello
+    when:
+      messages_contain: "hello"
+    respond:
+      content: "Hello from the model"
+"#;
+
+fn pyractl(home: &TestHome, args: &[&str], stdin: Option<&str>) -> (Option<i32>, String, String) {
+    let mut command = Command::new(bin("pyractl"));
+    command.env("PYRA_HOME", home.path()).env_remove("PYRA_SOCKET").env_remove("PYRA__IPC__SOCKET").args(args);
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(TIMEOUT) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            drop(PidGuard(Some(pid)));
+            panic!("pyractl {args:?} timed out");
+        }
+    };
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `pyractl setup` against fakellm; returns a guard on the pyrad it started.
+fn set_up(home: &TestHome, llm: &FakeLlm) -> PidGuard {
+    let url = format!("{}/v1", llm.url);
+    let (code, stdout, stderr) =
+        pyractl(home, &["setup", "--provider", "custom", "--base-url", &url, "--model", "test-model"], None);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("pyrad started") && stdout.contains("ready"), "{stdout}");
+    let pid: u32 = std::fs::read_to_string(home.path().join("run/pyrad.pid")).unwrap().trim().parse().unwrap();
+    PidGuard(Some(pid))
+}
+
+#[test]
+fn setup_keeps_the_config_comments_and_ask_answers() {
+    let llm = FakeLlm::start(RULES);
+    let home = TestHome::new();
+    let _pyrad = set_up(&home, &llm);
+    let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert!(config.contains("# Pyra daemon configuration") && config.contains("preset = \"custom\""), "{config}");
+    assert_eq!(mode(&home.path().join("config.toml")), 0o600);
+
+    let (code, stdout, stderr) = pyractl(&home, &["ask", "hello"], None);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "Hello from the model\n");
+
+    let (code, stdout, _) = pyractl(&home, &["ask", "--json"], Some("hello from a pipe"));
+    assert_eq!(code, Some(0));
+    let answer: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(answer["text"], "Hello from the model");
+    assert!(answer["session"].as_str().unwrap().len() == 16);
+    assert_eq!(answer["tools"], serde_json::json!([]));
+
+    let (_, listed, _) = pyractl(&home, &["sessions", "list"], None);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+}
+
+#[test]
+fn ask_without_a_terminal_denies_tools_unless_config_allows_them() {
+    let llm = FakeLlm::start(RULES);
+    let home = TestHome::new();
+    let _pyrad = set_up(&home, &llm);
+    let (code, stdout, stderr) = pyractl(&home, &["ask", "--json", "remember that I like tea"], None);
+    assert_eq!(code, Some(0), "{stderr}");
+    let answer: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(answer["text"], "Not saved.");
+    assert_eq!(answer["tools"][0]["decision"], "denied");
+
+    let path = home.path().join("config.toml");
+    let config = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("unattended_allow = []", "unattended_allow = [\"memory__append\"]");
+    std::fs::write(&path, config).unwrap();
+    // Another wording: fakellm keys conversations by their first message.
+    let (_, stdout, _) = pyractl(&home, &["ask", "--json", "remember that I like green tea"], None);
+    let answer: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(answer["text"], "Saved it.", "{answer}");
+    assert_eq!(answer["tools"][0]["decision"], "approved");
+
+    let (_, audit, _) = pyractl(&home, &["audit"], None);
+    let lines: Vec<&str> = audit.lines().collect();
+    assert_eq!(lines.len(), 2, "{audit}");
+    assert!(lines[0].contains("approved") && lines[0].contains("memory__append"), "{audit}");
+    assert!(lines[1].contains("denied"), "{audit}");
+    let (_, shown, _) = pyractl(&home, &["memory", "show", "user/profile.md"], None);
+    assert_eq!(shown, "Likes tea.\n");
+}
+
+#[test]
+fn memory_and_vault_commands_work_and_never_print_a_secret() {
+    let home = TestHome::new();
+    let _pyrad = Pyrad::start(&home);
+    let mut client = RawClient::connect(&home.socket());
+    client.hello();
+    client.result("memory.write", serde_json::json!({"name": "knowledge/tea.md", "content": "Green tea.\n"}));
+
+    let editor = home.scratch().join("editor.sh");
+    std::fs::write(&editor, "#!/bin/sh\nsed -i 's/Green/Black/' \"$1\"\n").unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut command = Command::new(bin("pyractl"));
+    command.env("PYRA_HOME", home.path()).env("EDITOR", &editor).env_remove("VISUAL").args([
+        "memory",
+        "edit",
+        "knowledge/tea.md",
+    ]);
+    let out = run_with_timeout(command);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_, shown, _) = pyractl(&home, &["memory", "show", "knowledge/tea.md"], None);
+    assert_eq!(shown, "Black tea.\n");
+    let (_, log, _) = pyractl(&home, &["memory", "log", "knowledge/tea.md"], None);
+    assert_eq!(log.lines().count(), 2, "{log}");
+    let (code, _, _) = pyractl(&home, &["memory", "restore", "knowledge/tea.md", "1"], None);
+    assert_eq!(code, Some(0));
+    let (_, shown, _) = pyractl(&home, &["memory", "show", "knowledge/tea.md"], None);
+    assert_eq!(shown, "Green tea.\n");
+
+    let secret = "sk-client-test-0f0e0d0c0b0a";
+    let (code, stdout, stderr) =
+        pyractl(&home, &["vault", "set", "provider:openai:api_key"], Some(&format!("{secret}\n")));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stdout.contains(secret) && !stderr.contains(secret));
+    let (_, names, _) = pyractl(&home, &["vault", "list"], None);
+    assert_eq!(names, "provider:openai:api_key\n");
+    let (_, deleted, _) = pyractl(&home, &["vault", "delete", "provider:openai:api_key"], None);
+    assert!(deleted.starts_with("deleted"), "{deleted}");
+}
