@@ -327,3 +327,15 @@ impl AfterHello for RawClient {
         self.result("daemon.status", json!({}))
     }
 }
+
+#[test]
+fn a_sigterm_right_after_ready_still_stops_cleanly() {
+    // READY=1 promises the daemon is fully up, its signal handling included.
+    let home = TestHome::new();
+    // The race it guards against is a few microseconds wide: try often.
+    for _ in 0..150 {
+        let mut pyrad = Pyrad::start(&home);
+        pyrad.signal(libc::SIGTERM);
+        assert_eq!(pyrad.wait_exit().code(), Some(0), "killed by the signal instead of stopping");
+    }
+}

@@ -71,7 +71,7 @@ fn main() -> ExitCode {
         }
     };
     let (startup, lock) = prepared;
-    let result = runtime.block_on(daemon::run(startup, shutdown_signal()));
+    let result = runtime.block_on(async { daemon::run(startup, shutdown_signal()?).await });
     lock.release();
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -155,15 +155,17 @@ fn check_private_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The one shutdown source for signals: the first SIGTERM or SIGINT.
-async fn shutdown_signal() -> StopReason {
+/// The one shutdown source for signals: the first SIGTERM or SIGINT. The handlers
+/// are installed when this is called, before `READY=1` can be sent: a SIGTERM
+/// that arrives right after start-up must stop pyrad cleanly, not kill it.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = StopReason>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        tracing::error!("cannot install signal handlers; stop pyrad with daemon.shutdown");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => StopReason::Signal("SIGTERM"),
-        _ = int.recv() => StopReason::Signal("SIGINT"),
-    }
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => StopReason::Signal("SIGTERM"),
+            _ = int.recv() => StopReason::Signal("SIGINT"),
+        }
+    })
 }
