@@ -117,7 +117,7 @@ pub struct IpcSection {
 
 impl Default for IpcSection {
     fn default() -> Self {
-        Self { socket: PathBuf::new(), max_connections: 64, max_in_flight: 32 }
+        Self { socket: PathBuf::new(), max_connections: 256, max_in_flight: 32 }
     }
 }
 
@@ -141,7 +141,7 @@ shutdown_timeout_secs = 5
 # can enter (mode 0700).
 socket = ""
 # Client connections served at once.
-max_connections = 64
+max_connections = 256
 # Requests one connection may have in flight at once.
 max_in_flight = 32
 

@@ -73,8 +73,9 @@ pub struct DaemonState {
     pub stop: CancellationToken,
     /// The one approval gate.
     pub gate: Arc<ApprovalGate>,
-    /// Shared HTTP client for the providers (connection pool, TLS config).
-    pub http: reqwest::Client,
+    /// Shared HTTP client for the providers (connection pool, TLS config), built
+    /// on the first chat turn: TLS set-up costs start-up time and idle memory.
+    http: std::sync::OnceLock<reqwest::Client>,
     /// The user's memory files.
     pub memory: Memory,
     /// Secrets, decrypted only when used.
@@ -108,6 +109,16 @@ impl Daemon {
         self.stop_reason.lock().ok().and_then(|r| *r).unwrap_or(StopReason::Request)
     }
 
+    /// The provider HTTP client, built on first use (timeouts are the endpoint defaults).
+    pub fn http(&self) -> Result<reqwest::Client, crate::llm::LlmError> {
+        if let Some(client) = self.http.get() {
+            return Ok(client.clone());
+        }
+        let defaults = crate::llm::client::Endpoint::new(crate::llm::presets::Wire::OpenAi, "");
+        let client = crate::llm::client::http_client(&defaults)?;
+        Ok(self.http.get_or_init(|| client).clone())
+    }
+
     pub fn connection_count(&self) -> u32 {
         self.connections.load(Ordering::Relaxed)
     }
@@ -130,9 +141,6 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     let vault = Vault::open(&home.vault()).context("while opening the vault")?;
     let memory = Memory::open(&home.memory(), store.clone()).context("while opening memory")?;
     let gate = Arc::new(ApprovalGate::new(Duration::from_secs(config.approval.timeout_secs)));
-    // One pool for every provider call; timeouts are the endpoint defaults.
-    let defaults = crate::llm::client::Endpoint::new(crate::llm::presets::Wire::OpenAi, "");
-    let http = crate::llm::client::http_client(&defaults).context("while building the HTTP client")?;
     let daemon = Daemon(Arc::new(DaemonState {
         home,
         config,
@@ -148,7 +156,7 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         connections: AtomicU32::new(0),
         stop: CancellationToken::new(),
         gate,
-        http,
+        http: std::sync::OnceLock::new(),
         memory,
         vault,
         turns: Mutex::default(),

@@ -114,7 +114,7 @@ fn turn_context(daemon: &Daemon) -> Result<(TurnContext, &'static str), ErrorObj
     let ctx = TurnContext {
         store: daemon.store.clone(),
         gate: daemon.gate.clone(),
-        http: daemon.http.clone(),
+        http: daemon.http().map_err(|e| ErrorObject::new(INTERNAL_ERROR, e.to_string()))?,
         endpoint: Endpoint::new(preset.wire, base_url),
         api_key,
         model: model.to_owned(),

@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -106,6 +107,8 @@ fn main() -> anyhow::Result<()> {
     let ratio = r50.as_secs_f64() / f50.as_secs_f64();
     rows.push(("round trip / floor, p50".into(), format!("{ratio:.2}x"), verdict(ratio <= 1.5, "<= 1.5x")));
 
+    chat_rows(&pyrad, dir.path(), &mut rows)?;
+
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
     let vwidth = rows.iter().map(|r| r.1.len()).max().unwrap_or(10);
     println!("| {:width$} | {:>vwidth$} | target |", "metric", "value");
@@ -116,8 +119,191 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A provider that streams at once, as fast as the socket takes it. The number of
+/// chunks comes from the question (`chunks:N`); the moment the first chunk is
+/// written is kept for the added-latency row.
+fn fast_provider() -> anyhow::Result<(String, Arc<Mutex<Option<Instant>>>)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}/v1", listener.local_addr()?);
+    let first_byte = Arc::new(Mutex::new(None));
+    let stamp = first_byte.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let stamp = stamp.clone();
+            std::thread::spawn(move || serve_stream(stream, &stamp));
+        }
+    });
+    Ok((url, first_byte))
+}
+
+fn serve_stream(stream: std::net::TcpStream, stamp: &Mutex<Option<Instant>>) {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let body = String::from_utf8_lossy(&body);
+    let chunks: usize = body
+        .split("chunks:")
+        .nth(1)
+        .and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5);
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+    let mut out = std::io::BufWriter::new(stream.try_clone().expect("socket clone"));
+    let _ = out.write_all(head.as_bytes());
+    for i in 0..chunks {
+        let _ = write!(
+            out,
+            "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"t{i} \"}},\"finish_reason\":null}}]}}\n\n"
+        );
+        if i == 0 {
+            let _ = out.flush();
+            if let Ok(mut s) = stamp.lock() {
+                *s = Some(Instant::now());
+            }
+        }
+    }
+    let _ = out
+        .write_all(b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+    let _ = out.flush();
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+}
+
+/// One `chat.send` on `stream`; returns (deltas received, first-delta instant, ok).
+fn chat_turn(stream: &mut UnixStream, id: u64, text: &str) -> anyhow::Result<(usize, Option<Instant>, bool)> {
+    let request = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "chat.send", "params": {"text": text}});
+    stream.write_all(format!("{request}\n").as_bytes())?;
+    let mut lines = proto::LineBuffer::new(proto::MAX_LINE_BYTES);
+    let mut buf = vec![0u8; 256 * 1024];
+    let (mut deltas, mut first) = (0, None);
+    loop {
+        while let Some(line) = lines.next_line() {
+            let line = line?;
+            let msg: serde_json::Value = serde_json::from_slice(&line)?;
+            if msg["method"] == "chat.delta" {
+                first.get_or_insert_with(Instant::now);
+                deltas += 1;
+            } else if msg["id"] == id {
+                return Ok((deltas, first, msg.get("result").is_some()));
+            }
+        }
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            bail!("pyrad closed the connection");
+        }
+        lines.extend(&buf[..n]);
+    }
+}
+
+fn hello(socket: &Path) -> anyhow::Result<UnixStream> {
+    let mut stream = UnixStream::connect(socket)?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    stream.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"hello\",\"params\":{\"protocol\":\"pyra\",\"version\":1,\"client\":\"bench\"}}\n")?;
+    let mut buf = [0u8; 4096];
+    let mut have = Vec::new();
+    while !have.ends_with(b"\n") {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            bail!("no hello answer");
+        }
+        have.extend_from_slice(&buf[..n]);
+    }
+    Ok(stream)
+}
+
+/// The conversation rows: latency pyrad adds to the first token, the relay
+/// ceiling, and 100 sessions streaming at once.
+fn chat_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, String)>) -> anyhow::Result<()> {
+    let (url, first_byte) = fast_provider()?;
+    let home = scratch.join("chat-home");
+    let (_, guard) =
+        start_with(pyrad, &home, scratch, &[("PYRA__PROVIDER__PRESET", "custom"), ("PYRA__PROVIDER__BASE_URL", &url)])?;
+    let socket = home.join("run/pyrad.sock");
+    let mut stream = hello(&socket)?;
+
+    let mut added = Vec::new();
+    for i in 0..220u64 {
+        *first_byte.lock().map_err(|_| anyhow::anyhow!("lock"))? = None;
+        let (_, first, ok) = chat_turn(&mut stream, 10 + i, "chunks:5 hi")?;
+        let sent = *first_byte.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+        if let (true, Some(first), Some(sent)) = (ok, first, sent)
+            && i >= 20
+        {
+            added.push(first.saturating_duration_since(sent));
+        }
+    }
+    let (a50, a99) = (percentile(&mut added, 50.0), percentile(&mut added, 99.0));
+    rows.push((
+        format!("first token: added by pyrad, p50 / p99 of {}", added.len()),
+        format!("{} / {}", us(a50), us(a99)),
+        verdict(a50 < Duration::from_millis(2), "p50 < 2 ms"),
+    ));
+
+    let tokens = 20_000;
+    let t = Instant::now();
+    let (deltas, _, ok) = chat_turn(&mut stream, 5000, &format!("chunks:{tokens} go"))?;
+    let rate = deltas as f64 / t.elapsed().as_secs_f64();
+    rows.push((
+        "relay ceiling (one stream)".into(),
+        format!("{rate:.0} tokens/s"),
+        if ok && deltas == tokens { String::new() } else { format!("{deltas}/{tokens} relayed") },
+    ));
+
+    let pid = guard.pid();
+    let peak = Arc::new(Mutex::new(0.0f64));
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (peak.clone(), sampling.clone());
+        std::thread::spawn(move || {
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                if let (Ok(rss), Ok(mut p)) = (rss_mib(pid), peak.lock()) {
+                    *p = p.max(rss);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let workers: Vec<_> = (0..100u64)
+        .map(|i| {
+            let socket = socket.clone();
+            std::thread::spawn(move || -> bool {
+                let Ok(mut stream) = hello(&socket) else { return false };
+                matches!(chat_turn(&mut stream, 1, &format!("chunks:200 session {i}")), Ok((200, _, true)))
+            })
+        })
+        .collect();
+    let errors = workers.into_iter().map(|w| w.join().unwrap_or(false)).filter(|ok| !ok).count();
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let _ = sampler.join();
+    let peak = *peak.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+    rows.push(("100 sessions streaming at once: errors".into(), errors.to_string(), verdict(errors == 0, "0")));
+    rows.push(("100 sessions streaming at once: peak RSS".into(), format!("{peak:.1} MiB"), String::new()));
+    drop(guard);
+    Ok(())
+}
+
 /// Starts pyrad and returns the time to `READY=1` and a guard that stops it.
 fn start(pyrad: &Path, home: &Path, scratch: &Path) -> anyhow::Result<(Duration, Running)> {
+    start_with(pyrad, home, scratch, &[])
+}
+
+fn start_with(pyrad: &Path, home: &Path, scratch: &Path, env: &[(&str, &str)]) -> anyhow::Result<(Duration, Running)> {
     let path = scratch.join("notify.sock");
     let _ = std::fs::remove_file(&path);
     let notify = std::os::unix::net::UnixDatagram::bind(&path)?;
@@ -127,6 +313,7 @@ fn start(pyrad: &Path, home: &Path, scratch: &Path) -> anyhow::Result<(Duration,
         .env("PYRA_HOME", home)
         .env("NOTIFY_SOCKET", &path)
         .env("PYRA_STDERR_LOG", "0")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
