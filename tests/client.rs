@@ -169,3 +169,65 @@ fn memory_and_vault_commands_work_and_never_print_a_secret() {
     let (_, deleted, _) = pyractl(&home, &["vault", "delete", "provider:openai:api_key"], None);
     assert!(deleted.starts_with("deleted"), "{deleted}");
 }
+
+#[test]
+fn chat_streams_answers_runs_slash_commands_and_ctrl_c_cancels_only_the_turn() {
+    // The story rule goes first: the session's earlier "hello" would match the hello rule.
+    let story = format!(
+        "rules:\n  - name: story\n    when:\n      messages_contain: \"long story\"\n    respond:\n      content: \"{}\"\n",
+        "word ".repeat(400).trim_end()
+    );
+    let rules = RULES.replacen("rules:\n", &story, 1);
+    let llm = FakeLlm::start(&rules);
+    let home = TestHome::new();
+    let _pyrad = set_up(&home, &llm);
+    let mut child = Command::new(bin("pyractl"))
+        .env("PYRA_HOME", home.path())
+        .arg("chat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _guard = PidGuard(Some(child.id()));
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |needle: &str| -> String {
+        loop {
+            let line = rx.recv_timeout(TIMEOUT).unwrap_or_else(|_| panic!("no line containing {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    };
+
+    writeln!(stdin, "hello").unwrap();
+    wait_for("Hello from the model");
+    writeln!(stdin, "/sessions").unwrap();
+    wait_for("msgs");
+    writeln!(stdin, "/model").unwrap();
+    wait_for("test-model");
+
+    writeln!(stdin, "tell me a long story").unwrap();
+    stdin.flush().unwrap();
+    // Piped output is plain text: the story arrives without newlines, so wait a
+    // moment for it to start, then press Ctrl-C.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // Still alive: it takes the next command.
+    let _ = writeln!(stdin, "/quit");
+    drop(stdin);
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "chat exited with {status}: {stderr}");
+    assert!(stderr.contains("[cancelled]"), "Ctrl-C cancelled the turn, not the client: {stderr}");
+}

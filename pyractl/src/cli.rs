@@ -30,6 +30,12 @@ pub enum Command {
     Daemon(DaemonCommand),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
+    /// Talk with Pyra in the terminal.
+    Chat {
+        /// Continue this session.
+        #[arg(long)]
+        resume: Option<String>,
+    },
     /// Ask once and print the answer (reads the question from stdin when piped).
     Ask {
         /// The question; absent means read stdin.

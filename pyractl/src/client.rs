@@ -80,8 +80,21 @@ impl Client {
         Ok(client)
     }
 
-    /// Calls method `M` and waits for its response.
+    /// Calls method `M` and waits for its response (at most the reply timeout).
     pub fn call<M: Method>(&mut self, params: &M::Params) -> Result<M::Result, ClientError> {
+        self.call_inner::<M>(params).map_err(|e| match e {
+            ClientError::Io(io)
+                if matches!(io.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+            {
+                ClientError::Protocol(format!(
+                    "pyrad did not answer within {REPLY_TIMEOUT:?}; see its log, or restart it"
+                ))
+            }
+            other => other,
+        })
+    }
+
+    fn call_inner<M: Method>(&mut self, params: &M::Params) -> Result<M::Result, ClientError> {
         self.next_id += 1;
         let id = Id::Num(self.next_id);
         let params = serde_json::to_value(params).map_err(|e| ClientError::Protocol(e.to_string()))?;
@@ -130,6 +143,22 @@ impl Client {
         Ok(())
     }
 
+    /// Like [`Client::next_message`], but gives up after `wait` with `None`.
+    pub fn poll_message(&mut self, wait: std::time::Duration) -> Result<Option<ServerMessage>, ClientError> {
+        self.stream.set_read_timeout(Some(wait))?;
+        let result = self.next_message();
+        self.stream.set_read_timeout(None)?;
+        match result {
+            Ok(msg) => Ok(Some(msg)),
+            Err(ClientError::Io(e))
+                if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     pub fn next_message(&mut self) -> Result<ServerMessage, ClientError> {
         let mut chunk = [0u8; 16 * 1024];
         loop {
@@ -137,12 +166,12 @@ impl Client {
                 let line = line.map_err(|e| ClientError::Protocol(e.to_string()))?;
                 return decode_server_line(&line).map_err(|e| ClientError::Protocol(e.to_string()));
             }
-            let n = self.stream.read(&mut chunk).map_err(|e| match e.kind() {
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => ClientError::Protocol(format!(
-                    "pyrad did not answer within {REPLY_TIMEOUT:?}; see its log, or restart it"
-                )),
-                _ => ClientError::Io(e),
-            })?;
+            let n = match self.stream.read(&mut chunk) {
+                Ok(n) => n,
+                // Ctrl-C during a turn interrupts the read; the caller checks its flag.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ClientError::Io(e)),
+            };
             if n == 0 {
                 return Err(ClientError::Io(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,

@@ -37,7 +37,7 @@ pub fn ask(paths: &Paths, text: Option<String>, session: Option<String>, json: b
     let approver = Approver::for_this_process(allow);
     let mut client = connect(paths)?;
     let mut stdout = std::io::stdout();
-    let result = turn::run(&mut client, &ChatSendParams { session, text }, &approver, |delta| {
+    let result = turn::run(&mut client, &ChatSendParams { session, text }, &approver, None, |delta| {
         if !json {
             let _ = stdout.write_all(delta.as_bytes());
             let _ = stdout.flush();

@@ -2,6 +2,7 @@
 //! installation, completions. Exit codes: 0 ok, 1 failure, 2 usage,
 //! 3 pyrad not running, 4 protocol mismatch (restart pyrad).
 
+mod chat;
 mod cli;
 mod client;
 mod commands;
@@ -55,6 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Daemon(command) => daemon(command, &paths)?,
         Command::Completions { .. } => {}
+        Command::Chat { resume } => chat::run(&paths, resume)?,
         Command::Ask { text, session, json } => commands::ask(&paths, text, session, json)?,
         Command::Setup { provider, model, base_url, api_key_stdin } => {
             commands::setup(&paths, provider, model, base_url, api_key_stdin)?

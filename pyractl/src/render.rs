@@ -52,3 +52,82 @@ mod tests {
         assert_eq!(duration(86_400.0 * 2.0 + 3_600.0), "2d 1h");
     }
 }
+
+/// Renders one line of Markdown for a terminal: headings bold and underlined,
+/// `**bold**`, `*italic*`, `` `code` `` in cyan, bullets as •, fences dimmed.
+pub fn markdown_line(line: &str, in_fence: &mut bool) -> String {
+    const BOLD: &str = "\x1b[1m";
+    const DIM: &str = "\x1b[2m";
+    const RESET: &str = "\x1b[0m";
+    let trimmed = line.trim_start();
+    if trimmed.starts_with("```") {
+        *in_fence = !*in_fence;
+        return format!("{DIM}{line}{RESET}");
+    }
+    if *in_fence {
+        return format!("\x1b[36m{line}{RESET}");
+    }
+    if let Some(rest) = trimmed.strip_prefix('#') {
+        let text = rest.trim_start_matches('#').trim();
+        return format!("{BOLD}\x1b[4m{text}{RESET}");
+    }
+    let indent = &line[..line.len() - trimmed.len()];
+    match trimmed.strip_prefix("- ").or_else(|| trimmed.strip_prefix("* ")) {
+        Some(item) => format!("{indent}• {}", inline(item)),
+        None => format!("{indent}{}", inline(trimmed)),
+    }
+}
+
+/// `**bold**`, `*italic*` and `` `code` `` within a line.
+fn inline(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (marker, open, close) = if rest.starts_with("**") {
+            ("**", "\x1b[1m", "\x1b[22m")
+        } else if rest.starts_with('`') {
+            ("`", "\x1b[36m", "\x1b[39m")
+        } else if rest.starts_with('*') && rest.len() > 1 && !rest[1..].starts_with(' ') {
+            ("*", "\x1b[3m", "\x1b[23m")
+        } else {
+            let next = rest.find(['*', '`']).filter(|&i| i > 0).unwrap_or(rest.len());
+            let (plain, tail) = rest.split_at(if next == 0 { 1 } else { next });
+            out.push_str(plain);
+            rest = tail;
+            continue;
+        };
+        match rest[marker.len()..].find(marker) {
+            Some(end) => {
+                out.push_str(open);
+                out.push_str(&rest[marker.len()..marker.len() + end]);
+                out.push_str(close);
+                rest = &rest[marker.len() * 2 + end..];
+            }
+            None => {
+                out.push_str(marker);
+                rest = &rest[marker.len()..];
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod markdown_tests {
+    use super::*;
+
+    #[test]
+    fn markdown_lines_render_with_ansi_styles() {
+        let mut fence = false;
+        assert_eq!(markdown_line("## Title", &mut fence), "\x1b[1m\x1b[4mTitle\x1b[0m");
+        assert_eq!(markdown_line("- a **b** `c`", &mut fence), "• a \x1b[1mb\x1b[22m \x1b[36mc\x1b[39m");
+        assert_eq!(markdown_line("2 * 3 = 6", &mut fence), "2 * 3 = 6");
+        assert_eq!(markdown_line("an *it* word", &mut fence), "an \x1b[3mit\x1b[23m word");
+        assert_eq!(markdown_line("unclosed **bold", &mut fence), "unclosed **bold");
+        markdown_line("```rust", &mut fence);
+        assert!(fence);
+        assert_eq!(markdown_line("let x = *y;", &mut fence), "\x1b[36mlet x = *y;\x1b[0m");
+        markdown_line("```", &mut fence);
+        assert!(!fence);
+    }
+}

@@ -2,10 +2,13 @@
 //! answer its approval requests, return its result.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use proto::codec::ServerMessage;
 use proto::ipc::{
-    ApprovalRequestParams, ApprovalRespond, ApprovalRespondParams, ChatSend, ChatSendParams, ChatSendResult,
+    ApprovalRequestParams, ApprovalRespond, ApprovalRespondParams, ChatCancel, ChatSend, ChatSendParams,
+    ChatSendResult, SessionParams,
 };
 
 use crate::client::{Client, ClientError};
@@ -62,17 +65,43 @@ fn prompt(req: &ApprovalRequestParams) -> (&'static str, &'static str) {
     }
 }
 
-/// Runs one turn; `on_delta` gets each piece of the answer as it arrives.
+/// Runs one turn; `on_delta` gets each piece of the answer as it arrives. When
+/// `interrupt` is set (Ctrl-C), the turn is cancelled with `chat.cancel`.
 pub fn run(
     client: &mut Client,
     params: &ChatSendParams,
     approver: &Approver,
+    interrupt: Option<&AtomicBool>,
     mut on_delta: impl FnMut(&str),
 ) -> Result<ChatSendResult, ClientError> {
     client.set_patient(true)?;
     let id = client.start::<ChatSend>(params)?;
+    let mut session = params.session.clone();
+    let mut cancel_asked = false;
     loop {
-        match client.next_message()? {
+        let message = match interrupt {
+            None => client.next_message()?,
+            Some(flag) => {
+                if flag.swap(false, Ordering::SeqCst) {
+                    cancel_asked = true;
+                }
+                if cancel_asked && let Some(s) = session.clone() {
+                    client.start::<ChatCancel>(&SessionParams { session: s })?;
+                    cancel_asked = false;
+                }
+                match client.poll_message(Duration::from_millis(100))? {
+                    Some(message) => message,
+                    None => continue,
+                }
+            }
+        };
+        if let ServerMessage::Notification(n) = &message
+            && session.is_none()
+            && let Some(s) = n.params.as_ref().and_then(|p| p.get("session")).and_then(|s| s.as_str())
+        {
+            session = Some(s.to_owned());
+        }
+        match message {
             ServerMessage::Notification(n) if n.method == "chat.delta" => {
                 if let Some(text) = n.params.as_ref().and_then(|p| p.get("text")).and_then(|t| t.as_str()) {
                     on_delta(text);

@@ -91,9 +91,21 @@ fn status(daemon: &Daemon) -> StatusResult {
             schema_version: daemon.schema_version,
             previous_run_clean: daemon.previous_run_clean,
         },
-        provider: None,
+        provider: provider(daemon),
         sessions: None,
         plugins: None,
         bots: None,
     }
+}
+
+/// The configured provider, or `None` when none is.
+fn provider(daemon: &Daemon) -> Option<serde_json::Value> {
+    let p = &daemon.config.provider;
+    if p.preset.is_empty() {
+        return None;
+    }
+    let preset = crate::llm::presets::find(&p.preset);
+    let model = if p.model.is_empty() { preset.map_or("", |x| x.default_model) } else { p.model.as_str() };
+    let base_url = if p.base_url.is_empty() { preset.map_or("", |x| x.base_url) } else { p.base_url.as_str() };
+    Some(serde_json::json!({"preset": p.preset, "model": model, "base_url": base_url}))
 }

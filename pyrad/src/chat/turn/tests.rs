@@ -260,3 +260,49 @@ async fn the_round_limit_stops_a_model_that_never_finishes() {
     assert!(audit.iter().all(|a| a.decision == "not_required" && a.outcome == "ok"));
     assert!(channel.approvals.lock().unwrap().is_empty(), "a tool that needs no approval is not asked about");
 }
+
+#[tokio::test]
+async fn a_stream_cut_mid_answer_keeps_the_partial_answer_marked() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 65536];
+            let _ = socket.read(&mut buf).await;
+            let chunk =
+                json!({"choices": [{"index": 0, "delta": {"content": "The answer is forty"}, "finish_reason": null}]});
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\ndata: {chunk}\n\n"
+            );
+            let _ = socket.write_all(reply.as_bytes()).await;
+            // Then the connection drops, mid-answer.
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("pyra.db")).unwrap();
+    let endpoint = Endpoint::new(Wire::OpenAi, url);
+    let session = store.create_session("custom", "m", "ipc", 1).unwrap();
+    let ctx = TurnContext {
+        store,
+        gate: Arc::new(ApprovalGate::new(Duration::from_secs(120))),
+        http: http_client(&endpoint).unwrap(),
+        endpoint,
+        api_key: None,
+        model: "m".into(),
+        system_prompt: String::new(),
+        tools: ToolRegistry::default(),
+        limits: TurnLimits::default(),
+        audit_log: dir.path().join("tool_executions.log"),
+    };
+    let channel = recorder(&ctx, Policy::Ignore);
+    let result = run_turn(&ctx, &session, "what is the answer?", &channel, &CancellationToken::new()).await;
+    assert!(matches!(result, Err(TurnError::Llm(LlmError::Cut))), "{result:?}");
+    assert_eq!(channel.deltas.lock().unwrap().concat(), "The answer is forty");
+    let stored = ctx.store.messages(&session).unwrap();
+    assert_eq!(stored.len(), 2, "question and partial answer");
+    assert!(stored[1].partial);
+    assert_eq!(stored[1].message.content, "The answer is forty");
+    // The session goes on: the next turn is number 2.
+    assert_eq!(ctx.store.last_turn(&session).unwrap(), 1);
+}
