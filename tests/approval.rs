@@ -63,16 +63,8 @@ fn respond(client: &mut RawClient, id: &str, decision: &str) -> Value {
     client.call("approval.respond", json!({"id": id, "decision": decision}))
 }
 
-/// Reads until the response to `id`, returning it and the events before it.
 fn finish(client: &mut RawClient, id: i64) -> (Vec<Value>, Value) {
-    let mut events = Vec::new();
-    loop {
-        let msg = client.recv_message();
-        if msg.get("id") == Some(&json!(id)) {
-            return (events, msg);
-        }
-        events.push(msg);
-    }
+    client.until_response(id)
 }
 
 #[test]

@@ -47,14 +47,7 @@ fn start(home: &TestHome, llm: &FakeLlm) -> Pyrad {
 /// Sends `chat.send` and collects events until its response.
 fn send(client: &mut RawClient, id: i64, params: Value) -> (Vec<Value>, Value) {
     client.send(&json!({"jsonrpc": "2.0", "id": id, "method": "chat.send", "params": params}));
-    let mut events = Vec::new();
-    loop {
-        let msg = client.recv_message();
-        if msg.get("id") == Some(&json!(id)) {
-            return (events, msg);
-        }
-        events.push(msg);
-    }
+    client.until_response(id)
 }
 
 #[test]

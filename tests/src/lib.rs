@@ -304,6 +304,18 @@ impl RawClient {
         }
     }
 
+    /// Reads until the response to `id`; returns what came before it and the response.
+    pub fn until_response(&mut self, id: i64) -> (Vec<Value>, Value) {
+        let mut before = Vec::new();
+        loop {
+            let msg = self.recv_message();
+            if msg.get("id") == Some(&json!(id)) {
+                return (before, msg);
+            }
+            before.push(msg);
+        }
+    }
+
     /// Calls `method` and returns its `result`, failing on an error.
     pub fn result(&mut self, method: &str, params: Value) -> Value {
         let response = self.call(method, params);
