@@ -1,0 +1,5 @@
+//! Plugins: standalone programs speaking MCP over stdio, described by a
+//! `plugin.toml`. So far: the manifest and its validation; the MCP host, the
+//! lifecycle and the registry come next (issue 4).
+
+pub mod manifest;
