@@ -25,7 +25,7 @@ fi
 
 # Python packages, pinned; reinstalled only when the pins change.
 venv="$here/.venv"
-pins="fakellm==0.3.5"
+pins="fakellm==0.3.5 mcp-server-time==2026.10.19"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
@@ -33,4 +33,12 @@ if [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ]; then
     echo "tests/setup.sh: installing $pins into tests/.venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check $pins
     echo "$pins" > "$venv/.pins"
+fi
+
+# npm packages (real MCP servers), pinned in tests/npm/package.json.
+if [ ! -f "$here/npm/node_modules/@modelcontextprotocol/server-everything/package.json" ] \
+    || [ "$here/npm/package.json" -nt "$here/npm/node_modules/.installed" ]; then
+    echo "tests/setup.sh: installing tests/npm packages"
+    (cd "$here/npm" && npm install --no-audit --no-fund --silent)
+    touch "$here/npm/node_modules/.installed"
 fi

@@ -3,3 +3,5 @@
 //! lifecycle and the registry come next (issue 4).
 
 pub mod manifest;
+pub mod mcp;
+pub mod process;

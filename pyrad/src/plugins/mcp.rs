@@ -1,0 +1,339 @@
+//! A Model Context Protocol client over a plugin's stdio: newline-delimited
+//! JSON-RPC 2.0 using `proto`'s envelopes and line framing. Requests carry ids and
+//! time out (with `notifications/cancelled`); the server's own requests (`ping`,
+//! `roots/list`) are answered; `*/list_changed` notifications are passed on; a
+//! server that writes garbage, floods or exits is reported, never trusted.
+//!
+//! Why not `rmcp`: Pyra needs every failure of a foreign process contained and
+//! named (garbage lines, oversize lines, early exits, hangs), per-call timeouts
+//! and cancellation, and its own `pyra/hook` extension; with `proto` already
+//! holding the JSON-RPC envelope and framing, the client is ~300 lines we fully
+//! control, against an SDK whose API has changed across releases.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use proto::rpc::{ErrorObject, Id, Notification, Request, Response};
+use proto::{LineBuffer, encode_line};
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+
+/// The MCP revisions Pyra speaks, newest first.
+pub const PROTOCOL_VERSIONS: &[&str] = &["2025-06-18", "2025-03-26", "2024-11-05"];
+/// Longest line a plugin may write (a big tool result fits; a flood does not).
+pub const MAX_LINE: usize = 8 << 20;
+/// Undecodable lines tolerated before the plugin is cut off.
+const GARBAGE_LIMIT: u32 = 10;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum McpError {
+    #[error("no answer to {method} within {secs} s")]
+    Timeout { method: String, secs: u64 },
+    #[error("the plugin's connection closed: {0}")]
+    Closed(String),
+    #[error("the plugin answered {method} with error {code}: {message}")]
+    Rpc { method: String, code: i64, message: String },
+    #[error("the plugin broke the protocol: {0}")]
+    Protocol(String),
+}
+
+/// What the server said about itself in `initialize`.
+#[derive(Debug, Clone, Default)]
+pub struct ServerInfo {
+    pub protocol_version: String,
+    pub name: String,
+    pub version: String,
+    pub capabilities: Value,
+    /// Becomes a system-prompt addition.
+    pub instructions: Option<String>,
+}
+
+/// A tool as the server lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpTool {
+    pub name: String,
+    pub description: String,
+    pub input_schema: Value,
+    /// `annotations.readOnlyHint`, as the server claims it.
+    pub read_only: bool,
+}
+
+/// Notifications a host reacts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    ToolsChanged,
+    PromptsChanged,
+    ResourcesChanged,
+    /// The connection ended; the reason says how.
+    Closed(String),
+}
+
+type Pending = Arc<Mutex<HashMap<i64, oneshot::Sender<Result<Value, McpError>>>>>;
+
+pub struct McpClient {
+    name: String,
+    outbox: mpsc::Sender<Vec<u8>>,
+    pending: Pending,
+    next_id: AtomicI64,
+    pub server: ServerInfo,
+    /// Lines that were not JSON-RPC, for `plugin list`.
+    pub garbage: Arc<AtomicU32>,
+}
+
+impl McpClient {
+    /// Starts the reader and writer tasks, then performs the MCP handshake.
+    pub async fn start(
+        name: &str,
+        input: impl AsyncWrite + Unpin + Send + 'static,
+        output: impl AsyncRead + Unpin + Send + 'static,
+        timeout: Duration,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<ServerEvent>), McpError> {
+        let (tx, rx) = mpsc::channel::<Vec<u8>>(64);
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let pending: Pending = Arc::default();
+        let garbage = Arc::new(AtomicU32::new(0));
+        tokio::spawn(write_loop(input, rx));
+        tokio::spawn(read_loop(name.to_owned(), output, tx.clone(), pending.clone(), events_tx, garbage.clone()));
+        let mut client = Self {
+            name: name.to_owned(),
+            outbox: tx,
+            pending,
+            next_id: AtomicI64::new(1),
+            server: ServerInfo::default(),
+            garbage,
+        };
+        let init = client
+            .request(
+                "initialize",
+                json!({
+                    "protocolVersion": PROTOCOL_VERSIONS[0],
+                    "capabilities": {"roots": {"listChanged": false}},
+                    "clientInfo": {"name": "pyrad", "version": env!("CARGO_PKG_VERSION")},
+                }),
+                timeout,
+            )
+            .await?;
+        let version = init.get("protocolVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
+        if !PROTOCOL_VERSIONS.contains(&version.as_str()) {
+            return Err(McpError::Protocol(format!(
+                "it speaks MCP {version:?}; Pyra speaks {}",
+                PROTOCOL_VERSIONS.join(", ")
+            )));
+        }
+        client.server = ServerInfo {
+            protocol_version: version,
+            name: init.pointer("/serverInfo/name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            version: init.pointer("/serverInfo/version").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            capabilities: init.get("capabilities").cloned().unwrap_or(Value::Null),
+            instructions: init.get("instructions").and_then(Value::as_str).map(str::to_owned),
+        };
+        client.notify("notifications/initialized", None).await?;
+        Ok((client, events))
+    }
+
+    async fn notify(&self, method: &str, params: Option<Value>) -> Result<(), McpError> {
+        self.outbox
+            .send(encode_line(&Notification::new(method, params)))
+            .await
+            .map_err(|_| McpError::Closed(format!("{} is gone", self.name)))
+    }
+
+    /// Sends a request and waits for its answer; on timeout the server is told to cancel.
+    pub async fn request(&self, method: &str, params: Value, timeout: Duration) -> Result<Value, McpError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.insert(id, tx);
+        }
+        let line = encode_line(&Request::new(Id::Num(id), method, Some(params)));
+        if self.outbox.send(line).await.is_err() {
+            return Err(McpError::Closed(format!("{} is gone", self.name)));
+        }
+        let answer = match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(McpError::Closed("the reader stopped".into())),
+            Err(_) => {
+                if let Ok(mut pending) = self.pending.lock() {
+                    pending.remove(&id);
+                }
+                let params = json!({"requestId": id, "reason": "timed out"});
+                let _ = self.notify("notifications/cancelled", Some(params)).await;
+                Err(McpError::Timeout { method: method.into(), secs: timeout.as_secs() })
+            }
+        };
+        answer.map_err(|e| match e {
+            McpError::Rpc { code, message, .. } => McpError::Rpc { method: method.into(), code, message },
+            other => other,
+        })
+    }
+
+    /// Every tool, following `nextCursor` pages.
+    pub async fn list_tools(&self, timeout: Duration) -> Result<Vec<McpTool>, McpError> {
+        let mut tools = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let params = match &cursor {
+                Some(c) => json!({"cursor": c}),
+                None => json!({}),
+            };
+            let page = self.request("tools/list", params, timeout).await?;
+            for t in page.get("tools").and_then(Value::as_array).into_iter().flatten() {
+                let Some(name) = t.get("name").and_then(Value::as_str) else { continue };
+                tools.push(McpTool {
+                    name: name.to_owned(),
+                    description: t.get("description").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    input_schema: t.get("inputSchema").cloned().unwrap_or_else(|| json!({"type": "object"})),
+                    read_only: t.pointer("/annotations/readOnlyHint").and_then(Value::as_bool).unwrap_or(false),
+                });
+            }
+            cursor = page.get("nextCursor").and_then(Value::as_str).map(str::to_owned);
+            if cursor.is_none() || tools.len() > 10_000 {
+                return Ok(tools);
+            }
+        }
+    }
+
+    /// Calls a tool; returns its text content and whether the server flagged an error.
+    pub async fn call_tool(&self, name: &str, args: Value, timeout: Duration) -> Result<(String, bool), McpError> {
+        let result = self.request("tools/call", json!({"name": name, "arguments": args}), timeout).await?;
+        let is_error = result.get("isError").and_then(Value::as_bool).unwrap_or(false);
+        let text = result
+            .get("content")
+            .and_then(Value::as_array)
+            .map(|parts| {
+                parts
+                    .iter()
+                    .map(|p| match p.get("type").and_then(Value::as_str) {
+                        Some("text") => p.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                        Some("resource") => {
+                            p.pointer("/resource/text").and_then(Value::as_str).unwrap_or("[resource]").to_owned()
+                        }
+                        Some(other) => format!("[{other} content]"),
+                        None => String::new(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        Ok((text, is_error))
+    }
+
+    pub async fn ping(&self, timeout: Duration) -> Result<(), McpError> {
+        self.request("ping", json!({}), timeout).await.map(|_| ())
+    }
+}
+
+async fn write_loop(mut input: impl AsyncWrite + Unpin, mut rx: mpsc::Receiver<Vec<u8>>) {
+    while let Some(line) = rx.recv().await {
+        if input.write_all(&line).await.is_err() || input.flush().await.is_err() {
+            return;
+        }
+    }
+    // Closing stdin asks a well-behaved server to exit.
+    let _ = input.shutdown().await;
+}
+
+async fn read_loop(
+    name: String,
+    mut output: impl AsyncRead + Unpin,
+    outbox: mpsc::Sender<Vec<u8>>,
+    pending: Pending,
+    events: mpsc::UnboundedSender<ServerEvent>,
+    garbage: Arc<AtomicU32>,
+) {
+    let mut lines = LineBuffer::new(MAX_LINE);
+    let mut chunk = vec![0u8; 64 * 1024];
+    let reason = 'outer: loop {
+        while let Some(line) = lines.next_line() {
+            let line = match line {
+                Ok(line) => line,
+                Err(_) => break 'outer format!("wrote a line over {} MiB (flooding)", MAX_LINE >> 20),
+            };
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<Value>(&line) {
+                Ok(message) if message.is_object() => handle(&name, message, &outbox, &pending, &events).await,
+                _ => {
+                    let count = garbage.fetch_add(1, Ordering::Relaxed) + 1;
+                    tracing::warn!(plugin = %name, line = %String::from_utf8_lossy(&line[..line.len().min(120)]), "plugin wrote a line that is not JSON-RPC");
+                    if count >= GARBAGE_LIMIT {
+                        break 'outer format!("wrote {count} lines that are not JSON-RPC");
+                    }
+                }
+            }
+        }
+        match output.read(&mut chunk).await {
+            Ok(0) => break "exited (its stdout closed)".to_owned(),
+            Ok(n) => lines.extend(&chunk[..n]),
+            Err(e) => break format!("its stdout failed: {e}"),
+        }
+    };
+    if let Ok(mut pending) = pending.lock() {
+        for (_, waiter) in pending.drain() {
+            let _ = waiter.send(Err(McpError::Closed(reason.clone())));
+        }
+    }
+    let _ = events.send(ServerEvent::Closed(reason));
+}
+
+/// One message from the server: a response, a request of its own, or a notification.
+async fn handle(
+    name: &str,
+    message: Value,
+    outbox: &mpsc::Sender<Vec<u8>>,
+    pending: &Pending,
+    events: &mpsc::UnboundedSender<ServerEvent>,
+) {
+    let method = message.get("method").and_then(Value::as_str);
+    let id = message.get("id").cloned();
+    match (method, id) {
+        (None, Some(id)) => {
+            let Some(id) = id.as_i64() else { return };
+            let waiter = pending.lock().ok().and_then(|mut p| p.remove(&id));
+            let Some(waiter) = waiter else { return };
+            let answer = match (message.get("result"), message.get("error")) {
+                (Some(result), _) => Ok(result.clone()),
+                (None, Some(error)) => Err(McpError::Rpc {
+                    method: String::new(),
+                    code: error.get("code").and_then(Value::as_i64).unwrap_or(0),
+                    message: error.get("message").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                }),
+                (None, None) => Err(McpError::Protocol("a response with neither result nor error".into())),
+            };
+            let _ = waiter.send(answer);
+        }
+        (Some(method), Some(id)) => {
+            // The server's own requests: answer the ones a host must, refuse the rest.
+            let Ok(id) = serde_json::from_value::<Id>(id) else { return };
+            let reply = match method {
+                "ping" => Response::ok(id, json!({})),
+                "roots/list" => Response::ok(id, json!({"roots": []})),
+                other => Response::err(Some(id), ErrorObject::method_not_found(other)),
+            };
+            let _ = outbox.send(encode_line(&reply)).await;
+        }
+        (Some(method), None) => {
+            let event = match method {
+                "notifications/tools/list_changed" => Some(ServerEvent::ToolsChanged),
+                "notifications/prompts/list_changed" => Some(ServerEvent::PromptsChanged),
+                "notifications/resources/list_changed" => Some(ServerEvent::ResourcesChanged),
+                "notifications/message" => {
+                    tracing::info!(plugin = %name, message = %message.get("params").cloned().unwrap_or_default(), "plugin log");
+                    None
+                }
+                _ => None,
+            };
+            if let Some(event) = event {
+                let _ = events.send(event);
+            }
+        }
+        (None, None) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;

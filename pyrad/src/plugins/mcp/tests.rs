@@ -1,0 +1,132 @@
+//! The MCP client against real servers (server-everything from npm,
+//! mcp-server-time from PyPI) and against a fixture that misbehaves on demand.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::*;
+use crate::plugins::process::{PluginProcess, Spawn};
+
+const T: Duration = Duration::from_secs(20);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn spawn(name: &str, command: &str, args: &[String]) -> Spawn {
+    let path = std::env::var("PATH").unwrap_or_default();
+    Spawn {
+        name: name.into(),
+        command: command.into(),
+        args: args.to_vec(),
+        dir: std::env::temp_dir(),
+        env: vec![("PATH".into(), path)],
+    }
+}
+
+async fn connect(
+    s: &Spawn,
+    logs: &std::path::Path,
+) -> (PluginProcess, Result<(McpClient, mpsc::UnboundedReceiver<ServerEvent>), McpError>) {
+    let (process, stdin, stdout) = PluginProcess::start(s, logs).expect("the plugin starts");
+    let client = McpClient::start(&s.name, stdin, stdout, Duration::from_secs(5)).await;
+    (process, client)
+}
+
+fn everything() -> Spawn {
+    let index = repo().join("tests/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    assert!(index.exists(), "{} is missing: run tests/setup.sh", index.display());
+    spawn("everything", "node", &[index.display().to_string(), "stdio".into()])
+}
+
+fn misbehave(mode: &str) -> Spawn {
+    let script = repo().join("tests/fixtures/misbehave.py");
+    spawn("misbehave", "python3", &[script.display().to_string(), mode.into()])
+}
+
+#[tokio::test]
+async fn server_everything_lists_calls_and_announces_changes() {
+    let logs = tempfile::tempdir().unwrap();
+    let (_process, client) = connect(&everything(), logs.path()).await;
+    let (client, mut events) = client.unwrap();
+    assert_eq!(client.server.protocol_version, "2025-06-18");
+    let tools = client.list_tools(T).await.unwrap();
+    let echo = tools.iter().find(|t| t.name == "echo").expect("echo is listed");
+    assert_eq!(echo.input_schema["properties"]["message"]["type"], "string");
+    assert_eq!(client.call_tool("echo", json!({"message": "hi"}), T).await.unwrap(), ("Echo: hi".into(), false));
+    let (text, is_error) = client.call_tool("no_such_tool", json!({}), T).await.unwrap();
+    assert!(is_error, "{text}");
+    client.ping(T).await.unwrap();
+    // It sends tools/list_changed during start-up.
+    assert_eq!(tokio::time::timeout(T, events.recv()).await.unwrap(), Some(ServerEvent::ToolsChanged));
+}
+
+#[tokio::test]
+async fn mcp_server_time_from_pypi_works_as_is() {
+    let bin = repo().join("tests/.venv/bin/mcp-server-time");
+    assert!(bin.exists(), "{} is missing: run tests/setup.sh", bin.display());
+    let logs = tempfile::tempdir().unwrap();
+    let (_process, client) = connect(&spawn("time", &bin.display().to_string(), &[]), logs.path()).await;
+    let (client, _events) = client.unwrap();
+    let tools = client.list_tools(T).await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "get_current_time"), "{tools:?}");
+    let (text, is_error) = client.call_tool("get_current_time", json!({"timezone": "UTC"}), T).await.unwrap();
+    assert!(!is_error && text.contains("UTC"), "{text}");
+    let err = client.call_tool("no_such_tool", json!({}), T).await.unwrap_err();
+    assert!(matches!(err, McpError::Rpc { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_good_fixture_adds_and_its_instructions_are_kept() {
+    let logs = tempfile::tempdir().unwrap();
+    let (_process, client) = connect(&misbehave("good"), logs.path()).await;
+    let (client, _) = client.unwrap();
+    assert_eq!(client.server.instructions.as_deref(), Some("Use add to add numbers."));
+    assert_eq!(client.call_tool("add", json!({"a": 2, "b": 3}), T).await.unwrap().0, "5");
+}
+
+#[tokio::test]
+async fn misbehaving_servers_are_named_and_contained() {
+    let logs = tempfile::tempdir().unwrap();
+    let (_p, exit) = connect(&misbehave("exit"), logs.path()).await;
+    assert!(matches!(exit.err(), Some(McpError::Closed(ref r)) if r.contains("exited")));
+
+    let (_p, version) = connect(&misbehave("version"), logs.path()).await;
+    let err = version.err().unwrap();
+    assert!(matches!(err, McpError::Protocol(ref m) if m.contains("1999-01-01")), "{err:?}");
+
+    let (_p, hang) = connect(&misbehave("hang"), logs.path()).await;
+    assert!(matches!(hang.err(), Some(McpError::Timeout { .. })));
+
+    let (_p, garbage) = connect(&misbehave("garbage"), logs.path()).await;
+    let (client, mut events) = garbage.unwrap();
+    let closed = tokio::time::timeout(T, events.recv()).await.unwrap();
+    assert!(matches!(closed, Some(ServerEvent::Closed(ref r)) if r.contains("not JSON-RPC")), "{closed:?}");
+    assert!(client.garbage.load(Ordering::Relaxed) >= 10);
+    assert!(matches!(client.ping(T).await, Err(McpError::Closed(_)) | Err(McpError::Timeout { .. })));
+
+    let (_p, flood) = connect(&misbehave("flood"), logs.path()).await;
+    let (_client, mut events) = flood.unwrap();
+    let closed = tokio::time::timeout(T, events.recv()).await.unwrap();
+    assert!(matches!(closed, Some(ServerEvent::Closed(ref r)) if r.contains("flooding")), "{closed:?}");
+
+    let (_p, crash) = connect(&misbehave("crash"), logs.path()).await;
+    let (client, _) = crash.unwrap();
+    let err = client.call_tool("add", json!({"a": 1, "b": 1}), T).await.unwrap_err();
+    assert!(matches!(err, McpError::Closed(ref r) if r.contains("exited")), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_dropped_process_is_killed_with_its_group() {
+    let logs = tempfile::tempdir().unwrap();
+    let (process, _client) = connect(&misbehave("hang"), logs.path()).await;
+    let pid = process.pid().unwrap() as i32;
+    drop(process);
+    let deadline = std::time::Instant::now() + T;
+    // SAFETY: signal 0 only probes; waitpid reaps if it is ours.
+    while unsafe { libc::kill(pid, 0) } == 0 {
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+        assert!(std::time::Instant::now() < deadline, "the plugin outlived its guard");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

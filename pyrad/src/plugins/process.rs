@@ -1,0 +1,106 @@
+//! A plugin's process, owned: started in its own process group (so a Ctrl-C on
+//! pyrad's terminal never reaches it), stderr appended to
+//! `logs/plugins/<name>.log` (0600), environment limited to what the manifest
+//! grants, and the whole group killed and reaped when the guard is dropped.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+/// How to start a plugin, resolved from its manifest (secrets already decrypted).
+#[derive(Clone)]
+pub struct Spawn {
+    pub name: String,
+    /// The program; a relative path is taken inside `dir`.
+    pub command: String,
+    pub args: Vec<String>,
+    /// The plugin's folder, its working directory.
+    pub dir: std::path::PathBuf,
+    /// The complete environment; nothing else of pyrad's is passed on.
+    pub env: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Spawn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The environment may hold secrets: names only.
+        let names: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Spawn")
+            .field("name", &self.name)
+            .field("command", &self.command)
+            .field("args", &self.args)
+            .field("env", &names)
+            .finish()
+    }
+}
+
+/// A running plugin process. Dropping it kills its process group.
+pub struct PluginProcess {
+    child: Child,
+    pgid: i32,
+}
+
+impl PluginProcess {
+    /// Starts the process; returns it with its stdin and stdout.
+    pub fn start(spawn: &Spawn, log_dir: &Path) -> std::io::Result<(Self, ChildStdin, ChildStdout)> {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::create_dir_all(log_dir)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(log_dir.join(format!("{}.log", spawn.name)))?;
+        let program = if spawn.command.contains('/') && !spawn.command.starts_with('/') {
+            spawn.dir.join(&spawn.command).display().to_string()
+        } else {
+            spawn.command.clone()
+        };
+        let mut command = Command::new(program);
+        command
+            .args(&spawn.args)
+            .current_dir(&spawn.dir)
+            .env_clear()
+            .envs(spawn.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = command.spawn()?;
+        let pgid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
+        let stdin = child.stdin.take().ok_or_else(|| std::io::Error::other("no stdin pipe"))?;
+        let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("no stdout pipe"))?;
+        Ok((Self { child, pgid }, stdin, stdout))
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Whether it has exited, and how.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Waits for it to exit.
+    pub async fn wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.wait().await.ok()
+    }
+
+    /// Kills the whole process group now (children a plugin started included).
+    pub fn kill(&mut self) {
+        if self.pgid > 0 {
+            // SAFETY: signalling a process group we created.
+            unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
+        }
+        let _ = self.child.start_kill();
+    }
+}
+
+impl Drop for PluginProcess {
+    fn drop(&mut self) {
+        self.kill();
+        // Reap it so it does not linger as a zombie.
+        let _ = self.child.try_wait();
+    }
+}
