@@ -11,7 +11,7 @@
 //! control, against an SDK whose API has changed across releases.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -81,6 +81,8 @@ pub struct McpClient {
     pub server: ServerInfo,
     /// Lines that were not JSON-RPC, for `plugin list`.
     pub garbage: Arc<AtomicU32>,
+    /// Set when the connection ends, so later requests fail at once.
+    closed: Arc<AtomicBool>,
 }
 
 impl McpClient {
@@ -95,8 +97,10 @@ impl McpClient {
         let (events_tx, events) = mpsc::unbounded_channel();
         let pending: Pending = Arc::default();
         let garbage = Arc::new(AtomicU32::new(0));
+        let closed = Arc::new(AtomicBool::new(false));
         tokio::spawn(write_loop(input, rx));
-        tokio::spawn(read_loop(name.to_owned(), output, tx.clone(), pending.clone(), events_tx, garbage.clone()));
+        let reader = Reader { name: name.to_owned(), outbox: tx.clone(), pending: pending.clone(), events: events_tx };
+        tokio::spawn(read_loop(reader, output, garbage.clone(), closed.clone()));
         let mut client = Self {
             name: name.to_owned(),
             outbox: tx,
@@ -104,6 +108,7 @@ impl McpClient {
             next_id: AtomicI64::new(1),
             server: ServerInfo::default(),
             garbage,
+            closed,
         };
         let init = client
             .request(
@@ -147,6 +152,14 @@ impl McpClient {
         let (tx, rx) = oneshot::channel();
         if let Ok(mut pending) = self.pending.lock() {
             pending.insert(id, tx);
+        }
+        // The reader sets `closed` before it fails what is pending: checked after
+        // inserting, nothing can wait on a connection that is gone.
+        if self.closed.load(Ordering::SeqCst) {
+            if let Ok(mut pending) = self.pending.lock() {
+                pending.remove(&id);
+            }
+            return Err(McpError::Closed(format!("{} is gone", self.name)));
         }
         let line = encode_line(&Request::new(Id::Num(id), method, Some(params)));
         if self.outbox.send(line).await.is_err() {
@@ -236,14 +249,16 @@ async fn write_loop(mut input: impl AsyncWrite + Unpin, mut rx: mpsc::Receiver<V
     let _ = input.shutdown().await;
 }
 
-async fn read_loop(
+/// What the reader task needs to answer and route messages.
+struct Reader {
     name: String,
-    mut output: impl AsyncRead + Unpin,
     outbox: mpsc::Sender<Vec<u8>>,
     pending: Pending,
     events: mpsc::UnboundedSender<ServerEvent>,
-    garbage: Arc<AtomicU32>,
-) {
+}
+
+async fn read_loop(r: Reader, mut output: impl AsyncRead + Unpin, garbage: Arc<AtomicU32>, closed: Arc<AtomicBool>) {
+    let Reader { name, outbox, pending, events } = r;
     let mut lines = LineBuffer::new(MAX_LINE);
     let mut chunk = vec![0u8; 64 * 1024];
     let reason = 'outer: loop {
@@ -272,6 +287,7 @@ async fn read_loop(
             Err(e) => break format!("its stdout failed: {e}"),
         }
     };
+    closed.store(true, Ordering::SeqCst);
     if let Ok(mut pending) = pending.lock() {
         for (_, waiter) in pending.drain() {
             let _ = waiter.send(Err(McpError::Closed(reason.clone())));

@@ -103,7 +103,7 @@ async fn misbehaving_servers_are_named_and_contained() {
     let closed = tokio::time::timeout(T, events.recv()).await.unwrap();
     assert!(matches!(closed, Some(ServerEvent::Closed(ref r)) if r.contains("not JSON-RPC")), "{closed:?}");
     assert!(client.garbage.load(Ordering::Relaxed) >= 10);
-    assert!(matches!(client.ping(T).await, Err(McpError::Closed(_)) | Err(McpError::Timeout { .. })));
+    assert!(matches!(client.ping(T).await, Err(McpError::Closed(_))), "a closed plugin fails at once");
 
     let (_p, flood) = connect(&misbehave("flood"), logs.path()).await;
     let (_client, mut events) = flood.unwrap();
