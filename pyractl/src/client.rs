@@ -98,7 +98,17 @@ impl Client {
         self.next_id += 1;
         let id = Id::Num(self.next_id);
         let params = serde_json::to_value(params).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        self.stream.write_all(&encode_line(&Request::new(id.clone(), M::NAME, Some(params))))?;
+        if let Err(e) = self.stream.write_all(&encode_line(&Request::new(id.clone(), M::NAME, Some(params)))) {
+            // pyrad may have refused the connection and closed it before we wrote:
+            // its reason is still waiting to be read.
+            if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset)
+                && let Ok(ServerMessage::Response(r)) = self.next_message()
+                && let Outcome::Error(error) = r.outcome
+            {
+                return Err(ClientError::Rpc(error));
+            }
+            return Err(e.into());
+        }
         loop {
             match self.next_message()? {
                 ServerMessage::Notification(n) => self.events.push_back(n),
