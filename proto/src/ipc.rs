@@ -502,6 +502,47 @@ pub struct VaultKey {
     pub key: String,
 }
 
+/// `plugins.list`: every plugin with its state, tools and figures.
+pub enum PluginsList {}
+impl Method for PluginsList {
+    const NAME: &'static str = "plugins.list";
+    type Params = Empty;
+    type Result = PluginsListResult;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginsListResult {
+    /// In start order (dependencies, priority, name), then the ones left out.
+    pub plugins: Vec<PluginInfo>,
+    /// Folders whose manifest could not be used: folder → why.
+    pub invalid: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginInfo {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    /// `discovered`, `starting`, `active`, `failed`, `disabled`, `skipped`, `stopping`.
+    pub state: String,
+    /// Why it failed or was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub pid: Option<u32>,
+    /// Its tools as the model sees them: `plugin__tool`.
+    pub tools: Vec<String>,
+    pub calls: u64,
+    pub errors: u64,
+    pub p50_ms: Option<f64>,
+    pub restarts: u64,
+    /// What the server says it is: `name version (MCP revision)`; empty until started.
+    #[serde(default)]
+    pub server: String,
+    /// Lines it wrote that were not JSON-RPC.
+    #[serde(default)]
+    pub garbage_lines: u32,
+}
+
 /// A request from a client, decoded into its method's params.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientRequest {
@@ -524,6 +565,7 @@ pub enum ClientRequest {
     VaultSet(VaultSetParams),
     VaultList,
     VaultDelete(VaultKey),
+    PluginsList,
 }
 
 impl ClientRequest {
@@ -550,6 +592,7 @@ impl ClientRequest {
             VaultSet::NAME => params_of::<VaultSet>(params).map(ClientRequest::VaultSet),
             VaultList::NAME => params_of::<VaultList>(params).map(|Empty| ClientRequest::VaultList),
             VaultDelete::NAME => params_of::<VaultDelete>(params).map(ClientRequest::VaultDelete),
+            PluginsList::NAME => params_of::<PluginsList>(params).map(|Empty| ClientRequest::PluginsList),
             other => Err(ErrorObject::method_not_found(other)),
         }
     }

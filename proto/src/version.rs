@@ -27,11 +27,20 @@ pub enum Feature {
     Memory,
     /// `vault.set|list|delete`.
     Vault,
+    /// `plugins.*`.
+    Plugins,
     /// A feature this build does not know.
     #[serde(other)]
     Unknown,
 }
 
 /// The features this build of the protocol defines (what a current daemon announces).
-pub const FEATURES: &[Feature] =
-    &[Feature::Status, Feature::Shutdown, Feature::Events, Feature::Chat, Feature::Memory, Feature::Vault];
+pub const FEATURES: &[Feature] = &[
+    Feature::Status,
+    Feature::Shutdown,
+    Feature::Events,
+    Feature::Chat,
+    Feature::Memory,
+    Feature::Vault,
+    Feature::Plugins,
+];

@@ -18,6 +18,14 @@ pub struct Config {
     pub provider: ProviderSection,
     pub chat: ChatSection,
     pub approval: ApprovalSection,
+    pub plugins: PluginsSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginsSection {
+    /// Folders searched for plugins besides `$PYRA_HOME/plugins`.
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,6 +182,11 @@ timeout_secs = 120
 # Tools that `pyractl ask` approves when it runs without a terminal (a script or
 # a pipe); every other call is denied there. Example: ["memory__append"].
 unattended_allow = []
+
+[plugins]
+# Folders searched for plugins besides $PYRA_HOME/plugins; each plugin is a
+# folder holding a plugin.toml.
+paths = []
 "#;
 
 /// A configuration that cannot be used, said so a person can fix it.

@@ -18,6 +18,7 @@ use crate::approval::ApprovalGate;
 use crate::config::Config;
 use crate::home::Home;
 use crate::memory::Memory;
+use crate::plugins::host::{HostPaths, PluginHost, search_paths};
 use crate::store::Store;
 use crate::vault::Vault;
 use crate::{ipc, notify};
@@ -79,7 +80,9 @@ pub struct DaemonState {
     /// The user's memory files.
     pub memory: Memory,
     /// Secrets, decrypted only when used.
-    pub vault: Vault,
+    pub vault: Arc<Vault>,
+    /// Plugins: MCP servers run as child processes.
+    pub plugins: Arc<PluginHost>,
     /// Running turns by session, to cancel them and to refuse a second one.
     pub turns: Mutex<HashMap<String, CancellationToken>>,
     stop_reason: Mutex<Option<StopReason>>,
@@ -138,7 +141,12 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         tracing::warn!("the previous run of pyrad did not stop cleanly (crash or kill)");
     }
     let schema_version = store.schema_version()?;
-    let vault = Vault::open(&home.vault()).context("while opening the vault")?;
+    let vault = Arc::new(Vault::open(&home.vault()).context("while opening the vault")?);
+    let plugin_paths = HostPaths {
+        search: search_paths(&home.root.join("plugins"), &config.plugins.paths),
+        logs: home.logs().join("plugins"),
+    };
+    let plugins = PluginHost::new(plugin_paths, vault.clone());
     let memory = Memory::open(&home.memory(), store.clone()).context("while opening memory")?;
     let gate = Arc::new(ApprovalGate::new(Duration::from_secs(config.approval.timeout_secs)));
     let daemon = Daemon(Arc::new(DaemonState {
@@ -159,6 +167,7 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         http: std::sync::OnceLock::new(),
         memory,
         vault,
+        plugins,
         turns: Mutex::default(),
         stop_reason: Mutex::new(None),
     }));
@@ -168,6 +177,9 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     tracing::info!(pid, socket = %daemon.socket.display(), "pyrad {} ready", env!("CARGO_PKG_VERSION"));
     notify::ready(&summary);
     notify::spawn_watchdog(daemon.stop.clone());
+    // Plugins start after READY: a slow one (npx fetching a package) must not hold up the daemon.
+    let host = daemon.plugins.clone();
+    tokio::spawn(async move { host.start_all().await });
 
     let connections = TaskTracker::new();
     tokio::pin!(shutdown);
@@ -191,6 +203,10 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     let grace = Duration::from_secs(daemon.config.daemon.shutdown_timeout_secs);
     if tokio::time::timeout(grace, connections.wait()).await.is_err() {
         tracing::warn!(?grace, "in-flight requests did not finish in time; abandoning them");
+    }
+
+    if tokio::time::timeout(grace, daemon.plugins.stop_all()).await.is_err() {
+        tracing::warn!("plugins did not stop in time; they are killed with pyrad");
     }
 
     let store = daemon.store.clone();

@@ -14,8 +14,6 @@ mod llm;
 mod logging;
 mod memory;
 mod notify;
-// The plugin host lands in steps (issue 4); the manifest comes first.
-#[allow(dead_code)]
 mod plugins;
 mod security;
 mod store;

@@ -77,7 +77,7 @@ impl Channel for IpcChannel {
 }
 
 /// Builds what a turn needs from the config in force.
-fn turn_context(daemon: &Daemon) -> Result<(TurnContext, &'static str), ErrorObject> {
+async fn turn_context(daemon: &Daemon) -> Result<(TurnContext, &'static str), ErrorObject> {
     let cfg = &daemon.config;
     let not_configured = || {
         ErrorObject::new(
@@ -111,6 +111,8 @@ fn turn_context(daemon: &Daemon) -> Result<(TurnContext, &'static str), ErrorObj
             format!("no API key for {}: run `pyractl setup` or `pyractl vault set {key_name}`", preset.name),
         ));
     }
+    let mut tools = builtin::registry(&daemon.memory);
+    daemon.plugins.register_tools(&mut tools);
     let ctx = TurnContext {
         store: daemon.store.clone(),
         gate: daemon.gate.clone(),
@@ -118,8 +120,8 @@ fn turn_context(daemon: &Daemon) -> Result<(TurnContext, &'static str), ErrorObj
         endpoint: Endpoint::new(preset.wire, base_url),
         api_key,
         model: model.to_owned(),
-        system_prompt: system_prompt(daemon),
-        tools: builtin::registry(&daemon.memory),
+        system_prompt: system_prompt(daemon).await,
+        tools,
         limits: TurnLimits {
             max_iterations: cfg.chat.max_tool_iterations.max(1),
             result_chars: cfg.chat.result_chars,
@@ -131,15 +133,23 @@ fn turn_context(daemon: &Daemon) -> Result<(TurnContext, &'static str), ErrorObj
     Ok((ctx, preset.id))
 }
 
-/// Base prompt, then what the user's memory says, within its budget.
-fn system_prompt(daemon: &Daemon) -> String {
-    let base = daemon.config.chat.system_prompt.clone();
+/// Base prompt, then what the user's memory says (within its budget), then what
+/// each plugin's server asks the model to know.
+async fn system_prompt(daemon: &Daemon) -> String {
+    let mut prompt = daemon.config.chat.system_prompt.clone();
     let memory = builtin::memory_context(&daemon.memory, daemon.config.chat.memory_chars);
-    if memory.is_empty() { base } else { format!("{base}\n\n{memory}") }
+    if !memory.is_empty() {
+        prompt.push_str("\n\n");
+        prompt.push_str(&memory);
+    }
+    for (plugin, text) in daemon.plugins.instructions().await {
+        prompt.push_str(&format!("\n\n## Plugin {plugin}\n{text}"));
+    }
+    prompt
 }
 
 pub async fn send(daemon: &Daemon, peer: &Peer, params: ChatSendParams) -> Result<ChatSendResult, ErrorObject> {
-    let (ctx, preset) = turn_context(daemon)?;
+    let (ctx, preset) = turn_context(daemon).await?;
     let session = match params.session {
         Some(id) => {
             daemon.store.session(&id).map_err(internal)?.ok_or_else(|| missing(&id))?;

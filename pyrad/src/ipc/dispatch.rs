@@ -3,7 +3,7 @@
 //! long turns of later issues) run as their own tasks so responses interleave.
 
 use proto::Id;
-use proto::ipc::{ClientRequest, DatabaseStatus, DeleteResult, Empty, ShutdownResult, StatusResult};
+use proto::ipc::{ClientRequest, DatabaseStatus, DeleteResult, Empty, PluginsListResult, ShutdownResult, StatusResult};
 use proto::rpc::{ErrorObject, INTERNAL_ERROR, INVALID_REQUEST, encode_reply};
 
 use super::connection::Peer;
@@ -52,6 +52,10 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::VaultSet(p) => {
             (reply(id, vault_result(daemon.vault.set(&p.key, &p.value)).map(|()| Empty)), Effect::None)
         }
+        ClientRequest::PluginsList => {
+            let (plugins, invalid) = daemon.plugins.reports();
+            (reply(id, Ok::<_, ErrorObject>(PluginsListResult { plugins, invalid })), Effect::None)
+        }
         ClientRequest::VaultList => (reply(id, vault_result(daemon.vault.names())), Effect::None),
         ClientRequest::VaultDelete(p) => {
             let deleted = vault_result(daemon.vault.delete(&p.key)).map(|deleted| DeleteResult { deleted });
@@ -93,7 +97,7 @@ fn status(daemon: &Daemon) -> StatusResult {
         },
         provider: provider(daemon),
         sessions: None,
-        plugins: None,
+        plugins: Some(plugin_summary(daemon)),
         bots: None,
     }
 }
@@ -108,4 +112,16 @@ fn provider(daemon: &Daemon) -> Option<serde_json::Value> {
     let model = if p.model.is_empty() { preset.map_or("", |x| x.default_model) } else { p.model.as_str() };
     let base_url = if p.base_url.is_empty() { preset.map_or("", |x| x.base_url) } else { p.base_url.as_str() };
     Some(serde_json::json!({"preset": p.preset, "model": model, "base_url": base_url}))
+}
+
+/// `{total, active, failed, invalid}` for `daemon.status`.
+fn plugin_summary(daemon: &Daemon) -> serde_json::Value {
+    let (plugins, invalid) = daemon.plugins.reports();
+    let count = |state: &str| plugins.iter().filter(|p| p.state == state).count();
+    serde_json::json!({
+        "total": plugins.len(),
+        "active": count("active"),
+        "failed": count("failed"),
+        "invalid": invalid.len(),
+    })
 }

@@ -11,7 +11,7 @@
 //! control, against an SDK whose API has changed across releases.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,7 +46,6 @@ pub struct ServerInfo {
     pub protocol_version: String,
     pub name: String,
     pub version: String,
-    pub capabilities: Value,
     /// Becomes a system-prompt addition.
     pub instructions: Option<String>,
 }
@@ -81,8 +80,8 @@ pub struct McpClient {
     pub server: ServerInfo,
     /// Lines that were not JSON-RPC, for `plugin list`.
     pub garbage: Arc<AtomicU32>,
-    /// Set when the connection ends, so later requests fail at once.
-    closed: Arc<AtomicBool>,
+    /// Why the connection ended, once it has: later requests fail at once with it.
+    closed: Arc<Mutex<Option<String>>>,
 }
 
 impl McpClient {
@@ -97,7 +96,7 @@ impl McpClient {
         let (events_tx, events) = mpsc::unbounded_channel();
         let pending: Pending = Arc::default();
         let garbage = Arc::new(AtomicU32::new(0));
-        let closed = Arc::new(AtomicBool::new(false));
+        let closed: Arc<Mutex<Option<String>>> = Arc::default();
         tokio::spawn(write_loop(input, rx));
         let reader = Reader { name: name.to_owned(), outbox: tx.clone(), pending: pending.clone(), events: events_tx };
         tokio::spawn(read_loop(reader, output, garbage.clone(), closed.clone()));
@@ -132,7 +131,6 @@ impl McpClient {
             protocol_version: version,
             name: init.pointer("/serverInfo/name").and_then(Value::as_str).unwrap_or_default().to_owned(),
             version: init.pointer("/serverInfo/version").and_then(Value::as_str).unwrap_or_default().to_owned(),
-            capabilities: init.get("capabilities").cloned().unwrap_or(Value::Null),
             instructions: init.get("instructions").and_then(Value::as_str).map(str::to_owned),
         };
         client.notify("notifications/initialized", None).await?;
@@ -155,11 +153,11 @@ impl McpClient {
         }
         // The reader sets `closed` before it fails what is pending: checked after
         // inserting, nothing can wait on a connection that is gone.
-        if self.closed.load(Ordering::SeqCst) {
+        if let Some(reason) = self.closed.lock().ok().and_then(|c| c.clone()) {
             if let Ok(mut pending) = self.pending.lock() {
                 pending.remove(&id);
             }
-            return Err(McpError::Closed(format!("{} is gone", self.name)));
+            return Err(McpError::Closed(reason));
         }
         let line = encode_line(&Request::new(Id::Num(id), method, Some(params)));
         if self.outbox.send(line).await.is_err() {
@@ -257,7 +255,12 @@ struct Reader {
     events: mpsc::UnboundedSender<ServerEvent>,
 }
 
-async fn read_loop(r: Reader, mut output: impl AsyncRead + Unpin, garbage: Arc<AtomicU32>, closed: Arc<AtomicBool>) {
+async fn read_loop(
+    r: Reader,
+    mut output: impl AsyncRead + Unpin,
+    garbage: Arc<AtomicU32>,
+    closed: Arc<Mutex<Option<String>>>,
+) {
     let Reader { name, outbox, pending, events } = r;
     let mut lines = LineBuffer::new(MAX_LINE);
     let mut chunk = vec![0u8; 64 * 1024];
@@ -287,7 +290,9 @@ async fn read_loop(r: Reader, mut output: impl AsyncRead + Unpin, garbage: Arc<A
             Err(e) => break format!("its stdout failed: {e}"),
         }
     };
-    closed.store(true, Ordering::SeqCst);
+    if let Ok(mut c) = closed.lock() {
+        *c = Some(reason.clone());
+    }
     if let Ok(mut pending) = pending.lock() {
         for (_, waiter) in pending.drain() {
             let _ = waiter.send(Err(McpError::Closed(reason.clone())));

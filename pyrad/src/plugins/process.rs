@@ -77,11 +77,6 @@ impl PluginProcess {
         self.child.id()
     }
 
-    /// Whether it has exited, and how.
-    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
-
     /// Waits for it to exit.
     pub async fn wait(&mut self) -> Option<std::process::ExitStatus> {
         self.child.wait().await.ok()

@@ -1,0 +1,506 @@
+//! The plugin host: discovers plugin folders, validates their manifests, starts
+//! them in dependency order, exposes their MCP tools as `plugin__tool`, restarts a
+//! crashed plugin with bounded backoff, and reports each plugin's state. One bad
+//! plugin is marked failed with its reason; the others and pyrad go on.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use proto::ipc::PluginInfo;
+use serde_json::Value;
+
+use super::manifest::{EnvValue, Manifest, expand};
+use super::mcp::{McpClient, McpTool, ServerEvent};
+use super::order::{Unplaced, order};
+use super::process::{PluginProcess, Spawn};
+use crate::chat::tools::{Tool, ToolRegistry, ToolResult};
+use crate::llm::ToolSpec;
+use crate::vault::Vault;
+
+/// Crashes within `CRASH_WINDOW` after which a plugin stays failed.
+const MAX_CRASHES: usize = 5;
+const CRASH_WINDOW: Duration = Duration::from_secs(300);
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often an active plugin is pinged; one that does not answer is restarted.
+const HEALTH_EVERY: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    Discovered,
+    Starting,
+    Active,
+    Failed(String),
+    Disabled,
+    Skipped(String),
+    Stopping,
+}
+
+impl State {
+    /// The state's name and reason, as `plugins.list` shows them.
+    pub fn parts(&self) -> (&'static str, Option<String>) {
+        match self {
+            State::Discovered => ("discovered", None),
+            State::Starting => ("starting", None),
+            State::Active => ("active", None),
+            State::Failed(r) => ("failed", Some(r.clone())),
+            State::Disabled => ("disabled", None),
+            State::Skipped(r) => ("skipped", Some(r.clone())),
+            State::Stopping => ("stopping", None),
+        }
+    }
+}
+
+struct Running {
+    client: Arc<McpClient>,
+    process: PluginProcess,
+}
+
+/// One plugin and everything known about it.
+pub struct Plugin {
+    pub manifest: Manifest,
+    dir: PathBuf,
+    state: Mutex<State>,
+    running: tokio::sync::Mutex<Option<Running>>,
+    tools: Mutex<Vec<McpTool>>,
+    pid: Mutex<Option<u32>>,
+    calls: AtomicU64,
+    errors: AtomicU64,
+    restarts: AtomicU64,
+    /// Recent call latencies in ms, for the p50 shown in `plugin list`.
+    latencies: Mutex<Vec<f64>>,
+    crashes: Mutex<Vec<Instant>>,
+}
+
+impl Plugin {
+    fn set_state(&self, state: State) {
+        if let Ok(mut s) = self.state.lock() {
+            *s = state;
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.state.lock().map(|s| s.clone()).unwrap_or(State::Failed("state lock poisoned".into()))
+    }
+
+    fn record(&self, started: Instant, ok: bool) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Ok(mut l) = self.latencies.lock() {
+            if l.len() >= 256 {
+                l.remove(0);
+            }
+            l.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+
+    fn report(&self) -> PluginInfo {
+        let (server, garbage_lines) = self
+            .running
+            .try_lock()
+            .ok()
+            .and_then(|r| {
+                r.as_ref().map(|r| {
+                    let s = &r.client.server;
+                    (
+                        format!("{} {} (MCP {})", s.name, s.version, s.protocol_version),
+                        r.client.garbage.load(Ordering::Relaxed),
+                    )
+                })
+            })
+            .unwrap_or_default();
+        let p50 = self.latencies.lock().ok().and_then(|l| {
+            let mut v = l.clone();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied()
+        });
+        let (state, reason) = self.state().parts();
+        PluginInfo {
+            name: self.manifest.name.clone(),
+            version: self.manifest.version.to_string(),
+            description: self.manifest.description.clone(),
+            state: state.into(),
+            reason,
+            pid: self.pid.lock().ok().and_then(|p| *p),
+            tools: self
+                .tools
+                .lock()
+                .map(|t| t.iter().map(|t| tool_name(&self.manifest.name, &t.name)).collect())
+                .unwrap_or_default(),
+            calls: self.calls.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            p50_ms: p50,
+            restarts: self.restarts.load(Ordering::Relaxed),
+            server,
+            garbage_lines,
+        }
+    }
+}
+
+/// `plugin__tool`, with anything a provider would refuse replaced by `_`.
+pub fn tool_name(plugin: &str, tool: &str) -> String {
+    let clean: String =
+        tool.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
+    format!("{plugin}__{clean}")
+}
+
+/// Where the host finds and keeps things.
+#[derive(Clone)]
+pub struct HostPaths {
+    /// `$PYRA_HOME/plugins` and the extra `plugin_paths` from config.
+    pub search: Vec<PathBuf>,
+    /// `$PYRA_HOME/logs/plugins`.
+    pub logs: PathBuf,
+}
+
+pub struct PluginHost {
+    paths: HostPaths,
+    vault: Arc<Vault>,
+    plugins: Mutex<BTreeMap<String, Arc<Plugin>>>,
+    /// Start order (dependencies, priority, name): hooks run in it too.
+    order: Mutex<Vec<String>>,
+    /// Manifests that failed to load: folder → reason.
+    invalid: Mutex<BTreeMap<String, String>>,
+}
+
+impl PluginHost {
+    pub fn new(paths: HostPaths, vault: Arc<Vault>) -> Arc<Self> {
+        Arc::new(Self { paths, vault, plugins: Mutex::default(), order: Mutex::default(), invalid: Mutex::default() })
+    }
+
+    /// Finds every plugin folder, loads the valid manifests and starts the plugins in order.
+    pub async fn start_all(self: &Arc<Self>) {
+        let mut found: BTreeMap<String, Arc<Plugin>> = BTreeMap::new();
+        let mut invalid = BTreeMap::new();
+        for root in &self.paths.search {
+            let Ok(entries) = std::fs::read_dir(root) else { continue };
+            let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            dirs.sort();
+            for dir in dirs {
+                // Plugin folders are never followed through symlinks.
+                let Ok(meta) = std::fs::symlink_metadata(&dir) else { continue };
+                if !meta.is_dir() {
+                    continue;
+                }
+                let folder = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if folder.starts_with('.') {
+                    continue;
+                }
+                match Manifest::load(&dir) {
+                    Ok(m) if found.contains_key(&m.name) => {
+                        invalid
+                            .insert(dir.display().to_string(), format!("another plugin is already named {:?}", m.name));
+                    }
+                    Ok(m) => {
+                        let plugin = Arc::new(Plugin {
+                            manifest: m.clone(),
+                            dir: dir.clone(),
+                            state: Mutex::new(State::Discovered),
+                            running: tokio::sync::Mutex::new(None),
+                            tools: Mutex::default(),
+                            pid: Mutex::default(),
+                            calls: AtomicU64::new(0),
+                            errors: AtomicU64::new(0),
+                            restarts: AtomicU64::new(0),
+                            latencies: Mutex::default(),
+                            crashes: Mutex::default(),
+                        });
+                        found.insert(m.name.clone(), plugin);
+                    }
+                    Err(e) => {
+                        tracing::warn!(plugin = %folder, error = %e, "invalid plugin manifest; skipping it");
+                        invalid.insert(dir.display().to_string(), e.to_string());
+                    }
+                }
+            }
+        }
+        let pyra = semver::Version::parse(env!("CARGO_PKG_VERSION")).unwrap_or(semver::Version::new(0, 0, 0));
+        for plugin in found.values() {
+            if !plugin.manifest.supports(&pyra) {
+                plugin.set_state(State::Failed(format!("supports pyra {}, this is {pyra}", plugin.manifest.pyra)));
+            }
+        }
+        let graph = found
+            .iter()
+            .filter(|(_, p)| p.state() == State::Discovered)
+            .map(|(n, p)| (n.clone(), (p.manifest.priority, p.manifest.depends.clone())))
+            .collect();
+        let (ordered, left) = order(&graph);
+        for (name, why) in left {
+            if let Some(p) = found.get(&name) {
+                p.set_state(State::Skipped(match why {
+                    Unplaced::Missing(dep) => format!("depends on {dep:?}, which is not installed or not loadable"),
+                    Unplaced::Cycle(cycle) => format!("dependency cycle: {}", cycle.join(" -> ")),
+                    Unplaced::Skipped(dep) => format!("depends on {dep:?}, which was skipped"),
+                }));
+            }
+        }
+        if let Ok(mut plugins) = self.plugins.lock() {
+            *plugins = found.clone();
+        }
+        if let Ok(mut o) = self.order.lock() {
+            o.clone_from(&ordered);
+        }
+        if let Ok(mut i) = self.invalid.lock() {
+            *i = invalid;
+        }
+        for name in ordered {
+            let Some(plugin) = found.get(&name).cloned() else { continue };
+            // A dependency that failed to start takes its dependents down with it.
+            let failed_dep =
+                plugin.manifest.depends.iter().find(|d| found.get(*d).is_some_and(|p| p.state() != State::Active));
+            if let Some(dep) = failed_dep {
+                plugin.set_state(State::Skipped(format!("depends on {dep:?}, which is not active")));
+                continue;
+            }
+            self.clone().launch(plugin).await;
+        }
+    }
+
+    /// Starts one plugin and watches it; a crash is restarted with backoff.
+    /// (Boxed: a restart launches again from inside the watcher.)
+    fn launch(self: Arc<Self>, plugin: Arc<Plugin>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            plugin.set_state(State::Starting);
+            let name = plugin.manifest.name.clone();
+            let started = self.connect(&plugin).await;
+            let mut events = match started {
+                Ok(events) => events,
+                Err(reason) => {
+                    tracing::warn!(plugin = %name, %reason, "plugin failed to start");
+                    plugin.set_state(State::Failed(reason));
+                    return;
+                }
+            };
+            plugin.set_state(State::Active);
+            tracing::info!(plugin = %name, tools = plugin.report().tools.len(), "plugin active");
+            tokio::spawn(health_check(plugin.clone()));
+            let host = self.clone();
+            tokio::spawn(async move {
+                while let Some(event) = events.recv().await {
+                    match event {
+                        ServerEvent::ToolsChanged => host.refresh_tools(&plugin).await,
+                        ServerEvent::PromptsChanged | ServerEvent::ResourcesChanged => {}
+                        ServerEvent::Closed(reason) => {
+                            if plugin.state() == State::Stopping || plugin.state() == State::Disabled {
+                                return;
+                            }
+                            host.crashed(plugin.clone(), reason).await;
+                            return;
+                        }
+                    }
+                }
+            });
+        })
+    }
+
+    async fn crashed(self: Arc<Self>, plugin: Arc<Plugin>, reason: String) {
+        let name = plugin.manifest.name.clone();
+        *plugin.running.lock().await = None;
+        let recent = {
+            let Ok(mut crashes) = plugin.crashes.lock() else { return };
+            crashes.retain(|t| t.elapsed() < CRASH_WINDOW);
+            crashes.push(Instant::now());
+            crashes.len()
+        };
+        if recent >= MAX_CRASHES {
+            let why = format!("crashed {recent} times in {} minutes; last: {reason}", CRASH_WINDOW.as_secs() / 60);
+            tracing::error!(plugin = %name, "{why}; giving up");
+            plugin.set_state(State::Failed(why));
+            return;
+        }
+        let backoff = Duration::from_millis(500 * (1 << (recent - 1).min(6)));
+        tracing::warn!(plugin = %name, %reason, ?backoff, "plugin stopped; restarting");
+        plugin.set_state(State::Failed(format!("{reason}; restarting")));
+        plugin.restarts.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(backoff).await;
+        self.launch(plugin).await;
+    }
+
+    /// Spawns the process, performs the handshake and lists the tools.
+    async fn connect(&self, plugin: &Arc<Plugin>) -> Result<tokio::sync::mpsc::UnboundedReceiver<ServerEvent>, String> {
+        let spawn = self.spawn_for(plugin)?;
+        let (process, stdin, stdout) = PluginProcess::start(&spawn, &self.paths.logs)
+            .map_err(|e| format!("cannot start {:?}: {e}", spawn.command))?;
+        let pid = process.pid();
+        // The plugin's own call timeout bounds its start too, up to a ceiling.
+        let timeout = Duration::from_secs(plugin.manifest.limits.call_timeout_secs).min(START_TIMEOUT);
+        let (client, events) = McpClient::start(&plugin.manifest.name, stdin, stdout, timeout)
+            .await
+            .map_err(|e| format!("{e} (see logs/plugins/{}.log)", plugin.manifest.name))?;
+        let tools = client.list_tools(timeout).await.map_err(|e| e.to_string())?;
+        if let Ok(mut t) = plugin.tools.lock() {
+            *t = tools;
+        }
+        if let Ok(mut p) = plugin.pid.lock() {
+            *p = pid;
+        }
+        *plugin.running.lock().await = Some(Running { client: Arc::new(client), process });
+        Ok(events)
+    }
+
+    async fn refresh_tools(&self, plugin: &Arc<Plugin>) {
+        let client = plugin.running.lock().await.as_ref().map(|r| r.client.clone());
+        let Some(client) = client else { return };
+        match client.list_tools(START_TIMEOUT).await {
+            Ok(tools) => {
+                if let Ok(mut t) = plugin.tools.lock() {
+                    *t = tools;
+                }
+            }
+            Err(e) => tracing::warn!(plugin = %plugin.manifest.name, error = %e, "cannot refresh the tool list"),
+        }
+    }
+
+    /// The process's environment: PATH and HOME, the granted variables, and the
+    /// manifest's env with `${VAR}` expanded and vault references decrypted.
+    fn spawn_for(&self, plugin: &Plugin) -> Result<Spawn, String> {
+        let m = &plugin.manifest;
+        let mut env: Vec<(String, String)> = Vec::new();
+        for var in ["PATH", "HOME", "LANG", "TZ"].iter().map(|s| s.to_string()).chain(m.permissions.env.iter().cloned())
+        {
+            if let Ok(value) = std::env::var(&var) {
+                env.push((var, value));
+            }
+        }
+        for (var, raw) in &m.env {
+            let value = match m.env_value(raw) {
+                EnvValue::Literal(v) => v,
+                EnvValue::Template(t) => expand(&t, |name| {
+                    m.permissions.env.iter().any(|p| p == name).then(|| std::env::var(name).ok()).flatten()
+                }),
+                EnvValue::Vault(key) => {
+                    use age::secrecy::ExposeSecret;
+                    match self.vault.get(&key) {
+                        Ok(Some(secret)) => secret.expose_secret().to_owned(),
+                        Ok(None) => {
+                            return Err(format!("vault key {key:?} is not set; run `pyractl plugin setup {}`", m.name));
+                        }
+                        Err(e) => return Err(e.to_string()),
+                    }
+                }
+            };
+            env.retain(|(k, _)| k != var);
+            env.push((var.clone(), value));
+        }
+        Ok(Spawn {
+            name: m.name.clone(),
+            command: m.command.clone(),
+            args: m.args.clone(),
+            dir: plugin.dir.clone(),
+            env,
+        })
+    }
+
+    /// Every plugin's report, in start order, then the ones left out, then invalid folders.
+    pub fn reports(&self) -> (Vec<PluginInfo>, BTreeMap<String, String>) {
+        let plugins = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
+        let order = self.order.lock().map(|o| o.clone()).unwrap_or_default();
+        let mut out: Vec<PluginInfo> = order.iter().filter_map(|n| plugins.get(n)).map(|p| p.report()).collect();
+        out.extend(plugins.iter().filter(|(n, _)| !order.contains(n)).map(|(_, p)| p.report()));
+        (out, self.invalid.lock().map(|i| i.clone()).unwrap_or_default())
+    }
+
+    /// Adds every active plugin's tools to `registry`.
+    pub fn register_tools(&self, registry: &mut ToolRegistry) {
+        let plugins = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
+        for plugin in plugins.values().filter(|p| p.state() == State::Active) {
+            let tools = plugin.tools.lock().map(|t| t.clone()).unwrap_or_default();
+            for tool in tools {
+                registry.add(Arc::new(PluginTool { plugin: plugin.clone(), tool }));
+            }
+        }
+    }
+
+    /// The servers' `instructions`, for the system prompt.
+    pub async fn instructions(&self) -> Vec<(String, String)> {
+        let plugins = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
+        let mut out = Vec::new();
+        for (name, plugin) in plugins {
+            if let Some(running) = plugin.running.lock().await.as_ref()
+                && let Some(text) = &running.client.server.instructions
+            {
+                out.push((name, text.clone()));
+            }
+        }
+        out
+    }
+
+    /// Stops every plugin (closing stdin first, then killing the group).
+    pub async fn stop_all(&self) {
+        let plugins = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
+        for plugin in plugins.values() {
+            plugin.set_state(State::Stopping);
+            if let Some(mut running) = plugin.running.lock().await.take() {
+                drop(running.client);
+                // A moment to exit on its own after stdin closes, then the kill.
+                let _ = tokio::time::timeout(Duration::from_millis(500), running.process.wait()).await;
+            }
+        }
+    }
+}
+
+/// Pings an active plugin now and then; one that does not answer within its call
+/// timeout is killed, which its watcher sees as a crash and restarts.
+async fn health_check(plugin: Arc<Plugin>) {
+    loop {
+        tokio::time::sleep(HEALTH_EVERY).await;
+        if plugin.state() != State::Active {
+            return;
+        }
+        let client = plugin.running.lock().await.as_ref().map(|r| r.client.clone());
+        let Some(client) = client else { return };
+        let timeout = Duration::from_secs(plugin.manifest.limits.call_timeout_secs);
+        if let Err(e) = client.ping(timeout).await {
+            tracing::warn!(plugin = %plugin.manifest.name, error = %e, "plugin failed its health check; killing it");
+            if let Some(running) = plugin.running.lock().await.as_mut() {
+                running.process.kill();
+            }
+            return;
+        }
+    }
+}
+
+/// A plugin's MCP tool, offered to the model as `plugin__tool`.
+struct PluginTool {
+    plugin: Arc<Plugin>,
+    tool: McpTool,
+}
+
+impl Tool for PluginTool {
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: tool_name(&self.plugin.manifest.name, &self.tool.name),
+            description: self.tool.description.clone(),
+            parameters: self.tool.input_schema.clone(),
+        }
+    }
+
+    fn call(&self, args: Value) -> std::pin::Pin<Box<dyn std::future::Future<Output = ToolResult> + Send + '_>> {
+        Box::pin(async move {
+            let client = self.plugin.running.lock().await.as_ref().map(|r| r.client.clone());
+            let Some(client) = client else {
+                return Err(format!("plugin {} is not running ({:?})", self.plugin.manifest.name, self.plugin.state()));
+            };
+            let timeout = Duration::from_secs(self.plugin.manifest.limits.call_timeout_secs);
+            let started = Instant::now();
+            let result = client.call_tool(&self.tool.name, args, timeout).await;
+            let ok = matches!(result, Ok((_, false)));
+            self.plugin.record(started, ok);
+            match result {
+                Ok((text, false)) => Ok(text),
+                Ok((text, true)) => Err(text),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+}
+
+/// The plugin folders pyrad searches: its own, then the configured extras.
+pub fn search_paths(home_plugins: &Path, extra: &[PathBuf]) -> Vec<PathBuf> {
+    std::iter::once(home_plugins.to_owned()).chain(extra.iter().cloned()).collect()
+}

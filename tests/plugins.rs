@@ -1,0 +1,167 @@
+//! Plugins in a real pyrad: MCP servers found in `$PYRA_HOME/plugins`, started in
+//! order, their tools used in a chat turn through approval, and every kind of bad
+//! plugin isolated and reported while pyrad keeps serving.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use pyra_tests::*;
+use serde_json::{Value, json};
+
+const RULES: &str = r#"
+version: 1
+rules:
+  - name: summed
+    when:
+      tool_result_contains: "5"
+    respond:
+      content: "Two and three make five."
+  - name: add
+    when:
+      messages_contain: "add two and three"
+    respond:
+      tool_calls:
+        - name: calc__add
+          arguments: {a: 2, b: 3}
+"#;
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/misbehave.py")
+}
+
+/// Writes a plugin folder running the fixture in `mode`.
+fn plugin(home: &Path, name: &str, mode: &str, extra: &str) {
+    let dir = home.join("plugins").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = format!(
+        "name = \"{name}\"\nversion = \"1.0.0\"\ncommand = \"python3\"\nargs = [{:?}, \"{mode}\"]\n{extra}\n[limits]\nmemory_mb = 64\ncpu_secs = 10\ncall_timeout_secs = 3\n",
+        fixture().display().to_string()
+    );
+    std::fs::write(dir.join("plugin.toml"), manifest).unwrap();
+}
+
+fn plugins(client: &mut RawClient) -> Value {
+    client.result("plugins.list", json!({}))
+}
+
+/// Waits until no plugin is starting or merely discovered.
+fn settled(client: &mut RawClient) -> Value {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let list = plugins(client);
+        let busy =
+            list["plugins"].as_array().unwrap().iter().any(|p| p["state"] == "starting" || p["state"] == "discovered");
+        if !busy {
+            return list;
+        }
+        assert!(Instant::now() < deadline, "plugins did not settle: {list}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn find<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not listed: {list}"))
+}
+
+#[test]
+fn a_plugin_tool_runs_in_a_chat_turn_through_approval() {
+    let llm = FakeLlm::start(RULES);
+    let home = TestHome::new();
+    std::fs::create_dir_all(home.path().join("plugins")).unwrap();
+    plugin(&home.path(), "calc", "good", "");
+    let pyrad = Pyrad::start_with(
+        &home,
+        PyradOptions {
+            env: vec![
+                ("PYRA__PROVIDER__PRESET".into(), "custom".into()),
+                ("PYRA__PROVIDER__BASE_URL".into(), format!("{}/v1", llm.url)),
+            ],
+        },
+    );
+    let mut client = pyrad.client();
+    let list = settled(&mut client);
+    let calc = find(&list, "calc");
+    assert_eq!(calc["state"], "active", "{calc}");
+    assert_eq!(calc["tools"], json!(["calc__add"]));
+
+    client.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "chat.send", "params": {"text": "add two and three"}}));
+    let request = loop {
+        let msg = client.recv_message();
+        assert!(msg.get("id").is_none(), "the turn ended without asking: {msg}");
+        if msg["method"] == "approval.request" {
+            break msg["params"].clone();
+        }
+    };
+    assert_eq!(request["tool"], "calc__add");
+    client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond", "params": {"id": request["id"], "decision": "approve"}}));
+    let (_, answer) = client.until_response(1);
+    assert_eq!(answer["result"]["text"], "Two and three make five.", "{answer}");
+    assert_eq!(answer["result"]["tools"][0]["result"], "5");
+    let calc = find(&plugins(&mut client), "calc").clone();
+    assert_eq!(calc["calls"], 1);
+    assert_eq!(calc["errors"], 0);
+    assert_eq!(mode(&home.path().join("logs/plugins/calc.log")), 0o600);
+}
+
+#[test]
+fn bad_plugins_are_isolated_and_reported() {
+    let home = TestHome::new();
+    let root = home.path();
+    std::fs::create_dir_all(root.join("plugins/broken")).unwrap();
+    std::fs::write(root.join("plugins/broken/plugin.toml"), "name = \"broken\"\nversion = \"one\"\ncommand = \"x\"\n")
+        .unwrap();
+    plugin(&root, "good", "good", "");
+    plugin(&root, "quitter", "exit", "");
+    plugin(&root, "hanger", "hang", "");
+    plugin(&root, "babbler", "garbage", "");
+    plugin(&root, "stranger", "version", "");
+    plugin(&root, "chicken", "good", "depends = [\"egg\"]");
+    plugin(&root, "egg", "good", "depends = [\"chicken\"]");
+    plugin(&root, "orphan", "good", "depends = [\"nobody\"]");
+    plugin(&root, "needs_quitter", "good", "depends = [\"quitter\"]");
+    let pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    let list = settled(&mut client);
+
+    assert_eq!(find(&list, "good")["state"], "active");
+    let reason = |name: &str| find(&list, name)["reason"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(find(&list, "quitter")["state"], "failed");
+    assert!(reason("quitter").contains("exited"), "{}", reason("quitter"));
+    assert!(reason("hanger").contains("no answer"), "{}", reason("hanger"));
+    assert!(reason("stranger").contains("1999-01-01"), "{}", reason("stranger"));
+    assert!(reason("chicken").contains("cycle"), "{}", reason("chicken"));
+    assert!(reason("orphan").contains("\"nobody\""), "{}", reason("orphan"));
+    assert_eq!(find(&list, "needs_quitter")["state"], "skipped");
+    let invalid = list["invalid"].as_object().unwrap();
+    let (folder, why) = invalid.iter().next().unwrap();
+    assert!(folder.ends_with("plugins/broken") && why.as_str().unwrap().contains("plugin.toml:2:"), "{invalid:?}");
+
+    // The babbler answered the handshake, then wrote garbage: cut off.
+    assert!(reason("babbler").contains("not JSON-RPC"), "{}", reason("babbler"));
+
+    // A plugin that dies while active is restarted, with a new process.
+    let old_pid = find(&list, "good")["pid"].as_i64().unwrap() as i32;
+    // SAFETY: killing the plugin process pyrad started for this test.
+    unsafe { libc::kill(old_pid, libc::SIGKILL) };
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let list = plugins(&mut client);
+        let good = find(&list, "good");
+        if good["restarts"] == 1 && good["state"] == "active" {
+            assert_ne!(good["pid"].as_i64().unwrap() as i32, old_pid);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the killed plugin was not restarted: {good}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = client.result("daemon.status", json!({}));
+    assert_eq!(status["plugins"]["active"], 1, "{status}");
+    assert_eq!(status["plugins"]["invalid"], 1);
+}
