@@ -108,6 +108,17 @@ fn a_plugin_tool_runs_in_a_chat_turn_through_approval() {
     assert_eq!(calc["calls"], 1);
     assert_eq!(calc["errors"], 0);
     assert_eq!(mode(&home.path().join("logs/plugins/calc.log")), 0o600);
+
+    let mut command = std::process::Command::new(bin("pyractl"));
+    command.env("PYRA_HOME", home.path()).args(["plugin", "list"]);
+    let out = run_with_timeout(command);
+    let table = String::from_utf8_lossy(&out.stdout);
+    let row = table.lines().find(|l| l.starts_with("calc ")).unwrap_or_else(|| panic!("{table}"));
+    assert!(row.contains("active") && row.contains("calc__add"), "{row}");
+    let mut command = std::process::Command::new(bin("pyractl"));
+    command.env("PYRA_HOME", home.path()).args(["plugin", "info", "calc"]);
+    let info = String::from_utf8_lossy(&run_with_timeout(command).stdout).into_owned();
+    assert!(info.contains("misbehave 1.0 (MCP 2025-06-18)") && info.contains("calls     1"), "{info}");
 }
 
 #[test]

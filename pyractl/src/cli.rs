@@ -77,6 +77,27 @@ pub enum Command {
     /// Secrets (names only are ever shown).
     #[command(subcommand)]
     Vault(VaultCommand),
+    /// Plugins (MCP servers run by pyrad).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Every plugin with its state, tools and figures.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One plugin in detail.
+    Info { name: String },
+    /// The plugin's stderr log.
+    Logs {
+        name: String,
+        /// Lines from the end.
+        #[arg(long, default_value_t = 50)]
+        lines: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]

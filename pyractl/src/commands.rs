@@ -6,11 +6,11 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use proto::ipc::{
     AuditList, ChatSendParams, Empty, ListParams, MemoryFile, MemoryList, MemoryLog, MemoryName, MemoryRead,
-    MemoryRestore, MemoryRestoreParams, MemoryWrite, SessionParams, SessionsDelete, SessionsGet, SessionsList,
-    VaultDelete, VaultKey, VaultList, VaultSet, VaultSetParams,
+    MemoryRestore, MemoryRestoreParams, MemoryWrite, PluginsList, SessionParams, SessionsDelete, SessionsGet,
+    SessionsList, VaultDelete, VaultKey, VaultList, VaultSet, VaultSetParams,
 };
 
-use crate::cli::{MemoryCommand, SessionsCommand, VaultCommand};
+use crate::cli::{MemoryCommand, PluginCommand, SessionsCommand, VaultCommand};
 use crate::client::{Client, ClientError};
 use crate::paths::{Paths, config_value};
 use crate::turn::{self, Approver};
@@ -324,4 +324,61 @@ fn write_provider_config(paths: &Paths, provider: &str, model: &str, base_url: &
         file.sync_all()?;
     }
     std::fs::rename(&tmp, &path).with_context(|| format!("while writing {}", path.display()))
+}
+
+pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
+    match command {
+        PluginCommand::List { json } => {
+            let list = connect(paths)?.call::<PluginsList>(&Empty)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            if list.plugins.is_empty() && list.invalid.is_empty() {
+                println!("no plugins in {}", paths.home.join("plugins").display());
+            }
+            println!(
+                "{:<16} {:<9} {:<9} {:>7} {:>5} {:>6} {:>8}  tools / reason",
+                "name", "version", "state", "pid", "calls", "errors", "p50 ms"
+            );
+            for p in &list.plugins {
+                let pid = p.pid.map_or_else(|| "-".to_owned(), |p| p.to_string());
+                let p50 = p.p50_ms.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"));
+                let detail = p.reason.clone().unwrap_or_else(|| p.tools.join(", "));
+                println!(
+                    "{:<16} {:<9} {:<9} {:>7} {:>5} {:>6} {:>8}  {detail}",
+                    p.name, p.version, p.state, pid, p.calls, p.errors, p50
+                );
+            }
+            for (folder, why) in &list.invalid {
+                println!("invalid: {folder}: {why}");
+            }
+        }
+        PluginCommand::Info { name } => {
+            let list = connect(paths)?.call::<PluginsList>(&Empty)?;
+            let p = list.plugins.iter().find(|p| p.name == name).with_context(|| format!("no plugin named {name}"))?;
+            println!("{} {} — {}", p.name, p.version, p.description);
+            println!("  state     {}{}", p.state, p.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default());
+            println!("  server    {}", p.server);
+            println!("  pid       {}", p.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()));
+            println!("  tools     {}", p.tools.join(", "));
+            println!(
+                "  calls     {} ({} errors, {} restarts, {} garbage lines)",
+                p.calls, p.errors, p.restarts, p.garbage_lines
+            );
+            println!("  log       {}", paths.home.join("logs/plugins").join(format!("{name}.log")).display());
+        }
+        PluginCommand::Logs { name, lines } => {
+            if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+                bail!("{name:?} is not a plugin name");
+            }
+            let path = paths.home.join("logs/plugins").join(format!("{name}.log"));
+            let text = std::fs::read_to_string(&path).with_context(|| format!("no log at {}", path.display()))?;
+            let all: Vec<&str> = text.lines().collect();
+            for line in &all[all.len().saturating_sub(lines)..] {
+                println!("{line}");
+            }
+        }
+    }
+    Ok(())
 }
