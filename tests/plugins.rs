@@ -176,3 +176,97 @@ fn bad_plugins_are_isolated_and_reported() {
     assert_eq!(status["plugins"]["active"], 1, "{status}");
     assert_eq!(status["plugins"]["invalid"], 1);
 }
+
+const HOOK_RULES: &str = r#"
+version: 1
+rules:
+  - name: refused
+    when:
+      tool_result_contains: "not allowed"
+    respond:
+      content: "The plugin refused."
+  - name: checked
+    when:
+      tool_result_contains: "(checked)"
+    respond:
+      content: "Checked five."
+  - name: big
+    when:
+      messages_contain: "add 99 and 1"
+    respond:
+      tool_calls:
+        - name: calc__add
+          arguments: {a: 99, b: 1}
+  - name: add
+    when:
+      messages_contain: "add 2 and 3"
+    respond:
+      tool_calls:
+        - name: calc__add
+          arguments: {a: 2, b: 3}
+"#;
+
+#[test]
+fn hooks_run_in_order_can_answer_for_a_tool_and_rewrite_results() {
+    let llm = FakeLlm::start(HOOK_RULES);
+    let home = TestHome::new();
+    let log = home.scratch().join("hooks.log");
+    let hooks = "hooks = [\"tool_registry_build\", \"session_resolved\", \"system_prompt_extend\", \"pre_llm_call\", \"post_llm_response\", \"pre_tool_execute\", \"post_tool_execute\", \"turn_completed\", \"message_received\"]";
+    plugin(&home.path(), "calc", "good", &format!("{hooks}\n[env]\nHOOK_LOG = {:?}", log.display().to_string()));
+    // A plugin whose hooks never answer in time: skipped, the turn goes on.
+    plugin(&home.path(), "sloth", "slowhook", "hooks = [\"system_prompt_extend\"]");
+    let pyrad = Pyrad::start_with(
+        &home,
+        PyradOptions {
+            env: vec![
+                ("PYRA__PROVIDER__PRESET".into(), "custom".into()),
+                ("PYRA__PROVIDER__BASE_URL".into(), format!("{}/v1", llm.url)),
+            ],
+        },
+    );
+    let mut client = pyrad.client();
+    settled(&mut client);
+
+    client.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "chat.send", "params": {"text": "add 2 and 3"}}));
+    let request = loop {
+        let msg = client.recv_message();
+        assert!(msg.get("id").is_none(), "no approval asked: {msg}");
+        if msg["method"] == "approval.request" {
+            break msg["params"].clone();
+        }
+    };
+    client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond", "params": {"id": request["id"], "decision": "approve"}}));
+    let (_, answer) = client.until_response(1);
+    assert_eq!(answer["result"]["tools"][0]["result"], "5 (checked)", "post_tool_execute rewrote it: {answer}");
+    assert_eq!(answer["result"]["text"], "Checked five.");
+    let fired: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_owned).collect();
+    let expected = [
+        "message_received",
+        "session_resolved",
+        "system_prompt_extend",
+        "tool_registry_build",
+        "pre_llm_call",
+        "post_llm_response",
+        "pre_tool_execute",
+        "post_tool_execute",
+        "pre_llm_call",
+        "post_llm_response",
+        "turn_completed",
+    ];
+    assert_eq!(fired, expected);
+
+    // pre_tool_execute answers for the tool: no approval is asked, nothing runs.
+    let (events, answer) = {
+        client.send(&json!({"jsonrpc": "2.0", "id": 3, "method": "chat.send", "params": {"text": "add 99 and 1"}}));
+        client.until_response(3)
+    };
+    assert!(events.iter().all(|e| e["method"] != "approval.request"), "{events:?}");
+    assert_eq!(answer["result"]["text"], "The plugin refused.", "{answer}");
+    assert_eq!(answer["result"]["tools"][0]["result"], "99 is not allowed here");
+    let audit = client.result("audit.list", json!({"limit": 1}));
+    assert_eq!(audit[0]["decision"], "answered_by_hook");
+    assert!(
+        home.log().contains("hook failed; skipped") && home.log().contains("plugin=sloth"),
+        "the slow hook was logged"
+    );
+}

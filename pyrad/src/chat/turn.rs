@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::history;
@@ -17,6 +17,7 @@ use crate::approval::{ApprovalGate, ApprovalRequest, Decision};
 use crate::daemon::unix_now;
 use crate::llm::client::{Endpoint, stream};
 use crate::llm::{ChatRequest, LlmError, Message, StreamEvent, ToolCall, Usage};
+use crate::plugins::manifest::Hook;
 use crate::store::{AuditEntry, NewMessage, Store, StoreError};
 
 /// Where a turn came from, and where its output and approval prompts go back to.
@@ -28,6 +29,25 @@ pub trait Channel: Send + Sync {
     fn delta(&self, session: &str, turn: u32, text: &str);
     fn tool(&self, session: &str, turn: u32, call: &ToolCall, status: ToolStatus);
     fn approval(&self, request: ApprovalRequest);
+}
+
+/// A hook call's future.
+pub type HookFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// The turn's hook points, implemented by the plugin host. Every method must
+/// return promptly; a failing hook is the implementation's to log and skip.
+pub trait Hooks: Send + Sync {
+    /// Observation hooks: `session_resolved`, `message_received`, `pre_llm_call`,
+    /// `post_llm_response`, `turn_completed`.
+    fn observe(&self, hook: Hook, payload: Value) -> HookFuture<'_, ()>;
+    /// `system_prompt_extend`, as a chain.
+    fn extend_prompt(&self, prompt: String) -> HookFuture<'_, String>;
+    /// `tool_registry_build`: the names of tools to hide from this turn.
+    fn hidden_tools(&self, tools: Vec<String>) -> HookFuture<'_, Vec<String>>;
+    /// `pre_tool_execute`: `Some(result)` answers instead of running the tool.
+    fn before_tool(&self, session: &str, tool: &str, args: &Value) -> HookFuture<'_, Option<String>>;
+    /// `post_tool_execute`: the result, possibly rewritten.
+    fn after_tool(&self, session: &str, tool: &str, args: &Value, result: String) -> HookFuture<'_, String>;
 }
 
 /// Where a tool call stands, as the channel is told.
@@ -74,6 +94,8 @@ pub struct TurnContext {
     pub limits: TurnLimits,
     /// `logs/tool_executions.log`.
     pub audit_log: PathBuf,
+    /// The plugins' hooks, if any plugin is loaded.
+    pub hooks: Option<Arc<dyn Hooks>>,
 }
 
 /// A tool call as the turn's result reports it.
@@ -115,6 +137,18 @@ pub async fn run_turn(
     cancel: &CancellationToken,
 ) -> Result<TurnOutcome, TurnError> {
     let turn = ctx.store.last_turn(session)? + 1;
+    if let Some(h) = &ctx.hooks {
+        h.observe(Hook::MessageReceived, json!({"channel": channel.name(), "text": user_text})).await;
+        h.observe(Hook::SessionResolved, json!({"session": session, "channel": channel.name()})).await;
+    }
+    let (system_prompt, hidden) = match &ctx.hooks {
+        Some(h) => {
+            let names = ctx.tools.specs().into_iter().map(|t| t.name).collect();
+            (h.extend_prompt(ctx.system_prompt.clone()).await, h.hidden_tools(names).await)
+        }
+        None => (ctx.system_prompt.clone(), Vec::new()),
+    };
+    let tools: Vec<_> = ctx.tools.specs().into_iter().filter(|t| !hidden.contains(&t.name)).collect();
     let user = Message::user(user_text);
     ctx.store.append_messages(session, &[NewMessage { turn, message: &user, partial: false }], unix_now())?;
     let mut outcome =
@@ -122,15 +156,19 @@ pub async fn run_turn(
 
     for _round in 0..ctx.limits.max_iterations {
         let history: Vec<Message> = ctx.store.messages(session)?.into_iter().map(|m| m.message).collect();
-        let system_tokens = history::estimate_tokens(&Message::user(ctx.system_prompt.as_str()));
+        let system_tokens = history::estimate_tokens(&Message::user(system_prompt.as_str()));
         let start = history::trim_start(&history, system_tokens, ctx.limits.context_tokens);
         let request = ChatRequest {
             model: ctx.model.clone(),
-            system: ctx.system_prompt.clone(),
+            system: system_prompt.clone(),
             messages: history[start..].to_vec(),
-            tools: ctx.tools.specs(),
+            tools: tools.clone(),
             max_tokens: ctx.limits.max_tokens,
         };
+        if let Some(h) = &ctx.hooks {
+            h.observe(Hook::PreLlmCall, json!({"session": session, "turn": turn, "messages": request.messages.len()}))
+                .await;
+        }
         let call = stream(&ctx.http, &ctx.endpoint, ctx.api_key.as_deref(), &request, |event| {
             if let StreamEvent::Text(text) = event {
                 channel.delta(session, turn, text);
@@ -160,11 +198,22 @@ pub async fn run_turn(
         let answer = asm.finish().map_err(TurnError::Llm)?;
         ctx.store.append_messages(session, &[NewMessage { turn, message: &answer, partial: false }], unix_now())?;
         outcome.text.push_str(&answer.content);
+        if let Some(h) = &ctx.hooks {
+            let calls: Vec<&str> = answer.tool_calls.iter().map(|c| c.name.as_str()).collect();
+            h.observe(
+                Hook::PostLlmResponse,
+                json!({"session": session, "turn": turn, "text": answer.content, "tool_calls": calls}),
+            )
+            .await;
+        }
         if answer.tool_calls.is_empty() {
+            if let Some(h) = &ctx.hooks {
+                h.observe(Hook::TurnCompleted, json!({"session": session, "turn": turn, "text": outcome.text})).await;
+            }
             return Ok(outcome);
         }
         for call in &answer.tool_calls {
-            let (record, result) = execute(ctx, session, turn, call, channel, cancel).await?;
+            let (record, result) = execute(ctx, session, turn, call, channel, cancel, &hidden).await?;
             let message = Message::tool_result(call.id.clone(), result);
             ctx.store.append_messages(
                 session,
@@ -185,9 +234,35 @@ async fn execute(
     call: &ToolCall,
     channel: &dyn Channel,
     cancel: &CancellationToken,
+    hidden: &[String],
 ) -> Result<(ToolRecord, String), TurnError> {
     let args: Value = serde_json::from_str(&call.arguments).unwrap_or(Value::Null);
-    let tool = ctx.tools.get(&call.name);
+    let tool = ctx.tools.get(&call.name).filter(|_| !hidden.contains(&call.name));
+    // A plugin's pre_tool_execute hook may answer in the tool's place: nothing runs.
+    if tool.is_some()
+        && let Some(h) = &ctx.hooks
+        && let Some(result) = h.before_tool(session, &call.name, &args).await
+    {
+        let result = cap_result(result, ctx.limits.result_chars);
+        let entry = AuditEntry {
+            at: unix_now(),
+            session: session.into(),
+            channel: channel.name().into(),
+            tool: call.name.clone(),
+            args: call.arguments.clone(),
+            decision: "answered_by_hook".into(),
+            waited_ms: 0,
+            ran_ms: 0,
+            outcome: "skipped".into(),
+            result: result.clone(),
+        };
+        ctx.store.record_audit(&entry)?;
+        append_audit_log(&ctx.audit_log, &entry);
+        return Ok((
+            ToolRecord { name: call.name.clone(), args, decision: Decision::AutoByGrant, result: result.clone() },
+            result,
+        ));
+    }
     let asked = Instant::now();
     let decision = match &tool {
         None => Decision::Denied,
@@ -226,6 +301,10 @@ async fn execute(
             let ran = tokio::select! {
                 r = t.call(args.clone()) => r,
                 () = cancel.cancelled() => return Err(TurnError::Cancelled),
+            };
+            let ran = match (ran, &ctx.hooks) {
+                (Ok(text), Some(h)) => Ok(h.after_tool(session, &call.name, &args, text).await),
+                (other, _) => other,
             };
             match ran {
                 Ok(text) => {

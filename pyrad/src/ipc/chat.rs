@@ -17,12 +17,15 @@ use tokio::sync::mpsc;
 
 use super::connection::Peer;
 use crate::approval::{Answer, ApprovalRequest, Scope};
+use std::sync::Arc;
+
 use crate::chat::builtin;
 use crate::chat::turn::{Channel, ToolStatus, TurnContext, TurnError, TurnLimits, run_turn};
 use crate::daemon::{Daemon, unix_now};
 use crate::llm::ToolCall;
 use crate::llm::client::Endpoint;
 use crate::llm::presets;
+use crate::plugins::host::PluginHooks;
 use crate::store::{SessionRow, StoreError};
 
 fn internal(e: impl std::fmt::Display) -> ErrorObject {
@@ -129,6 +132,7 @@ async fn turn_context(daemon: &Daemon) -> Result<(TurnContext, &'static str), Er
             max_tokens: cfg.provider.max_tokens,
         },
         audit_log: daemon.home.logs().join("tool_executions.log"),
+        hooks: Some(Arc::new(PluginHooks(daemon.plugins.clone()))),
     };
     Ok((ctx, preset.id))
 }

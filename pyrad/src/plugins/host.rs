@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use proto::ipc::PluginInfo;
 use serde_json::Value;
 
-use super::manifest::{EnvValue, Manifest, expand};
+use super::manifest::{EnvValue, Hook, Manifest, expand};
 use super::mcp::{McpClient, McpTool, ServerEvent};
 use super::order::{Unplaced, order};
 use super::process::{PluginProcess, Spawn};
@@ -503,4 +503,141 @@ impl Tool for PluginTool {
 /// The plugin folders pyrad searches: its own, then the configured extras.
 pub fn search_paths(home_plugins: &Path, extra: &[PathBuf]) -> Vec<PathBuf> {
     std::iter::once(home_plugins.to_owned()).chain(extra.iter().cloned()).collect()
+}
+
+/// How long one hook call may take before it is skipped.
+const HOOK_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl PluginHost {
+    /// Calls `hook` on every active plugin that declared it, in plugin order, and
+    /// returns each answer. A hook that fails or times out is logged with plugin
+    /// and hook name and skipped; the turn goes on.
+    pub async fn call_hook(&self, hook: Hook, payload: &Value) -> Vec<(String, Value)> {
+        let plugins = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
+        let order = self.order.lock().map(|o| o.clone()).unwrap_or_default();
+        let mut answers = Vec::new();
+        for name in order {
+            let Some(plugin) = plugins.get(&name) else { continue };
+            if plugin.state() != State::Active || !plugin.manifest.hooks.contains(&hook) {
+                continue;
+            }
+            let client = plugin.running.lock().await.as_ref().map(|r| r.client.clone());
+            let Some(client) = client else { continue };
+            let timeout = Duration::from_secs(plugin.manifest.limits.call_timeout_secs).min(HOOK_TIMEOUT);
+            let params = serde_json::json!({"hook": hook.name(), "payload": payload});
+            match client.request("pyra/hook", params, timeout).await {
+                Ok(answer) => answers.push((name, answer)),
+                Err(e) => tracing::warn!(plugin = %name, hook = hook.name(), error = %e, "hook failed; skipped"),
+            }
+        }
+        answers
+    }
+
+    /// Calls `hook` as a chain: each plugin in order gets the payload with `key`
+    /// as the previous plugin left it, and may replace `key` in its answer.
+    pub async fn call_chain(&self, hook: Hook, mut payload: Value, key: &str) -> Value {
+        if !self.hooked(hook) {
+            return payload;
+        }
+        let plugins = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
+        let order = self.order.lock().map(|o| o.clone()).unwrap_or_default();
+        for name in order {
+            let Some(plugin) = plugins.get(&name) else { continue };
+            if plugin.state() != State::Active || !plugin.manifest.hooks.contains(&hook) {
+                continue;
+            }
+            let client = plugin.running.lock().await.as_ref().map(|r| r.client.clone());
+            let Some(client) = client else { continue };
+            let timeout = Duration::from_secs(plugin.manifest.limits.call_timeout_secs).min(HOOK_TIMEOUT);
+            let params = serde_json::json!({"hook": hook.name(), "payload": payload});
+            match client.request("pyra/hook", params, timeout).await {
+                Ok(answer) => {
+                    if let Some(value) = answer.get(key).filter(|v| v.is_string()) {
+                        payload[key] = value.clone();
+                    }
+                }
+                Err(e) => tracing::warn!(plugin = %name, hook = hook.name(), error = %e, "hook failed; skipped"),
+            }
+        }
+        payload
+    }
+
+    /// Whether any active plugin declared `hook` (to skip building payloads for nobody).
+    pub fn hooked(&self, hook: Hook) -> bool {
+        self.plugins
+            .lock()
+            .map(|p| p.values().any(|p| p.state() == State::Active && p.manifest.hooks.contains(&hook)))
+            .unwrap_or(false)
+    }
+}
+
+/// The turn's view of the plugins' hooks.
+pub struct PluginHooks(pub Arc<PluginHost>);
+
+impl crate::chat::turn::Hooks for PluginHooks {
+    fn observe(&self, hook: Hook, payload: Value) -> crate::chat::turn::HookFuture<'_, ()> {
+        Box::pin(async move {
+            if self.0.hooked(hook) {
+                self.0.call_hook(hook, &payload).await;
+            }
+        })
+    }
+
+    fn extend_prompt(&self, prompt: String) -> crate::chat::turn::HookFuture<'_, String> {
+        Box::pin(async move {
+            let out =
+                self.0.call_chain(Hook::SystemPromptExtend, serde_json::json!({"prompt": prompt}), "prompt").await;
+            out["prompt"].as_str().unwrap_or_default().to_owned()
+        })
+    }
+
+    fn hidden_tools(&self, tools: Vec<String>) -> crate::chat::turn::HookFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            if !self.0.hooked(Hook::ToolRegistryBuild) {
+                return Vec::new();
+            }
+            let answers = self.0.call_hook(Hook::ToolRegistryBuild, &serde_json::json!({"tools": tools})).await;
+            answers
+                .iter()
+                .flat_map(|(_, a)| a.get("remove").and_then(Value::as_array).cloned().unwrap_or_default())
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+    }
+
+    fn before_tool(
+        &self,
+        session: &str,
+        tool: &str,
+        args: &Value,
+    ) -> crate::chat::turn::HookFuture<'_, Option<String>> {
+        let payload = serde_json::json!({"session": session, "tool": tool, "args": args});
+        Box::pin(async move {
+            if !self.0.hooked(Hook::PreToolExecute) {
+                return None;
+            }
+            for (_, answer) in self.0.call_hook(Hook::PreToolExecute, &payload).await {
+                if answer.get("skip").and_then(Value::as_bool) == Some(true) {
+                    return Some(
+                        answer.get("result").and_then(Value::as_str).unwrap_or("skipped by a plugin").to_owned(),
+                    );
+                }
+            }
+            None
+        })
+    }
+
+    fn after_tool(
+        &self,
+        session: &str,
+        tool: &str,
+        args: &Value,
+        result: String,
+    ) -> crate::chat::turn::HookFuture<'_, String> {
+        let payload = serde_json::json!({"session": session, "tool": tool, "args": args, "result": result});
+        Box::pin(async move {
+            let out = self.0.call_chain(Hook::PostToolExecute, payload, "result").await;
+            out["result"].as_str().unwrap_or_default().to_owned()
+        })
+    }
 }

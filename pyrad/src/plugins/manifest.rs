@@ -49,6 +49,49 @@ pub struct Manifest {
     /// environment (listed in `permissions.env`), or `vault:<key>` (listed in `permissions.vault`).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Pyra's extension: the turn hooks this plugin wants `pyra/hook` requests for.
+    #[serde(default)]
+    pub hooks: Vec<Hook>,
+}
+
+/// The points of a turn a plugin can hook into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hook {
+    /// `{tools}` → `{remove?: [names]}`: hide tools from this turn.
+    ToolRegistryBuild,
+    /// `{session, channel}`: observe.
+    SessionResolved,
+    /// `{prompt}` → `{prompt}`: each plugin in order extends the previous result.
+    SystemPromptExtend,
+    /// `{session, turn, messages}`: observe.
+    PreLlmCall,
+    /// `{session, turn, text, tool_calls}`: observe.
+    PostLlmResponse,
+    /// `{session, tool, args}` → `{skip: true, result}` to answer instead of the tool.
+    PreToolExecute,
+    /// `{session, tool, args, result}` → `{result}` to rewrite it.
+    PostToolExecute,
+    /// `{session, turn, text}`: observe.
+    TurnCompleted,
+    /// `{channel, text}`: observe every incoming message.
+    MessageReceived,
+}
+
+impl Hook {
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::ToolRegistryBuild => "tool_registry_build",
+            Hook::SessionResolved => "session_resolved",
+            Hook::SystemPromptExtend => "system_prompt_extend",
+            Hook::PreLlmCall => "pre_llm_call",
+            Hook::PostLlmResponse => "post_llm_response",
+            Hook::PreToolExecute => "pre_tool_execute",
+            Hook::PostToolExecute => "post_tool_execute",
+            Hook::TurnCompleted => "turn_completed",
+            Hook::MessageReceived => "message_received",
+        }
+    }
 }
 
 fn any_version() -> semver::VersionReq {

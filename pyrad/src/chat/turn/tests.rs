@@ -145,6 +145,7 @@ fn fixture(approval_timeout: Duration) -> Fixture {
         tools,
         limits: TurnLimits { max_iterations: 3, ..TurnLimits::default() },
         audit_log: dir.path().join("tool_executions.log"),
+        hooks: None,
     };
     Fixture { _server: server, _dir: dir, ctx, session }
 }
@@ -294,6 +295,7 @@ async fn a_stream_cut_mid_answer_keeps_the_partial_answer_marked() {
         tools: ToolRegistry::default(),
         limits: TurnLimits::default(),
         audit_log: dir.path().join("tool_executions.log"),
+        hooks: None,
     };
     let channel = recorder(&ctx, Policy::Ignore);
     let result = run_turn(&ctx, &session, "what is the answer?", &channel, &CancellationToken::new()).await;
