@@ -119,6 +119,16 @@ fn a_plugin_tool_runs_in_a_chat_turn_through_approval() {
     command.env("PYRA_HOME", home.path()).args(["plugin", "info", "calc"]);
     let info = String::from_utf8_lossy(&run_with_timeout(command).stdout).into_owned();
     assert!(info.contains("misbehave 1.0 (MCP 2025-06-18)") && info.contains("calls     1"), "{info}");
+
+    // The user can run a plugin tool directly; it is audited as theirs.
+    let mut command = std::process::Command::new(bin("pyractl"));
+    command.env("PYRA_HOME", home.path()).args(["plugin", "call", "calc__add", r#"{"a": 40, "b": 2}"#]);
+    let out = run_with_timeout(command);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n", "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(client.result("audit.list", json!({"limit": 1}))[0]["decision"], "by_user");
+    let missing = client.call("plugins.call", json!({"tool": "calc__subtract", "args": {}}));
+    assert_eq!(error_code(&missing), Some(-32008), "{missing}");
+    assert!(find(&plugins(&mut client), "calc")["start_ms"].as_f64().unwrap() > 0.0);
 }
 
 #[test]

@@ -541,6 +541,34 @@ pub struct PluginInfo {
     /// Lines it wrote that were not JSON-RPC.
     #[serde(default)]
     pub garbage_lines: u32,
+    /// Milliseconds from spawning the process to its tool list (the last start).
+    #[serde(default)]
+    pub start_ms: Option<f64>,
+}
+
+/// `plugins.call`: the user runs a plugin tool directly (no model involved, so no
+/// approval: the user is the one acting). Audited as `by_user`.
+pub enum PluginsCall {}
+impl Method for PluginsCall {
+    const NAME: &'static str = "plugins.call";
+    type Params = PluginCallParams;
+    type Result = PluginCallResult;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginCallParams {
+    /// `plugin__tool`.
+    pub tool: String,
+    #[serde(default)]
+    pub args: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginCallResult {
+    pub text: String,
+    /// The server flagged the result as an error.
+    pub is_error: bool,
 }
 
 /// A request from a client, decoded into its method's params.
@@ -566,6 +594,7 @@ pub enum ClientRequest {
     VaultList,
     VaultDelete(VaultKey),
     PluginsList,
+    PluginsCall(PluginCallParams),
 }
 
 impl ClientRequest {
@@ -593,6 +622,7 @@ impl ClientRequest {
             VaultList::NAME => params_of::<VaultList>(params).map(|Empty| ClientRequest::VaultList),
             VaultDelete::NAME => params_of::<VaultDelete>(params).map(ClientRequest::VaultDelete),
             PluginsList::NAME => params_of::<PluginsList>(params).map(|Empty| ClientRequest::PluginsList),
+            PluginsCall::NAME => params_of::<PluginsCall>(params).map(ClientRequest::PluginsCall),
             other => Err(ErrorObject::method_not_found(other)),
         }
     }

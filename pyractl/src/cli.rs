@@ -91,6 +91,14 @@ pub enum PluginCommand {
     },
     /// One plugin in detail.
     Info { name: String },
+    /// Run a plugin tool yourself (no model, so no approval; audited).
+    Call {
+        /// `plugin__tool`.
+        tool: String,
+        /// Arguments as a JSON object.
+        #[arg(default_value = "{}")]
+        args: String,
+    },
     /// The plugin's stderr log.
     Logs {
         name: String,

@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use proto::ipc::{
     AuditList, ChatSendParams, Empty, ListParams, MemoryFile, MemoryList, MemoryLog, MemoryName, MemoryRead,
-    MemoryRestore, MemoryRestoreParams, MemoryWrite, PluginsList, SessionParams, SessionsDelete, SessionsGet,
-    SessionsList, VaultDelete, VaultKey, VaultList, VaultSet, VaultSetParams,
+    MemoryRestore, MemoryRestoreParams, MemoryWrite, PluginCallParams, PluginsCall, PluginsList, SessionParams,
+    SessionsDelete, SessionsGet, SessionsList, VaultDelete, VaultKey, VaultList, VaultSet, VaultSetParams,
 };
 
 use crate::cli::{MemoryCommand, PluginCommand, SessionsCommand, VaultCommand};
@@ -367,6 +367,14 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
                 p.calls, p.errors, p.restarts, p.garbage_lines
             );
             println!("  log       {}", paths.home.join("logs/plugins").join(format!("{name}.log")).display());
+        }
+        PluginCommand::Call { tool, args } => {
+            let args: serde_json::Value = serde_json::from_str(&args).context("arguments must be a JSON object")?;
+            let result = connect(paths)?.call::<PluginsCall>(&PluginCallParams { tool, args })?;
+            println!("{}", result.text);
+            if result.is_error {
+                bail!("the tool reported an error");
+            }
         }
         PluginCommand::Logs { name, lines } => {
             if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {

@@ -340,7 +340,7 @@ async fn execute(
 }
 
 /// One JSON line per execution in `logs/tool_executions.log` (0600).
-fn append_audit_log(path: &std::path::Path, entry: &AuditEntry) {
+pub(crate) fn append_audit_log(path: &std::path::Path, entry: &AuditEntry) {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let line = match serde_json::to_string(entry) {

@@ -303,3 +303,35 @@ pub fn audit(daemon: &Daemon, limit: Option<u32>) -> Result<Vec<Value>, ErrorObj
     let entries = daemon.store.audit(limit.unwrap_or(50)).map_err(internal)?;
     Ok(entries.into_iter().filter_map(|e| serde_json::to_value(e).ok()).collect())
 }
+
+/// `plugins.call`: the user runs a plugin tool; audited as `by_user`.
+pub async fn call_plugin(
+    daemon: &Daemon,
+    p: proto::ipc::PluginCallParams,
+) -> Result<proto::ipc::PluginCallResult, ErrorObject> {
+    let started = std::time::Instant::now();
+    let outcome = daemon.plugins.call_direct(&p.tool, p.args.clone()).await;
+    let (text, is_error, status) = match &outcome {
+        Ok((text, false)) => (text.clone(), false, "ok"),
+        Ok((text, true)) => (text.clone(), true, "error"),
+        Err(e) => (e.clone(), true, "error"),
+    };
+    let entry = crate::store::AuditEntry {
+        at: unix_now(),
+        session: String::new(),
+        channel: "ipc".into(),
+        tool: p.tool.clone(),
+        args: p.args.to_string(),
+        decision: "by_user".into(),
+        waited_ms: 0,
+        ran_ms: started.elapsed().as_millis() as u64,
+        outcome: status.into(),
+        result: text.chars().take(daemon.config.chat.result_chars).collect(),
+    };
+    daemon.store.record_audit(&entry).map_err(internal)?;
+    crate::chat::turn::append_audit_log(&daemon.home.logs().join("tool_executions.log"), &entry);
+    match outcome {
+        Err(e) => Err(ErrorObject::new(NOT_FOUND, e)),
+        Ok(_) => Ok(proto::ipc::PluginCallResult { text, is_error }),
+    }
+}

@@ -21,7 +21,7 @@ pub enum Effect {
 /// Whether `call` is answered without waiting on anything, so it can run inline
 /// on the reader task (no task hop, the floor of the round trip).
 pub fn is_instant(call: &ClientRequest) -> bool {
-    !matches!(call, ClientRequest::ChatSend(_))
+    !matches!(call, ClientRequest::ChatSend(_) | ClientRequest::PluginsCall(_))
 }
 
 /// Answers `call`, returning the encoded response line and what to do after sending it.
@@ -56,6 +56,7 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
             let (plugins, invalid) = daemon.plugins.reports();
             (reply(id, Ok::<_, ErrorObject>(PluginsListResult { plugins, invalid })), Effect::None)
         }
+        ClientRequest::PluginsCall(p) => (reply(id, chat::call_plugin(daemon, p).await), Effect::None),
         ClientRequest::VaultList => (reply(id, vault_result(daemon.vault.names())), Effect::None),
         ClientRequest::VaultDelete(p) => {
             let deleted = vault_result(daemon.vault.delete(&p.key)).map(|deleted| DeleteResult { deleted });

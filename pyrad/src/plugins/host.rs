@@ -72,6 +72,8 @@ pub struct Plugin {
     /// Recent call latencies in ms, for the p50 shown in `plugin list`.
     latencies: Mutex<Vec<f64>>,
     crashes: Mutex<Vec<Instant>>,
+    /// Spawn to tool list, last start.
+    start_ms: Mutex<Option<f64>>,
 }
 
 impl Plugin {
@@ -137,6 +139,7 @@ impl Plugin {
             restarts: self.restarts.load(Ordering::Relaxed),
             server,
             garbage_lines,
+            start_ms: self.start_ms.lock().ok().and_then(|s| *s),
         }
     }
 }
@@ -208,6 +211,7 @@ impl PluginHost {
                             restarts: AtomicU64::new(0),
                             latencies: Mutex::default(),
                             crashes: Mutex::default(),
+                            start_ms: Mutex::default(),
                         });
                         found.insert(m.name.clone(), plugin);
                     }
@@ -324,6 +328,7 @@ impl PluginHost {
     /// Spawns the process, performs the handshake and lists the tools.
     async fn connect(&self, plugin: &Arc<Plugin>) -> Result<tokio::sync::mpsc::UnboundedReceiver<ServerEvent>, String> {
         let spawn = self.spawn_for(plugin)?;
+        let begun = Instant::now();
         let (process, stdin, stdout) = PluginProcess::start(&spawn, &self.paths.logs)
             .map_err(|e| format!("cannot start {:?}: {e}", spawn.command))?;
         let pid = process.pid();
@@ -338,6 +343,9 @@ impl PluginHost {
         }
         if let Ok(mut p) = plugin.pid.lock() {
             *p = pid;
+        }
+        if let Ok(mut s) = plugin.start_ms.lock() {
+            *s = Some(begun.elapsed().as_secs_f64() * 1000.0);
         }
         *plugin.running.lock().await = Some(Running { client: Arc::new(client), process });
         Ok(events)
@@ -416,6 +424,23 @@ impl PluginHost {
         }
     }
 
+    /// Runs `plugin__tool` for the user directly; returns its text and error flag.
+    pub async fn call_direct(&self, full_name: &str, args: Value) -> Result<(String, bool), String> {
+        let (plugin_name, tool) =
+            full_name.split_once("__").ok_or_else(|| format!("{full_name:?} is not plugin__tool"))?;
+        let plugin = self.plugins.lock().ok().and_then(|p| p.get(plugin_name).cloned());
+        let plugin = plugin.ok_or_else(|| format!("no plugin named {plugin_name:?}"))?;
+        let known = plugin
+            .tools
+            .lock()
+            .map(|t| t.iter().find(|t| tool_name(plugin_name, &t.name) == full_name).cloned())
+            .ok()
+            .flatten();
+        let Some(tool) = known else { return Err(format!("plugin {plugin_name} has no tool {tool:?}")) };
+        // Lookup failures are errors; a failed call is a result flagged as one.
+        Ok(PluginTool { plugin, tool }.run(args).await.unwrap_or_else(|e| (e, true)))
+    }
+
     /// The servers' `instructions`, for the system prompt.
     pub async fn instructions(&self) -> Vec<(String, String)> {
         let plugins = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
@@ -471,6 +496,21 @@ struct PluginTool {
     tool: McpTool,
 }
 
+impl PluginTool {
+    /// One call with the plugin's timeout; counted in its figures.
+    async fn run(&self, args: Value) -> Result<(String, bool), String> {
+        let client = self.plugin.running.lock().await.as_ref().map(|r| r.client.clone());
+        let Some(client) = client else {
+            return Err(format!("plugin {} is not running ({:?})", self.plugin.manifest.name, self.plugin.state()));
+        };
+        let timeout = Duration::from_secs(self.plugin.manifest.limits.call_timeout_secs);
+        let started = Instant::now();
+        let result = client.call_tool(&self.tool.name, args, timeout).await;
+        self.plugin.record(started, matches!(result, Ok((_, false))));
+        result.map_err(|e| e.to_string())
+    }
+}
+
 impl Tool for PluginTool {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
@@ -482,19 +522,9 @@ impl Tool for PluginTool {
 
     fn call(&self, args: Value) -> std::pin::Pin<Box<dyn std::future::Future<Output = ToolResult> + Send + '_>> {
         Box::pin(async move {
-            let client = self.plugin.running.lock().await.as_ref().map(|r| r.client.clone());
-            let Some(client) = client else {
-                return Err(format!("plugin {} is not running ({:?})", self.plugin.manifest.name, self.plugin.state()));
-            };
-            let timeout = Duration::from_secs(self.plugin.manifest.limits.call_timeout_secs);
-            let started = Instant::now();
-            let result = client.call_tool(&self.tool.name, args, timeout).await;
-            let ok = matches!(result, Ok((_, false)));
-            self.plugin.record(started, ok);
-            match result {
-                Ok((text, false)) => Ok(text),
-                Ok((text, true)) => Err(text),
-                Err(e) => Err(e.to_string()),
+            match self.run(args).await? {
+                (text, false) => Ok(text),
+                (text, true) => Err(text),
             }
         })
     }
