@@ -41,7 +41,7 @@ fmt:
 	$(CARGO) fmt --all
 
 ## bench: release build, then the figures named in the issues as a table
-bench:
+bench: test-deps
 	$(CARGO) build --release --workspace
 	$(RELEASE)/pyra-bench
 

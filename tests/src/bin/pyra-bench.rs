@@ -108,6 +108,7 @@ fn main() -> anyhow::Result<()> {
     rows.push(("round trip / floor, p50".into(), format!("{ratio:.2}x"), verdict(ratio <= 1.5, "<= 1.5x")));
 
     chat_rows(&pyrad, dir.path(), &mut rows)?;
+    plugin_rows(&pyrad, dir.path(), &mut rows)?;
 
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
     let vwidth = rows.iter().map(|r| r.1.len()).max().unwrap_or(10);
@@ -295,6 +296,117 @@ fn chat_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, Strin
     rows.push(("100 sessions streaming at once: errors".into(), errors.to_string(), verdict(errors == 0, "0")));
     rows.push(("100 sessions streaming at once: peak RSS".into(), format!("{peak:.1} MiB"), String::new()));
     drop(guard);
+    Ok(())
+}
+
+/// One JSON-RPC call on an open connection; returns the response.
+fn rpc(stream: &mut UnixStream, id: u64, method: &str, params: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+    let request = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    stream.write_all(format!("{request}\n").as_bytes())?;
+    let mut lines = proto::LineBuffer::new(proto::MAX_LINE_BYTES);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        while let Some(line) = lines.next_line() {
+            let msg: serde_json::Value = serde_json::from_slice(&line?)?;
+            if msg["id"] == id {
+                return Ok(msg);
+            }
+        }
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            bail!("pyrad closed the connection");
+        }
+        lines.extend(&buf[..n]);
+    }
+}
+
+/// The plugin rows: a tool call through pyrad next to the official Python SDK
+/// calling the same server directly, plugin cold start, and RSS with 10 plugins.
+fn plugin_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, String)>) -> anyhow::Result<()> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let index = repo.join("npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    let python = repo.join(".venv/bin/python");
+    if !index.exists() || !python.exists() {
+        rows.push(("plugin rows".into(), "skipped".into(), "run tests/setup.sh first".into()));
+        return Ok(());
+    }
+    let home = scratch.join("plugin-home");
+    let write = |name: &str, command: &str, args: &[String]| -> anyhow::Result<()> {
+        let dir = home.join("plugins").join(name);
+        std::fs::create_dir_all(&dir)?;
+        let args = args.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ");
+        std::fs::write(
+            dir.join("plugin.toml"),
+            format!("name = \"{name}\"\nversion = \"1.0.0\"\ncommand = \"{command}\"\nargs = [{args}]\n"),
+        )?;
+        Ok(())
+    };
+    write("everything", "node", &[index.display().to_string(), "stdio".into()])?;
+    let fixture = repo.join("fixtures/misbehave.py").display().to_string();
+    for i in 1..10 {
+        write(&format!("calc{i}"), &python.display().to_string(), &[fixture.clone(), "good".into()])?;
+    }
+    let (_, guard) = start(pyrad, &home, scratch)?;
+    let mut stream = hello(&home.join("run/pyrad.sock"))?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let list = loop {
+        let list = rpc(&mut stream, 1, "plugins.list", serde_json::json!({}))?;
+        let plugins = list["result"]["plugins"].as_array().cloned().unwrap_or_default();
+        if plugins.len() == 10 && plugins.iter().all(|p| p["state"] == "active") {
+            break plugins;
+        }
+        if Instant::now() > deadline {
+            bail!("plugins did not all become active: {list}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let rss = rss_mib(guard.pid())?;
+    let start_of =
+        |name: &str| list.iter().find(|p| p["name"] == name).and_then(|p| p["start_ms"].as_f64()).unwrap_or(0.0);
+
+    let args = serde_json::json!({"tool": "everything__echo", "args": {"message": "hi"}});
+    for i in 0..50 {
+        rpc(&mut stream, 100 + i, "plugins.call", args.clone())?;
+    }
+    let mut through = Vec::new();
+    for i in 0..500 {
+        let t = Instant::now();
+        let answer = rpc(&mut stream, 1000 + i, "plugins.call", args.clone())?;
+        through.push(t.elapsed());
+        if answer["result"]["text"] != "Echo: hi" {
+            bail!("unexpected echo answer: {answer}");
+        }
+    }
+    drop(guard);
+    let (p50, p99) = (percentile(&mut through, 50.0), percentile(&mut through, 99.0));
+    let sdk = Command::new(&python)
+        .arg(repo.join("fixtures/sdk_echo_bench.py"))
+        .arg(&index)
+        .arg("500")
+        .stderr(Stdio::null())
+        .output()?;
+    let sdk = String::from_utf8_lossy(&sdk.stdout);
+    let mut parts = sdk.split_whitespace().filter_map(|v| v.parse::<f64>().ok());
+    let (s50, s99) = (parts.next().unwrap_or(f64::NAN), parts.next().unwrap_or(f64::NAN));
+    let ours = p50.as_secs_f64() * 1e6;
+    rows.push((
+        "tool call via pyrad (client→pyrad→everything echo), p50 / p99".into(),
+        format!("{} / {}", us(p50), us(p99)),
+        verdict(ours < s50, "< Python SDK"),
+    ));
+    rows.push((
+        "same call, official Python SDK client direct, p50 / p99".into(),
+        format!("{s50:.1} µs / {s99:.1} µs"),
+        String::new(),
+    ));
+    rows.push((
+        "plugin cold start: server-everything (node)".into(),
+        format!("{:.0} ms", start_of("everything")),
+        String::new(),
+    ));
+    rows.push(("plugin cold start: Python fixture".into(), format!("{:.0} ms", start_of("calc1")), String::new()));
+    rows.push(("pyrad RSS with 10 plugins active".into(), format!("{rss:.1} MiB"), String::new()));
     Ok(())
 }
 
