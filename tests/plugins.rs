@@ -280,3 +280,31 @@ fn hooks_run_in_order_can_answer_for_a_tool_and_rewrite_results() {
         "the slow hook was logged"
     );
 }
+
+#[test]
+fn the_worked_example_in_plugins_md_works_as_written() {
+    let doc = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/PLUGINS.md")).unwrap();
+    let code = doc.split("```python\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a python block");
+    let home = TestHome::new();
+    let dir = home.path().join("plugins/notes");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("server.py"), code).unwrap();
+    let notes = home.scratch().join("notes");
+    std::fs::write(
+        dir.join("plugin.toml"),
+        format!(
+            "name = \"notes\"\nversion = \"0.1.0\"\ncommand = \"python3\"\nargs = [\"server.py\"]\n[env]\nNOTES_DIR = {:?}\n",
+            notes.display().to_string()
+        ),
+    )
+    .unwrap();
+    let pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    let list = settled(&mut client);
+    assert_eq!(find(&list, "notes")["tools"], json!(["notes__add", "notes__list"]), "{list}");
+    assert_eq!(
+        client.result("plugins.call", json!({"tool": "notes__add", "args": {"text": "buy tea"}}))["text"],
+        "noted"
+    );
+    assert_eq!(client.result("plugins.call", json!({"tool": "notes__list", "args": {}}))["text"], "buy tea\n");
+}
