@@ -308,3 +308,47 @@ fn the_worked_example_in_plugins_md_works_as_written() {
     );
     assert_eq!(client.result("plugins.call", json!({"tool": "notes__list", "args": {}}))["text"], "buy tea\n");
 }
+
+/// Waits until `name` is in `state`.
+fn wait_state(client: &mut RawClient, name: &str, state: &str) -> Value {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let list = plugins(client);
+        if let Some(p) = list["plugins"].as_array().unwrap().iter().find(|p| p["name"] == name)
+            && p["state"] == state
+        {
+            return p.clone();
+        }
+        assert!(Instant::now() < deadline, "{name} never became {state}: {list}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn plugins_can_be_disabled_enabled_and_added_without_a_restart() {
+    let home = TestHome::new();
+    plugin(&home.path(), "calc", "good", "");
+    let mut pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    wait_state(&mut client, "calc", "active");
+
+    client.result("plugins.disable", json!({"name": "calc"}));
+    wait_state(&mut client, "calc", "disabled");
+    let refused = client.call("plugins.call", json!({"tool": "calc__add", "args": {"a": 1, "b": 1}}));
+    assert!(refused["error"]["message"].as_str().unwrap().contains("plugin calc is disabled"), "{refused}");
+
+    // Disabled stays disabled across a restart.
+    pyrad.signal(libc::SIGTERM);
+    assert_eq!(pyrad.wait_exit().code(), Some(0));
+    let pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    wait_state(&mut client, "calc", "disabled");
+    client.result("plugins.enable", json!({"name": "calc"}));
+    wait_state(&mut client, "calc", "active");
+    assert_eq!(error_code(&client.call("plugins.enable", json!({"name": "nope"}))), Some(-32008));
+
+    // A new folder is noticed and started by the watcher.
+    plugin(&home.path(), "calc2", "good", "");
+    let added = wait_state(&mut client, "calc2", "active");
+    assert_eq!(added["tools"], json!(["calc2__add"]));
+}

@@ -571,6 +571,35 @@ pub struct PluginCallResult {
     pub is_error: bool,
 }
 
+/// `plugins.enable` / `plugins.disable`: remembered across restarts; plugins reload.
+pub enum PluginsEnable {}
+impl Method for PluginsEnable {
+    const NAME: &'static str = "plugins.enable";
+    type Params = PluginName;
+    type Result = Empty;
+}
+
+pub enum PluginsDisable {}
+impl Method for PluginsDisable {
+    const NAME: &'static str = "plugins.disable";
+    type Params = PluginName;
+    type Result = Empty;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginName {
+    pub name: String,
+}
+
+/// `plugins.reload`: stop every plugin and start what the folders hold now.
+pub enum PluginsReload {}
+impl Method for PluginsReload {
+    const NAME: &'static str = "plugins.reload";
+    type Params = Empty;
+    type Result = Empty;
+}
+
 /// A request from a client, decoded into its method's params.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientRequest {
@@ -595,6 +624,9 @@ pub enum ClientRequest {
     VaultDelete(VaultKey),
     PluginsList,
     PluginsCall(PluginCallParams),
+    PluginsEnable(PluginName),
+    PluginsDisable(PluginName),
+    PluginsReload,
 }
 
 impl ClientRequest {
@@ -623,6 +655,9 @@ impl ClientRequest {
             VaultDelete::NAME => params_of::<VaultDelete>(params).map(ClientRequest::VaultDelete),
             PluginsList::NAME => params_of::<PluginsList>(params).map(|Empty| ClientRequest::PluginsList),
             PluginsCall::NAME => params_of::<PluginsCall>(params).map(ClientRequest::PluginsCall),
+            PluginsEnable::NAME => params_of::<PluginsEnable>(params).map(ClientRequest::PluginsEnable),
+            PluginsDisable::NAME => params_of::<PluginsDisable>(params).map(ClientRequest::PluginsDisable),
+            PluginsReload::NAME => params_of::<PluginsReload>(params).map(|Empty| ClientRequest::PluginsReload),
             other => Err(ErrorObject::method_not_found(other)),
         }
     }

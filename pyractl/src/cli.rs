@@ -99,6 +99,12 @@ pub enum PluginCommand {
         #[arg(default_value = "{}")]
         args: String,
     },
+    /// Start a disabled plugin again (remembered).
+    Enable { name: String },
+    /// Stop a plugin and keep it stopped (remembered).
+    Disable { name: String },
+    /// Stop every plugin and start what the plugin folders hold now.
+    Reload,
     /// The plugin's stderr log.
     Logs {
         name: String,

@@ -6,8 +6,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use proto::ipc::{
     AuditList, ChatSendParams, Empty, ListParams, MemoryFile, MemoryList, MemoryLog, MemoryName, MemoryRead,
-    MemoryRestore, MemoryRestoreParams, MemoryWrite, PluginCallParams, PluginsCall, PluginsList, SessionParams,
-    SessionsDelete, SessionsGet, SessionsList, VaultDelete, VaultKey, VaultList, VaultSet, VaultSetParams,
+    MemoryRestore, MemoryRestoreParams, MemoryWrite, PluginCallParams, PluginName, PluginsCall, PluginsDisable,
+    PluginsEnable, PluginsList, PluginsReload, SessionParams, SessionsDelete, SessionsGet, SessionsList, VaultDelete,
+    VaultKey, VaultList, VaultSet, VaultSetParams,
 };
 
 use crate::cli::{MemoryCommand, PluginCommand, SessionsCommand, VaultCommand};
@@ -375,6 +376,18 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
             if result.is_error {
                 bail!("the tool reported an error");
             }
+        }
+        PluginCommand::Enable { name } => {
+            connect(paths)?.call::<PluginsEnable>(&PluginName { name: name.clone() })?;
+            println!("enabled {name}");
+        }
+        PluginCommand::Disable { name } => {
+            connect(paths)?.call::<PluginsDisable>(&PluginName { name: name.clone() })?;
+            println!("disabled {name}");
+        }
+        PluginCommand::Reload => {
+            connect(paths)?.call::<PluginsReload>(&Empty)?;
+            println!("plugins reloaded");
         }
         PluginCommand::Logs { name, lines } => {
             if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {

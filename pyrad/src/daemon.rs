@@ -146,7 +146,7 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         search: search_paths(&home.root.join("plugins"), &config.plugins.paths),
         logs: home.logs().join("plugins"),
     };
-    let plugins = PluginHost::new(plugin_paths, vault.clone());
+    let plugins = PluginHost::new(plugin_paths, vault.clone(), store.clone());
     let memory = Memory::open(&home.memory(), store.clone()).context("while opening memory")?;
     let gate = Arc::new(ApprovalGate::new(Duration::from_secs(config.approval.timeout_secs)));
     let daemon = Daemon(Arc::new(DaemonState {
@@ -179,7 +179,12 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     notify::spawn_watchdog(daemon.stop.clone());
     // Plugins start after READY: a slow one (npx fetching a package) must not hold up the daemon.
     let host = daemon.plugins.clone();
-    tokio::spawn(async move { host.start_all().await });
+    let stop = daemon.stop.clone();
+    tokio::spawn(async move {
+        host.start_all().await;
+        // A plugin folder added, removed or edited is picked up without a restart.
+        host.watch(Duration::from_secs(2), stop).await;
+    });
 
     let connections = TaskTracker::new();
     tokio::pin!(shutdown);

@@ -21,7 +21,14 @@ pub enum Effect {
 /// Whether `call` is answered without waiting on anything, so it can run inline
 /// on the reader task (no task hop, the floor of the round trip).
 pub fn is_instant(call: &ClientRequest) -> bool {
-    !matches!(call, ClientRequest::ChatSend(_) | ClientRequest::PluginsCall(_))
+    !matches!(
+        call,
+        ClientRequest::ChatSend(_)
+            | ClientRequest::PluginsCall(_)
+            | ClientRequest::PluginsEnable(_)
+            | ClientRequest::PluginsDisable(_)
+            | ClientRequest::PluginsReload
+    )
 }
 
 /// Answers `call`, returning the encoded response line and what to do after sending it.
@@ -57,6 +64,12 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
             (reply(id, Ok::<_, ErrorObject>(PluginsListResult { plugins, invalid })), Effect::None)
         }
         ClientRequest::PluginsCall(p) => (reply(id, chat::call_plugin(daemon, p).await), Effect::None),
+        ClientRequest::PluginsEnable(p) => (reply(id, toggle(daemon, &p.name, true).await), Effect::None),
+        ClientRequest::PluginsDisable(p) => (reply(id, toggle(daemon, &p.name, false).await), Effect::None),
+        ClientRequest::PluginsReload => {
+            daemon.plugins.reload().await;
+            (reply(id, Ok::<_, ErrorObject>(Empty)), Effect::None)
+        }
         ClientRequest::VaultList => (reply(id, vault_result(daemon.vault.names())), Effect::None),
         ClientRequest::VaultDelete(p) => {
             let deleted = vault_result(daemon.vault.delete(&p.key)).map(|deleted| DeleteResult { deleted });
@@ -125,4 +138,13 @@ fn plugin_summary(daemon: &Daemon) -> serde_json::Value {
         "failed": count("failed"),
         "invalid": invalid.len(),
     })
+}
+
+async fn toggle(daemon: &Daemon, name: &str, enabled: bool) -> Result<Empty, ErrorObject> {
+    daemon
+        .plugins
+        .set_enabled(name, enabled)
+        .await
+        .map(|()| Empty)
+        .map_err(|e| ErrorObject::new(proto::rpc::NOT_FOUND, e))
 }

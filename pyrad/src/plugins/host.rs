@@ -163,6 +163,9 @@ pub struct HostPaths {
 pub struct PluginHost {
     paths: HostPaths,
     vault: Arc<Vault>,
+    store: crate::store::Store,
+    /// Serialises start, reload and stop.
+    lifecycle: tokio::sync::Mutex<()>,
     plugins: Mutex<BTreeMap<String, Arc<Plugin>>>,
     /// Start order (dependencies, priority, name): hooks run in it too.
     order: Mutex<Vec<String>>,
@@ -171,12 +174,76 @@ pub struct PluginHost {
 }
 
 impl PluginHost {
-    pub fn new(paths: HostPaths, vault: Arc<Vault>) -> Arc<Self> {
-        Arc::new(Self { paths, vault, plugins: Mutex::default(), order: Mutex::default(), invalid: Mutex::default() })
+    pub fn new(paths: HostPaths, vault: Arc<Vault>, store: crate::store::Store) -> Arc<Self> {
+        Arc::new(Self {
+            paths,
+            vault,
+            store,
+            lifecycle: tokio::sync::Mutex::new(()),
+            plugins: Mutex::default(),
+            order: Mutex::default(),
+            invalid: Mutex::default(),
+        })
     }
 
     /// Finds every plugin folder, loads the valid manifests and starts the plugins in order.
     pub async fn start_all(self: &Arc<Self>) {
+        let _lifecycle = self.lifecycle.lock().await;
+        self.start_all_locked().await;
+    }
+
+    /// Stops every plugin and starts what the folders hold now.
+    pub async fn reload(self: &Arc<Self>) {
+        let _lifecycle = self.lifecycle.lock().await;
+        self.stop_all_locked().await;
+        self.start_all_locked().await;
+    }
+
+    /// Enables or disables a plugin (remembered across restarts) and reloads.
+    pub async fn set_enabled(self: &Arc<Self>, name: &str, enabled: bool) -> Result<(), String> {
+        let known = self.plugins.lock().map(|p| p.contains_key(name)).unwrap_or(false);
+        if !known {
+            return Err(format!("no plugin named {name:?}"));
+        }
+        self.store.set_plugin_enabled(name, enabled).map_err(|e| e.to_string())?;
+        self.reload().await;
+        Ok(())
+    }
+
+    /// A cheap summary of the plugin folders: what changes when a plugin is added,
+    /// removed or its manifest edited.
+    pub fn fingerprint(&self) -> Vec<(PathBuf, Option<std::time::SystemTime>, u64)> {
+        let mut out = Vec::new();
+        for root in &self.paths.search {
+            let Ok(entries) = std::fs::read_dir(root) else { continue };
+            for entry in entries.flatten() {
+                let manifest = entry.path().join(super::manifest::FILE);
+                let meta = std::fs::metadata(&manifest).ok();
+                out.push((entry.path(), meta.as_ref().and_then(|m| m.modified().ok()), meta.map_or(0, |m| m.len())));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Reloads when the plugin folders change, until `stop` fires.
+    pub async fn watch(self: Arc<Self>, every: Duration, stop: tokio_util::sync::CancellationToken) {
+        let mut last = self.fingerprint();
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = stop.cancelled() => return,
+            }
+            let now = self.fingerprint();
+            if now != last {
+                tracing::info!("plugin folders changed; reloading plugins");
+                last = now;
+                self.reload().await;
+            }
+        }
+    }
+
+    async fn start_all_locked(self: &Arc<Self>) {
         let mut found: BTreeMap<String, Arc<Plugin>> = BTreeMap::new();
         let mut invalid = BTreeMap::new();
         for root in &self.paths.search {
@@ -223,7 +290,12 @@ impl PluginHost {
             }
         }
         let pyra = semver::Version::parse(env!("CARGO_PKG_VERSION")).unwrap_or(semver::Version::new(0, 0, 0));
+        let disabled = self.store.disabled_plugins().unwrap_or_default();
         for plugin in found.values() {
+            if disabled.contains(&plugin.manifest.name) {
+                plugin.set_state(State::Disabled);
+                continue;
+            }
             if !plugin.manifest.supports(&pyra) {
                 plugin.set_state(State::Failed(format!("supports pyra {}, this is {pyra}", plugin.manifest.pyra)));
             }
@@ -430,6 +502,10 @@ impl PluginHost {
             full_name.split_once("__").ok_or_else(|| format!("{full_name:?} is not plugin__tool"))?;
         let plugin = self.plugins.lock().ok().and_then(|p| p.get(plugin_name).cloned());
         let plugin = plugin.ok_or_else(|| format!("no plugin named {plugin_name:?}"))?;
+        if plugin.state() != State::Active {
+            let (state, reason) = plugin.state().parts();
+            return Err(format!("plugin {plugin_name} is {state}{}", reason.map(|r| format!(": {r}")).unwrap_or_default()));
+        }
         let known = plugin
             .tools
             .lock()
@@ -457,9 +533,16 @@ impl PluginHost {
 
     /// Stops every plugin (closing stdin first, then killing the group).
     pub async fn stop_all(&self) {
+        let _lifecycle = self.lifecycle.lock().await;
+        self.stop_all_locked().await;
+    }
+
+    async fn stop_all_locked(&self) {
         let plugins = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
         for plugin in plugins.values() {
-            plugin.set_state(State::Stopping);
+            if plugin.state() != State::Disabled {
+                plugin.set_state(State::Stopping);
+            }
             if let Some(mut running) = plugin.running.lock().await.take() {
                 drop(running.client);
                 // A moment to exit on its own after stdin closes, then the kill.

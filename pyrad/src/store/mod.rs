@@ -72,6 +72,11 @@ const MIGRATIONS: &[&str] = &[
         content  TEXT    NOT NULL,
         PRIMARY KEY (name, version)
     );",
+    // 5: plugins the user disabled.
+    "CREATE TABLE plugin_settings (
+        name     TEXT    PRIMARY KEY,
+        enabled  INTEGER NOT NULL DEFAULT 1
+    );",
 ];
 
 /// The schema version this build migrates to.
@@ -154,6 +159,26 @@ impl Store {
                 params![pid, version, now as i64],
             )?;
             Ok((c.last_insert_rowid(), previous))
+        })
+    }
+
+    /// Plugins the user disabled.
+    pub fn disabled_plugins(&self) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT name FROM plugin_settings WHERE enabled = 0 ORDER BY name")?;
+            let names = stmt.query_map([], |r| r.get(0))?;
+            Ok(names.collect::<Result<Vec<String>, _>>()?)
+        })
+    }
+
+    pub fn set_plugin_enabled(&self, name: &str, enabled: bool) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO plugin_settings (name, enabled) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled",
+                params![name, enabled],
+            )?;
+            Ok(())
         })
     }
 
