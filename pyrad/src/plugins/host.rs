@@ -504,7 +504,10 @@ impl PluginHost {
         let plugin = plugin.ok_or_else(|| format!("no plugin named {plugin_name:?}"))?;
         if plugin.state() != State::Active {
             let (state, reason) = plugin.state().parts();
-            return Err(format!("plugin {plugin_name} is {state}{}", reason.map(|r| format!(": {r}")).unwrap_or_default()));
+            return Err(format!(
+                "plugin {plugin_name} is {state}{}",
+                reason.map(|r| format!(": {r}")).unwrap_or_default()
+            ));
         }
         let known = plugin
             .tools
