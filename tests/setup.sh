@@ -25,7 +25,7 @@ fi
 
 # Python packages, pinned; reinstalled only when the pins change.
 venv="$here/.venv"
-pins="fakellm==0.3.5 mcp-server-time==2026.10.19"
+pins="fakellm==0.3.5 mcp-server-time==2026.10.19 mcp-server-fetch==2026.10.24"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi

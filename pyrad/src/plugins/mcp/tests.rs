@@ -130,3 +130,34 @@ async fn a_dropped_process_is_killed_with_its_group() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn mcp_server_fetch_from_pypi_fetches_a_loopback_page() {
+    let bin = repo().join("tests/.venv/bin/mcp-server-fetch");
+    assert!(bin.exists(), "{} is missing: run tests/setup.sh", bin.display());
+    // A page on loopback, served once per connection.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/tea.html", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let _ = socket.read(&mut buf).await;
+            let body = "<html><body><h1>Tea</h1><p>Green tea is steeped at 80 degrees.</p></body></html>";
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(reply.as_bytes()).await;
+        }
+    });
+    let logs = tempfile::tempdir().unwrap();
+    let args = ["--ignore-robots-txt".to_owned(), "--allow-private-ips".to_owned()];
+    let (_process, client) = connect(&spawn("fetch", &bin.display().to_string(), &args), logs.path()).await;
+    let (client, _events) = client.unwrap();
+    let tools = client.list_tools(T).await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "fetch"), "{tools:?}");
+    let (text, is_error) = client.call_tool("fetch", json!({"url": url}), T).await.unwrap();
+    assert!(!is_error, "{text}");
+    assert!(text.contains("Green tea is steeped at 80 degrees"), "{text}");
+}
