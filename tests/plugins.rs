@@ -89,7 +89,7 @@ fn a_plugin_tool_runs_in_a_chat_turn_through_approval() {
     let list = settled(&mut client);
     let calc = find(&list, "calc");
     assert_eq!(calc["state"], "active", "{calc}");
-    assert_eq!(calc["tools"], json!(["calc__add"]));
+    assert_eq!(calc["tools"], json!(["calc__add", "calc__where"]));
 
     client.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "chat.send", "params": {"text": "add two and three"}}));
     let request = loop {
@@ -350,5 +350,42 @@ fn plugins_can_be_disabled_enabled_and_added_without_a_restart() {
     // A new folder is noticed and started by the watcher.
     plugin(&home.path(), "calc2", "good", "");
     let added = wait_state(&mut client, "calc2", "active");
-    assert_eq!(added["tools"], json!(["calc2__add"]));
+    assert_eq!(added["tools"], json!(["calc2__add", "calc2__where"]));
+}
+
+#[test]
+fn each_plugin_has_a_private_data_folder_and_a_cpu_limit() {
+    let home = TestHome::new();
+    plugin(&home.path(), "calc", "good", "");
+    let dir = home.path().join("plugins/spinner");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("plugin.toml"),
+        format!(
+            "name = \"spinner\"\nversion = \"1.0.0\"\ncommand = \"python3\"\nargs = [{:?}, \"spin\"]\n[limits]\nmemory_mb = 64\ncpu_secs = 1\ncall_timeout_secs = 15\n",
+            fixture().display().to_string()
+        ),
+    )
+    .unwrap();
+    let pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    wait_state(&mut client, "calc", "active");
+    wait_state(&mut client, "spinner", "active");
+
+    let data = client.result("plugins.call", json!({"tool": "calc__where", "args": {}}));
+    let expected = home.path().join("data/plugins/calc");
+    assert_eq!(data["text"], expected.display().to_string());
+    assert_eq!(mode(&expected), 0o700);
+
+    // Burning CPU past its limit gets the plugin killed (the connection closes,
+    // rather than the call timing out), then restarted.
+    let burned = client.result("plugins.call", json!({"tool": "spinner__add", "args": {"a": 1, "b": 1}}));
+    assert_eq!(burned["is_error"], true, "{burned}");
+    assert!(burned["text"].as_str().unwrap().contains("closed"), "{burned}");
+    let deadline = Instant::now() + TIMEOUT;
+    while find(&plugins(&mut client), "spinner")["restarts"] != 1 {
+        assert!(Instant::now() < deadline, "the spinner was not restarted");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    client.result("daemon.status", json!({}));
 }

@@ -145,6 +145,7 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     let plugin_paths = HostPaths {
         search: search_paths(&home.root.join("plugins"), &config.plugins.paths),
         logs: home.logs().join("plugins"),
+        data: home.root.join("data").join("plugins"),
     };
     let plugins = PluginHost::new(plugin_paths, vault.clone(), store.clone());
     let memory = Memory::open(&home.memory(), store.clone()).context("while opening memory")?;

@@ -158,6 +158,8 @@ pub struct HostPaths {
     pub search: Vec<PathBuf>,
     /// `$PYRA_HOME/logs/plugins`.
     pub logs: PathBuf,
+    /// `$PYRA_HOME/data/plugins`: one private folder per plugin.
+    pub data: PathBuf,
 }
 
 pub struct PluginHost {
@@ -467,12 +469,18 @@ impl PluginHost {
             env.retain(|(k, _)| k != var);
             env.push((var.clone(), value));
         }
+        // Its own data folder, private, outside its (replaceable) plugin folder.
+        let data = self.paths.data.join(&m.name);
+        crate::security::modes::ensure_dir(&self.paths.data).map_err(|e| e.to_string())?;
+        crate::security::modes::ensure_dir(&data).map_err(|e| e.to_string())?;
+        env.push(("PYRA_PLUGIN_DATA".into(), data.display().to_string()));
         Ok(Spawn {
             name: m.name.clone(),
             command: m.command.clone(),
             args: m.args.clone(),
             dir: plugin.dir.clone(),
             env,
+            cpu_secs: Some(m.limits.cpu_secs),
         })
     }
 

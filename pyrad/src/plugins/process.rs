@@ -19,6 +19,8 @@ pub struct Spawn {
     pub dir: std::path::PathBuf,
     /// The complete environment; nothing else of pyrad's is passed on.
     pub env: Vec<(String, String)>,
+    /// CPU seconds the process may use in all (RLIMIT_CPU); it is killed past them.
+    pub cpu_secs: Option<u64>,
 }
 
 impl std::fmt::Debug for Spawn {
@@ -66,6 +68,18 @@ impl PluginProcess {
             .stderr(Stdio::from(log))
             .process_group(0)
             .kill_on_drop(true);
+        if let Some(secs) = spawn.cpu_secs {
+            // SAFETY: setrlimit is async-signal-safe and only touches the child.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit { rlim_cur: secs as libc::rlim_t, rlim_max: secs as libc::rlim_t + 1 };
+                    if libc::setrlimit(libc::RLIMIT_CPU, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         let mut child = command.spawn()?;
         let pgid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
         let stdin = child.stdin.take().ok_or_else(|| std::io::Error::other("no stdin pipe"))?;

@@ -21,6 +21,7 @@ fn spawn(name: &str, command: &str, args: &[String]) -> Spawn {
         args: args.to_vec(),
         dir: std::env::temp_dir(),
         env: vec![("PATH".into(), path)],
+        cpu_secs: None,
     }
 }
 
