@@ -389,3 +389,66 @@ fn each_plugin_has_a_private_data_folder_and_a_cpu_limit() {
     }
     client.result("daemon.status", json!({}));
 }
+
+fn pyractl(home: &TestHome, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut command = std::process::Command::new(bin("pyractl"));
+    command.env("PYRA_HOME", home.path()).args(args);
+    let out = run_with_timeout(command);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn plugins_install_from_an_archive_after_confirmation_and_uninstall() {
+    let home = TestHome::new();
+    let pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    // A plugin packed as notes-1.0/… in a .tar.gz, as a release would be.
+    let src = home.scratch().join("src/notes-1.0");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::copy(fixture(), src.join("server.py")).unwrap();
+    std::fs::write(
+        src.join("plugin.toml"),
+        "name = \"notes\"\nversion = \"1.0.0\"\ndescription = \"adds\"\ncommand = \"python3\"\nargs = [\"server.py\", \"good\"]\n[permissions]\nnetwork = true\n",
+    )
+    .unwrap();
+    let archive = home.scratch().join("notes-1.0.tar.gz");
+    let status = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(home.scratch().join("src"))
+        .arg("notes-1.0")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let archive = archive.display().to_string();
+
+    let (code, _, stderr) = pyractl(&home, &["plugin", "install", &archive]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("--yes"), "no terminal, no silent install: {stderr}");
+    let (code, stdout, stderr) = pyractl(&home, &["plugin", "install", "--yes", &archive]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("network      true") && stdout.contains("sha256"), "permissions are shown: {stdout}");
+    let sha = stdout.lines().find_map(|l| l.strip_prefix("  sha256       ")).unwrap().to_owned();
+    let listed = wait_state(&mut client, "notes", "active");
+    assert_eq!(listed["sha256"], sha.as_str());
+    assert_eq!(listed["installed_from"], archive.as_str());
+    assert_eq!(client.result("plugins.call", json!({"tool": "notes__add", "args": {"a": 1, "b": 2}}))["text"], "3");
+
+    let (code, _, stderr) = pyractl(&home, &["plugin", "install", "--yes", &archive]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("already installed"), "{stderr}");
+    let changed = client.call("plugins.install", json!({"source": archive, "sha256": "0".repeat(64), "update": true}));
+    assert!(changed["error"]["message"].as_str().unwrap().contains("changed since it was inspected"), "{changed}");
+
+    let (code, _, stderr) = pyractl(&home, &["plugin", "uninstall", "notes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!home.path().join("plugins/notes").exists());
+    assert!(home.path().join("data/plugins/notes").exists(), "its data is kept");
+    let list = plugins(&mut client);
+    assert!(list["plugins"].as_array().unwrap().iter().all(|p| p["name"] != "notes"), "{list}");
+}

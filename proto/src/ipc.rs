@@ -544,6 +544,11 @@ pub struct PluginInfo {
     /// Milliseconds from spawning the process to its tool list (the last start).
     #[serde(default)]
     pub start_ms: Option<f64>,
+    /// Where `plugins.install` took it from, and the SHA-256 the user confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// `plugins.call`: the user runs a plugin tool directly (no model involved, so no
@@ -600,6 +605,64 @@ impl Method for PluginsReload {
     type Result = Empty;
 }
 
+/// `plugins.inspect`: unpack and check a plugin without installing it, so the
+/// user can see what it asks for.
+pub enum PluginsInspect {}
+impl Method for PluginsInspect {
+    const NAME: &'static str = "plugins.inspect";
+    type Params = PluginSource;
+    type Result = PluginInspection;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginSource {
+    /// An absolute path: a folder, a `.tar.gz` or a `.zip`.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginInspection {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub command: String,
+    pub args: Vec<String>,
+    /// What it may touch: `read`, `write`, `network`, `env`, `vault`.
+    pub permissions: Value,
+    pub hooks: Vec<String>,
+    pub sha256: String,
+    /// A plugin of that name is already installed (so this is an update).
+    pub installed: bool,
+}
+
+/// `plugins.install`: install what `plugins.inspect` showed; `sha256` must match.
+pub enum PluginsInstall {}
+impl Method for PluginsInstall {
+    const NAME: &'static str = "plugins.install";
+    type Params = PluginInstallParams;
+    type Result = PluginName;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginInstallParams {
+    pub source: String,
+    /// The hash the user confirmed: a source that changed since is refused.
+    pub sha256: String,
+    /// Replace an installed plugin of the same name.
+    #[serde(default)]
+    pub update: bool,
+}
+
+/// `plugins.uninstall`: stop it and remove its folder (its data folder stays).
+pub enum PluginsUninstall {}
+impl Method for PluginsUninstall {
+    const NAME: &'static str = "plugins.uninstall";
+    type Params = PluginName;
+    type Result = Empty;
+}
+
 /// A request from a client, decoded into its method's params.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientRequest {
@@ -627,6 +690,9 @@ pub enum ClientRequest {
     PluginsEnable(PluginName),
     PluginsDisable(PluginName),
     PluginsReload,
+    PluginsInspect(PluginSource),
+    PluginsInstall(PluginInstallParams),
+    PluginsUninstall(PluginName),
 }
 
 impl ClientRequest {
@@ -658,6 +724,9 @@ impl ClientRequest {
             PluginsEnable::NAME => params_of::<PluginsEnable>(params).map(ClientRequest::PluginsEnable),
             PluginsDisable::NAME => params_of::<PluginsDisable>(params).map(ClientRequest::PluginsDisable),
             PluginsReload::NAME => params_of::<PluginsReload>(params).map(|Empty| ClientRequest::PluginsReload),
+            PluginsInspect::NAME => params_of::<PluginsInspect>(params).map(ClientRequest::PluginsInspect),
+            PluginsInstall::NAME => params_of::<PluginsInstall>(params).map(ClientRequest::PluginsInstall),
+            PluginsUninstall::NAME => params_of::<PluginsUninstall>(params).map(ClientRequest::PluginsUninstall),
             other => Err(ErrorObject::method_not_found(other)),
         }
     }

@@ -99,6 +99,21 @@ pub enum PluginCommand {
         #[arg(default_value = "{}")]
         args: String,
     },
+    /// Install a plugin from a folder, a .tar.gz or a .zip (shows what it asks for first).
+    Install {
+        source: std::path::PathBuf,
+        /// Do not ask for confirmation (needed without a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Replace an installed plugin with a newer folder or archive.
+    Update {
+        source: std::path::PathBuf,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Stop a plugin and remove its folder (its data folder is kept).
+    Uninstall { name: String },
     /// Start a disabled plugin again (remembered).
     Enable { name: String },
     /// Stop a plugin and keep it stopped (remembered).

@@ -6,9 +6,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use proto::ipc::{
     AuditList, ChatSendParams, Empty, ListParams, MemoryFile, MemoryList, MemoryLog, MemoryName, MemoryRead,
-    MemoryRestore, MemoryRestoreParams, MemoryWrite, PluginCallParams, PluginName, PluginsCall, PluginsDisable,
-    PluginsEnable, PluginsList, PluginsReload, SessionParams, SessionsDelete, SessionsGet, SessionsList, VaultDelete,
-    VaultKey, VaultList, VaultSet, VaultSetParams,
+    MemoryRestore, MemoryRestoreParams, MemoryWrite, PluginCallParams, PluginInstallParams, PluginName, PluginSource,
+    PluginsCall, PluginsDisable, PluginsEnable, PluginsInspect, PluginsInstall, PluginsList, PluginsReload,
+    PluginsUninstall, SessionParams, SessionsDelete, SessionsGet, SessionsList, VaultDelete, VaultKey, VaultList,
+    VaultSet, VaultSetParams,
 };
 
 use crate::cli::{MemoryCommand, PluginCommand, SessionsCommand, VaultCommand};
@@ -377,6 +378,12 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
                 bail!("the tool reported an error");
             }
         }
+        PluginCommand::Install { source, yes } => install(paths, &source, yes, false)?,
+        PluginCommand::Update { source, yes } => install(paths, &source, yes, true)?,
+        PluginCommand::Uninstall { name } => {
+            connect(paths)?.call::<PluginsUninstall>(&PluginName { name: name.clone() })?;
+            println!("uninstalled {name} (its data folder is kept)");
+        }
         PluginCommand::Enable { name } => {
             connect(paths)?.call::<PluginsEnable>(&PluginName { name: name.clone() })?;
             println!("enabled {name}");
@@ -401,5 +408,44 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Inspects, shows what the plugin asks for, asks, then installs exactly that.
+fn install(paths: &Paths, source: &std::path::Path, yes: bool, update: bool) -> anyhow::Result<()> {
+    let source = std::path::absolute(source)?.display().to_string();
+    let mut client = connect(paths)?;
+    let seen = client.call::<PluginsInspect>(&PluginSource { source: source.clone() })?;
+    if seen.installed && !update {
+        bail!("{} is already installed; use `pyractl plugin update {source}`", seen.name);
+    }
+    println!("{} {} — {}", seen.name, seen.version, seen.description);
+    println!("  runs         {} {}", seen.command, seen.args.join(" "));
+    let p = &seen.permissions;
+    println!("  reads        {}", p["read"]);
+    println!("  writes       {}", p["write"]);
+    println!("  network      {}", p["network"]);
+    println!("  environment  {}", p["env"]);
+    println!("  vault keys   {}", p["vault"]);
+    if !seen.hooks.is_empty() {
+        println!("  hooks        {}", seen.hooks.join(", "));
+    }
+    println!("  sha256       {}", seen.sha256);
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            bail!("no terminal to confirm on: add --yes to install without asking");
+        }
+        eprint!("Install it? [y/N] ");
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !answer.trim().eq_ignore_ascii_case("y") {
+            println!("not installed");
+            return Ok(());
+        }
+    }
+    let params = PluginInstallParams { source, sha256: seen.sha256, update };
+    let name = client.call::<PluginsInstall>(&params)?.name;
+    println!("{} {name}; `pyractl plugin list` shows it starting", if update { "updated" } else { "installed" });
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use proto::Id;
 use proto::ipc::{ClientRequest, DatabaseStatus, DeleteResult, Empty, PluginsListResult, ShutdownResult, StatusResult};
-use proto::rpc::{ErrorObject, INTERNAL_ERROR, INVALID_REQUEST, encode_reply};
+use proto::rpc::{ErrorObject, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, NOT_FOUND, encode_reply};
 
 use super::connection::Peer;
 use super::{chat, memory};
@@ -28,6 +28,8 @@ pub fn is_instant(call: &ClientRequest) -> bool {
             | ClientRequest::PluginsEnable(_)
             | ClientRequest::PluginsDisable(_)
             | ClientRequest::PluginsReload
+            | ClientRequest::PluginsInstall(_)
+            | ClientRequest::PluginsUninstall(_)
     )
 }
 
@@ -69,6 +71,18 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::PluginsReload => {
             daemon.plugins.reload().await;
             (reply(id, Ok::<_, ErrorObject>(Empty)), Effect::None)
+        }
+        ClientRequest::PluginsInspect(p) => (reply(id, inspect(daemon, &p.source)), Effect::None),
+        ClientRequest::PluginsInstall(p) => {
+            let done = daemon.plugins.install(std::path::Path::new(&p.source), &p.sha256, p.update).await;
+            let done =
+                done.map(|name| proto::ipc::PluginName { name }).map_err(|e| ErrorObject::new(INVALID_PARAMS, e));
+            (reply(id, done), Effect::None)
+        }
+        ClientRequest::PluginsUninstall(p) => {
+            let done =
+                daemon.plugins.uninstall(&p.name).await.map(|()| Empty).map_err(|e| ErrorObject::new(NOT_FOUND, e));
+            (reply(id, done), Effect::None)
         }
         ClientRequest::VaultList => (reply(id, vault_result(daemon.vault.names())), Effect::None),
         ClientRequest::VaultDelete(p) => {
@@ -147,4 +161,24 @@ async fn toggle(daemon: &Daemon, name: &str, enabled: bool) -> Result<Empty, Err
         .await
         .map(|()| Empty)
         .map_err(|e| ErrorObject::new(proto::rpc::NOT_FOUND, e))
+}
+
+fn inspect(daemon: &Daemon, source: &str) -> Result<proto::ipc::PluginInspection, ErrorObject> {
+    let (staged, installed) =
+        daemon.plugins.inspect(std::path::Path::new(source)).map_err(|e| ErrorObject::new(INVALID_PARAMS, e))?;
+    let m = &staged.manifest;
+    let p = &m.permissions;
+    Ok(proto::ipc::PluginInspection {
+        name: m.name.clone(),
+        version: m.version.to_string(),
+        description: m.description.clone(),
+        command: m.command.clone(),
+        args: m.args.clone(),
+        permissions: serde_json::json!({
+            "read": p.read, "write": p.write, "network": p.network, "env": p.env, "vault": p.vault,
+        }),
+        hooks: m.hooks.iter().map(|h| h.name().to_owned()).collect(),
+        sha256: staged.sha256.clone(),
+        installed,
+    })
 }

@@ -140,6 +140,8 @@ impl Plugin {
             server,
             garbage_lines,
             start_ms: self.start_ms.lock().ok().and_then(|s| *s),
+            installed_from: None,
+            sha256: None,
         }
     }
 }
@@ -490,6 +492,12 @@ impl PluginHost {
         let order = self.order.lock().map(|o| o.clone()).unwrap_or_default();
         let mut out: Vec<PluginInfo> = order.iter().filter_map(|n| plugins.get(n)).map(|p| p.report()).collect();
         out.extend(plugins.iter().filter(|(n, _)| !order.contains(n)).map(|(_, p)| p.report()));
+        for info in &mut out {
+            if let Ok(Some((source, sha256))) = self.store.plugin_install(&info.name) {
+                info.installed_from = Some(source);
+                info.sha256 = Some(sha256);
+            }
+        }
         (out, self.invalid.lock().map(|i| i.clone()).unwrap_or_default())
     }
 
@@ -526,6 +534,60 @@ impl PluginHost {
         let Some(tool) = known else { return Err(format!("plugin {plugin_name} has no tool {tool:?}")) };
         // Lookup failures are errors; a failed call is a result flagged as one.
         Ok(PluginTool { plugin, tool }.run(args).await.unwrap_or_else(|e| (e, true)))
+    }
+
+    /// Where plugins are installed: the first search folder (`$PYRA_HOME/plugins`).
+    fn install_dir(&self) -> Result<PathBuf, String> {
+        self.paths.search.first().cloned().ok_or_else(|| "no plugin folder configured".to_owned())
+    }
+
+    /// Unpacks and checks `source` (see `install::stage`) and describes it.
+    pub fn inspect(&self, source: &Path) -> Result<(super::install::Staged, bool), String> {
+        let dir = self.install_dir()?;
+        let staged = super::install::stage(source, &dir.join(".staging")).map_err(|e| e.to_string())?;
+        let installed = dir.join(&staged.manifest.name).exists();
+        Ok((staged, installed))
+    }
+
+    /// Installs `source` if it still hashes to `sha256`, then reloads.
+    pub async fn install(self: &Arc<Self>, source: &Path, sha256: &str, update: bool) -> Result<String, String> {
+        let (staged, _) = self.inspect(source)?;
+        if staged.sha256 != sha256 {
+            return Err(format!(
+                "{} changed since it was inspected (sha256 {}); inspect it again",
+                source.display(),
+                staged.sha256
+            ));
+        }
+        let dir = self.install_dir()?;
+        let name = staged.manifest.name.clone();
+        let _lifecycle = self.lifecycle.lock().await;
+        super::install::commit(&staged, &dir, update).map_err(|e| e.to_string())?;
+        self.store
+            .record_install(&name, &source.display().to_string(), sha256, crate::daemon::unix_now())
+            .map_err(|e| e.to_string())?;
+        drop(_lifecycle);
+        tracing::info!(plugin = %name, sha256, source = %source.display(), "plugin installed");
+        self.reload().await;
+        Ok(name)
+    }
+
+    /// Stops a plugin, removes its folder (not its data) and reloads.
+    pub async fn uninstall(self: &Arc<Self>, name: &str) -> Result<(), String> {
+        let dir = self.install_dir()?;
+        let target = crate::security::safe_join(&dir, name).map_err(|e| e.to_string())?;
+        if !target.join(super::manifest::FILE).is_file() {
+            return Err(format!("no installed plugin named {name:?} in {}", dir.display()));
+        }
+        {
+            let _lifecycle = self.lifecycle.lock().await;
+            self.stop_all_locked().await;
+            std::fs::remove_dir_all(&target).map_err(|e| format!("cannot remove {}: {e}", target.display()))?;
+            let _ = self.store.forget_plugin(name);
+        }
+        tracing::info!(plugin = %name, "plugin uninstalled");
+        self.reload().await;
+        Ok(())
     }
 
     /// The servers' `instructions`, for the system prompt.

@@ -3,6 +3,7 @@
 //! lifecycle and the registry come next (issue 4).
 
 pub mod host;
+pub mod install;
 pub mod manifest;
 pub mod mcp;
 pub mod order;

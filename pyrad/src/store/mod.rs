@@ -77,6 +77,10 @@ const MIGRATIONS: &[&str] = &[
         name     TEXT    PRIMARY KEY,
         enabled  INTEGER NOT NULL DEFAULT 1
     );",
+    // 6: where an installed plugin came from and the SHA-256 the user confirmed.
+    "ALTER TABLE plugin_settings ADD COLUMN source TEXT;
+     ALTER TABLE plugin_settings ADD COLUMN sha256 TEXT;
+     ALTER TABLE plugin_settings ADD COLUMN installed_at INTEGER;",
 ];
 
 /// The schema version this build migrates to.
@@ -178,6 +182,38 @@ impl Store {
                  ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled",
                 params![name, enabled],
             )?;
+            Ok(())
+        })
+    }
+
+    /// Records an installation (enabled, with its source and hash).
+    pub fn record_install(&self, name: &str, source: &str, sha256: &str, at: u64) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO plugin_settings (name, enabled, source, sha256, installed_at) VALUES (?1, 1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO UPDATE SET source = excluded.source, sha256 = excluded.sha256,
+                 installed_at = excluded.installed_at",
+                params![name, source, sha256, at as i64],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// (source, sha256) of an installed plugin.
+    pub fn plugin_install(&self, name: &str) -> Result<Option<(String, String)>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT source, sha256 FROM plugin_settings WHERE name = ?1 AND sha256 IS NOT NULL",
+                params![name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })
+    }
+
+    pub fn forget_plugin(&self, name: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute("DELETE FROM plugin_settings WHERE name = ?1", params![name])?;
             Ok(())
         })
     }
