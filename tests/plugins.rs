@@ -452,3 +452,48 @@ fn plugins_install_from_an_archive_after_confirmation_and_uninstall() {
     let list = plugins(&mut client);
     assert!(list["plugins"].as_array().unwrap().iter().all(|p| p["name"] != "notes"), "{list}");
 }
+
+#[test]
+fn a_declared_read_only_tool_skips_approval_only_once_granted() {
+    let denied = "rules:\n  - name: denied\n    when:\n      tool_result_contains: \"denied\"\n    respond:\n      content: \"Not added.\"\n";
+    let llm = FakeLlm::start(&RULES.replacen("rules:\n", denied, 1));
+    let home = TestHome::new();
+    plugin(&home.path(), "calc", "good", "[approval]\nexempt = [\"add\"]");
+    let pyrad = Pyrad::start_with(
+        &home,
+        PyradOptions {
+            env: vec![
+                ("PYRA__PROVIDER__PRESET".into(), "custom".into()),
+                ("PYRA__PROVIDER__BASE_URL".into(), format!("{}/v1", llm.url)),
+            ],
+        },
+    );
+    let mut client = pyrad.client();
+    let listed = wait_state(&mut client, "calc", "active");
+    assert_eq!(listed["exempt_declared"], json!(["add"]));
+    assert_eq!(listed["exempt_granted"], json!([]));
+
+    // Declared is not enough: it still asks (denied here, so nothing runs).
+    client.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "chat.send", "params": {"text": "add two and three"}}));
+    let request = loop {
+        let msg = client.recv_message();
+        assert!(msg.get("id").is_none(), "no approval asked before the grant: {msg}");
+        if msg["method"] == "approval.request" {
+            break msg["params"].clone();
+        }
+    };
+    client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond", "params": {"id": request["id"], "decision": "deny"}}));
+    client.until_response(1);
+
+    assert_eq!(client.result("plugins.grant", json!({"name": "calc"})), json!(["add"]));
+    client.send(
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "chat.send", "params": {"text": "please add two and three"}}),
+    );
+    let (events, answer) = client.until_response(3);
+    assert!(events.iter().all(|e| e["method"] != "approval.request"), "granted: no prompt: {events:?}");
+    assert_eq!(answer["result"]["tools"][0]["result"], "5", "{answer}");
+    assert_eq!(client.result("audit.list", json!({"limit": 1}))[0]["decision"], "not_required");
+
+    assert_eq!(client.result("plugins.revoke", json!({"name": "calc"})), json!([]));
+    assert_eq!(find(&plugins(&mut client), "calc")["exempt_granted"], json!([]));
+}

@@ -544,6 +544,11 @@ pub struct PluginInfo {
     /// Milliseconds from spawning the process to its tool list (the last start).
     #[serde(default)]
     pub start_ms: Option<f64>,
+    /// Tools it declares read-only, and those the user granted to run without asking.
+    #[serde(default)]
+    pub exempt_declared: Vec<String>,
+    #[serde(default)]
+    pub exempt_granted: Vec<String>,
     /// Where `plugins.install` took it from, and the SHA-256 the user confirmed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installed_from: Option<String>,
@@ -663,6 +668,22 @@ impl Method for PluginsUninstall {
     type Result = Empty;
 }
 
+/// `plugins.grant` / `plugins.revoke`: let the tools a plugin declares read-only
+/// (`[approval] exempt`) run without asking, or ask again. Result: the exempt tools now.
+pub enum PluginsGrant {}
+impl Method for PluginsGrant {
+    const NAME: &'static str = "plugins.grant";
+    type Params = PluginName;
+    type Result = Vec<String>;
+}
+
+pub enum PluginsRevoke {}
+impl Method for PluginsRevoke {
+    const NAME: &'static str = "plugins.revoke";
+    type Params = PluginName;
+    type Result = Vec<String>;
+}
+
 /// A request from a client, decoded into its method's params.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientRequest {
@@ -693,6 +714,8 @@ pub enum ClientRequest {
     PluginsInspect(PluginSource),
     PluginsInstall(PluginInstallParams),
     PluginsUninstall(PluginName),
+    PluginsGrant(PluginName),
+    PluginsRevoke(PluginName),
 }
 
 impl ClientRequest {
@@ -727,6 +750,8 @@ impl ClientRequest {
             PluginsInspect::NAME => params_of::<PluginsInspect>(params).map(ClientRequest::PluginsInspect),
             PluginsInstall::NAME => params_of::<PluginsInstall>(params).map(ClientRequest::PluginsInstall),
             PluginsUninstall::NAME => params_of::<PluginsUninstall>(params).map(ClientRequest::PluginsUninstall),
+            PluginsGrant::NAME => params_of::<PluginsGrant>(params).map(ClientRequest::PluginsGrant),
+            PluginsRevoke::NAME => params_of::<PluginsRevoke>(params).map(ClientRequest::PluginsRevoke),
             other => Err(ErrorObject::method_not_found(other)),
         }
     }

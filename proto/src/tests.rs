@@ -68,7 +68,7 @@ fn status_round_trips() {
         log_level: "info".into(),
         database: DatabaseStatus {
             path: "/home/ada/.pyra/data/pyra.db".into(),
-            schema_version: 6,
+            schema_version: 7,
             previous_run_clean: Some(true),
         },
         provider: None,

@@ -114,6 +114,10 @@ pub enum PluginCommand {
     },
     /// Stop a plugin and remove its folder (its data folder is kept).
     Uninstall { name: String },
+    /// Let the tools the plugin declares read-only run without asking.
+    Grant { name: String },
+    /// Ask for every tool of the plugin again.
+    Revoke { name: String },
     /// Start a disabled plugin again (remembered).
     Enable { name: String },
     /// Stop a plugin and keep it stopped (remembered).

@@ -7,9 +7,9 @@ use anyhow::{Context, bail};
 use proto::ipc::{
     AuditList, ChatSendParams, Empty, ListParams, MemoryFile, MemoryList, MemoryLog, MemoryName, MemoryRead,
     MemoryRestore, MemoryRestoreParams, MemoryWrite, PluginCallParams, PluginInstallParams, PluginName, PluginSource,
-    PluginsCall, PluginsDisable, PluginsEnable, PluginsInspect, PluginsInstall, PluginsList, PluginsReload,
-    PluginsUninstall, SessionParams, SessionsDelete, SessionsGet, SessionsList, VaultDelete, VaultKey, VaultList,
-    VaultSet, VaultSetParams,
+    PluginsCall, PluginsDisable, PluginsEnable, PluginsGrant, PluginsInspect, PluginsInstall, PluginsList,
+    PluginsReload, PluginsRevoke, PluginsUninstall, SessionParams, SessionsDelete, SessionsGet, SessionsList,
+    VaultDelete, VaultKey, VaultList, VaultSet, VaultSetParams,
 };
 
 use crate::cli::{MemoryCommand, PluginCommand, SessionsCommand, VaultCommand};
@@ -364,6 +364,7 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
             println!("  server    {}", p.server);
             println!("  pid       {}", p.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()));
             println!("  tools     {}", p.tools.join(", "));
+            println!("  read-only {} (granted: {})", p.exempt_declared.join(", "), p.exempt_granted.join(", "));
             println!(
                 "  calls     {} ({} errors, {} restarts, {} garbage lines)",
                 p.calls, p.errors, p.restarts, p.garbage_lines
@@ -383,6 +384,18 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
         PluginCommand::Uninstall { name } => {
             connect(paths)?.call::<PluginsUninstall>(&PluginName { name: name.clone() })?;
             println!("uninstalled {name} (its data folder is kept)");
+        }
+        PluginCommand::Grant { name } => {
+            let tools = connect(paths)?.call::<PluginsGrant>(&PluginName { name: name.clone() })?;
+            if tools.is_empty() {
+                println!("{name} declares no read-only tools; every call still asks");
+            } else {
+                println!("these {name} tools now run without asking: {}", tools.join(", "));
+            }
+        }
+        PluginCommand::Revoke { name } => {
+            connect(paths)?.call::<PluginsRevoke>(&PluginName { name: name.clone() })?;
+            println!("every {name} tool asks again");
         }
         PluginCommand::Enable { name } => {
             connect(paths)?.call::<PluginsEnable>(&PluginName { name: name.clone() })?;

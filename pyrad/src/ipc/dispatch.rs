@@ -84,6 +84,14 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
                 daemon.plugins.uninstall(&p.name).await.map(|()| Empty).map_err(|e| ErrorObject::new(NOT_FOUND, e));
             (reply(id, done), Effect::None)
         }
+        ClientRequest::PluginsGrant(p) => {
+            let done = daemon.plugins.grant_exemptions(&p.name, true).map_err(|e| ErrorObject::new(NOT_FOUND, e));
+            (reply(id, done), Effect::None)
+        }
+        ClientRequest::PluginsRevoke(p) => {
+            let done = daemon.plugins.grant_exemptions(&p.name, false).map_err(|e| ErrorObject::new(NOT_FOUND, e));
+            (reply(id, done), Effect::None)
+        }
         ClientRequest::VaultList => (reply(id, vault_result(daemon.vault.names())), Effect::None),
         ClientRequest::VaultDelete(p) => {
             let deleted = vault_result(daemon.vault.delete(&p.key)).map(|deleted| DeleteResult { deleted });

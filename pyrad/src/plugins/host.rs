@@ -140,6 +140,8 @@ impl Plugin {
             server,
             garbage_lines,
             start_ms: self.start_ms.lock().ok().and_then(|s| *s),
+            exempt_declared: self.manifest.approval.exempt.clone(),
+            exempt_granted: Vec::new(),
             installed_from: None,
             sha256: None,
         }
@@ -493,6 +495,7 @@ impl PluginHost {
         let mut out: Vec<PluginInfo> = order.iter().filter_map(|n| plugins.get(n)).map(|p| p.report()).collect();
         out.extend(plugins.iter().filter(|(n, _)| !order.contains(n)).map(|(_, p)| p.report()));
         for info in &mut out {
+            info.exempt_granted = self.store.plugin_grants(&info.name).unwrap_or_default();
             if let Ok(Some((source, sha256))) = self.store.plugin_install(&info.name) {
                 info.installed_from = Some(source);
                 info.sha256 = Some(sha256);
@@ -501,15 +504,29 @@ impl PluginHost {
         (out, self.invalid.lock().map(|i| i.clone()).unwrap_or_default())
     }
 
-    /// Adds every active plugin's tools to `registry`.
+    /// Adds every active plugin's tools to `registry`. A tool skips approval only
+    /// if its manifest declares it read-only (`[approval] exempt`) and the user granted that.
     pub fn register_tools(&self, registry: &mut ToolRegistry) {
         let plugins = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
         for plugin in plugins.values().filter(|p| p.state() == State::Active) {
+            let granted = self.store.plugin_grants(&plugin.manifest.name).unwrap_or_default();
             let tools = plugin.tools.lock().map(|t| t.clone()).unwrap_or_default();
             for tool in tools {
-                registry.add(Arc::new(PluginTool { plugin: plugin.clone(), tool }));
+                let exempt = plugin.manifest.approval.exempt.contains(&tool.name) && granted.contains(&tool.name);
+                registry.add(Arc::new(PluginTool { plugin: plugin.clone(), tool, exempt }));
             }
         }
+    }
+
+    /// Grants (or with `false` revokes) the exemptions `name`'s manifest declares;
+    /// returns the tools that now run without approval.
+    pub fn grant_exemptions(&self, name: &str, grant: bool) -> Result<Vec<String>, String> {
+        let plugin = self.plugins.lock().ok().and_then(|p| p.get(name).cloned());
+        let plugin = plugin.ok_or_else(|| format!("no plugin named {name:?}"))?;
+        let tools = if grant { plugin.manifest.approval.exempt.clone() } else { Vec::new() };
+        self.store.set_plugin_grants(name, &tools, crate::daemon::unix_now()).map_err(|e| e.to_string())?;
+        tracing::info!(plugin = %name, ?tools, "approval exemptions set");
+        Ok(tools)
     }
 
     /// Runs `plugin__tool` for the user directly; returns its text and error flag.
@@ -533,7 +550,7 @@ impl PluginHost {
             .flatten();
         let Some(tool) = known else { return Err(format!("plugin {plugin_name} has no tool {tool:?}")) };
         // Lookup failures are errors; a failed call is a result flagged as one.
-        Ok(PluginTool { plugin, tool }.run(args).await.unwrap_or_else(|e| (e, true)))
+        Ok(PluginTool { plugin, tool, exempt: false }.run(args).await.unwrap_or_else(|e| (e, true)))
     }
 
     /// Where plugins are installed: the first search folder (`$PYRA_HOME/plugins`).
@@ -563,6 +580,8 @@ impl PluginHost {
         let name = staged.manifest.name.clone();
         let _lifecycle = self.lifecycle.lock().await;
         super::install::commit(&staged, &dir, update).map_err(|e| e.to_string())?;
+        // New code, new trust: exemptions are granted again after an update.
+        let _ = self.store.set_plugin_grants(&name, &[], crate::daemon::unix_now());
         self.store
             .record_install(&name, &source.display().to_string(), sha256, crate::daemon::unix_now())
             .map_err(|e| e.to_string())?;
@@ -650,6 +669,8 @@ async fn health_check(plugin: Arc<Plugin>) {
 struct PluginTool {
     plugin: Arc<Plugin>,
     tool: McpTool,
+    /// Declared read-only and granted by the user: runs without asking.
+    exempt: bool,
 }
 
 impl PluginTool {
@@ -668,6 +689,10 @@ impl PluginTool {
 }
 
 impl Tool for PluginTool {
+    fn needs_approval(&self) -> bool {
+        !self.exempt
+    }
+
     fn spec(&self) -> ToolSpec {
         ToolSpec {
             name: tool_name(&self.plugin.manifest.name, &self.tool.name),

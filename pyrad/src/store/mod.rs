@@ -81,6 +81,13 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE plugin_settings ADD COLUMN source TEXT;
      ALTER TABLE plugin_settings ADD COLUMN sha256 TEXT;
      ALTER TABLE plugin_settings ADD COLUMN installed_at INTEGER;",
+    // 7: read-only tools the user exempted from approval, per plugin.
+    "CREATE TABLE plugin_grants (
+        plugin  TEXT NOT NULL,
+        tool    TEXT NOT NULL,
+        at      INTEGER NOT NULL,
+        PRIMARY KEY (plugin, tool)
+    );",
 ];
 
 /// The schema version this build migrates to.
@@ -214,7 +221,32 @@ impl Store {
     pub fn forget_plugin(&self, name: &str) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute("DELETE FROM plugin_settings WHERE name = ?1", params![name])?;
+            c.execute("DELETE FROM plugin_grants WHERE plugin = ?1", params![name])?;
             Ok(())
+        })
+    }
+
+    /// Replaces the tools of `plugin` that run without approval.
+    pub fn set_plugin_grants(&self, plugin: &str, tools: &[String], at: u64) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute("DELETE FROM plugin_grants WHERE plugin = ?1", params![plugin])?;
+            for tool in tools {
+                tx.execute(
+                    "INSERT INTO plugin_grants (plugin, tool, at) VALUES (?1, ?2, ?3)",
+                    params![plugin, tool, at as i64],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    pub fn plugin_grants(&self, plugin: &str) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT tool FROM plugin_grants WHERE plugin = ?1 ORDER BY tool")?;
+            let tools = stmt.query_map(params![plugin], |r| r.get(0))?;
+            Ok(tools.collect::<Result<Vec<String>, _>>()?)
         })
     }
 
