@@ -497,3 +497,71 @@ fn a_declared_read_only_tool_skips_approval_only_once_granted() {
     assert_eq!(client.result("plugins.revoke", json!({"name": "calc"})), json!([]));
     assert_eq!(find(&plugins(&mut client), "calc")["exempt_granted"], json!([]));
 }
+
+#[test]
+fn prompts_become_slash_commands_and_resources_can_be_attached() {
+    let rules = "version: 1\nrules:\n  - name: attached\n    when:\n      messages_contain: \"Attached resource demo://\"\n    respond:\n      content: \"I read the attachment.\"\n  - name: prompt\n    when:\n      messages_contain: \"simple prompt without arguments\"\n    respond:\n      content: \"Prompt received.\"\n";
+    let llm = FakeLlm::start(rules);
+    let home = TestHome::new();
+    let index = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    let dir = home.path().join("plugins/everything");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("plugin.toml"),
+        format!(
+            "name = \"everything\"\nversion = \"1.0.0\"\ncommand = \"node\"\nargs = [{:?}, \"stdio\"]\n",
+            index.display().to_string()
+        ),
+    )
+    .unwrap();
+    let pyrad = Pyrad::start_with(
+        &home,
+        PyradOptions {
+            env: vec![
+                ("PYRA__PROVIDER__PRESET".into(), "custom".into()),
+                ("PYRA__PROVIDER__BASE_URL".into(), format!("{}/v1", llm.url)),
+            ],
+        },
+    );
+    let mut client = pyrad.client();
+    wait_state(&mut client, "everything", "active");
+    let prompts = client.result("plugins.prompts", json!({}));
+    assert!(
+        prompts.as_array().unwrap().iter().any(|p| p["plugin"] == "everything" && p["name"] == "simple-prompt"),
+        "{prompts}"
+    );
+    let text = client.result(
+        "plugins.prompt",
+        json!({"plugin": "everything", "name": "args-prompt", "arguments": {"city": "Lyon"}}),
+    );
+    assert!(text["text"].as_str().unwrap().contains("Lyon"), "{text}");
+    let resources = client.result("plugins.resources", json!({}));
+    let uri = resources.as_array().unwrap()[0]["uri"].as_str().unwrap().to_owned();
+    let body = client.result("plugins.resource", json!({"plugin": "everything", "uri": uri}));
+    assert!(!body["text"].as_str().unwrap().is_empty());
+
+    // In chat: a prompt runs as a slash command, a resource rides along with the next message.
+    let mut command = std::process::Command::new(bin("pyractl"));
+    command.env("PYRA_HOME", home.path()).arg("chat");
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let _guard = PidGuard(Some(child.id()));
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "/everything:simple-prompt").unwrap();
+        writeln!(stdin, "/attach everything {uri}").unwrap();
+        writeln!(stdin, "what does it say?").unwrap();
+        writeln!(stdin, "/quit").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Prompt received."), "{stdout}");
+    assert!(stdout.contains("attached demo://"), "{stdout}");
+    assert!(stdout.contains("I read the attachment."), "{stdout}");
+}

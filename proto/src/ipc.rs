@@ -684,6 +684,77 @@ impl Method for PluginsRevoke {
     type Result = Vec<String>;
 }
 
+/// `plugins.prompts`: every active plugin's MCP prompts, which chat offers as
+/// slash commands `/<plugin>:<prompt>`.
+pub enum PluginsPrompts {}
+impl Method for PluginsPrompts {
+    const NAME: &'static str = "plugins.prompts";
+    type Params = Empty;
+    type Result = Vec<PromptInfo>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptInfo {
+    pub plugin: String,
+    pub name: String,
+    pub description: String,
+    /// `(name, required)`.
+    pub arguments: Vec<(String, bool)>,
+}
+
+/// `plugins.prompt`: a prompt's text, with its arguments filled in.
+pub enum PluginsPrompt {}
+impl Method for PluginsPrompt {
+    const NAME: &'static str = "plugins.prompt";
+    type Params = PromptParams;
+    type Result = TextResult;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptParams {
+    pub plugin: String,
+    pub name: String,
+    #[serde(default)]
+    pub arguments: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextResult {
+    pub text: String,
+}
+
+/// `plugins.resources`: every active plugin's MCP resources, which a user can attach.
+pub enum PluginsResources {}
+impl Method for PluginsResources {
+    const NAME: &'static str = "plugins.resources";
+    type Params = Empty;
+    type Result = Vec<ResourceInfo>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceInfo {
+    pub plugin: String,
+    pub uri: String,
+    pub name: String,
+    pub description: String,
+}
+
+/// `plugins.resource`: a resource's text.
+pub enum PluginsResource {}
+impl Method for PluginsResource {
+    const NAME: &'static str = "plugins.resource";
+    type Params = ResourceParams;
+    type Result = TextResult;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceParams {
+    pub plugin: String,
+    pub uri: String,
+}
+
 /// A request from a client, decoded into its method's params.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientRequest {
@@ -716,6 +787,10 @@ pub enum ClientRequest {
     PluginsUninstall(PluginName),
     PluginsGrant(PluginName),
     PluginsRevoke(PluginName),
+    PluginsPrompts,
+    PluginsPrompt(PromptParams),
+    PluginsResources,
+    PluginsResource(ResourceParams),
 }
 
 impl ClientRequest {
@@ -752,6 +827,12 @@ impl ClientRequest {
             PluginsUninstall::NAME => params_of::<PluginsUninstall>(params).map(ClientRequest::PluginsUninstall),
             PluginsGrant::NAME => params_of::<PluginsGrant>(params).map(ClientRequest::PluginsGrant),
             PluginsRevoke::NAME => params_of::<PluginsRevoke>(params).map(ClientRequest::PluginsRevoke),
+            PluginsPrompts::NAME => params_of::<PluginsPrompts>(params).map(|Empty| ClientRequest::PluginsPrompts),
+            PluginsPrompt::NAME => params_of::<PluginsPrompt>(params).map(ClientRequest::PluginsPrompt),
+            PluginsResources::NAME => {
+                params_of::<PluginsResources>(params).map(|Empty| ClientRequest::PluginsResources)
+            }
+            PluginsResource::NAME => params_of::<PluginsResource>(params).map(ClientRequest::PluginsResource),
             other => Err(ErrorObject::method_not_found(other)),
         }
     }

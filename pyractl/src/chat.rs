@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use proto::ipc::{
-    ChatSendParams, DaemonStatus, Empty, ListParams, MemoryList, SessionParams, SessionsGet, SessionsList,
+    ChatSendParams, DaemonStatus, Empty, ListParams, MemoryList, PluginsPrompt, PluginsPrompts, PluginsResource,
+    PluginsResources, PromptParams, ResourceParams, SessionParams, SessionsGet, SessionsList,
 };
 use rustyline::error::ReadlineError;
 
@@ -24,6 +25,9 @@ const HELP: &str = "\
 /resume <id>       continue a conversation
 /model             the provider and model in use
 /memory            your memory files
+/prompts           the plugins' prompts; run one as /<plugin>:<prompt> [arg=value ...]
+/resources         the plugins' resources
+/attach <plugin> <uri>  add a resource to your next message
 /quit              leave (Ctrl-D too)
 Ctrl-C during an answer cancels it.";
 
@@ -76,6 +80,8 @@ pub fn run(paths: &Paths, resume: Option<String>) -> anyhow::Result<()> {
     let history = paths.home.join("chat_history");
     let _ = editor.load_history(&history);
     let mut session = resume;
+    // Resources attached with /attach, sent with the next message.
+    let mut attached: Vec<String> = Vec::new();
     if interactive {
         println!("Pyra chat. /help for commands, Ctrl-D to leave.");
     }
@@ -91,19 +97,26 @@ pub fn run(paths: &Paths, resume: Option<String>) -> anyhow::Result<()> {
             continue;
         }
         let _ = editor.add_history_entry(text);
-        if let Some(command) = text.strip_prefix('/') {
-            match slash(&mut client, command, &mut session) {
-                Ok(true) => continue,
-                Ok(false) => break,
+        let mut text = text.to_owned();
+        if let Some(command) = text.strip_prefix('/').map(str::to_owned) {
+            match slash(&mut client, &command, &mut session, &mut attached) {
+                Ok(Slash::Done) => continue,
+                Ok(Slash::Quit) => break,
+                // A plugin prompt: its text is sent as the message.
+                Ok(Slash::Send(prompt)) => text = prompt,
                 Err(e) => {
                     eprintln!("{e}");
                     continue;
                 }
             }
         }
+        if !attached.is_empty() {
+            text = format!("{}\n\n{text}", attached.join("\n\n"));
+            attached.clear();
+        }
         interrupt.store(false, std::sync::atomic::Ordering::SeqCst);
         let mut printer = Printer { markdown, pending: String::new(), in_fence: false };
-        let params = ChatSendParams { session: session.clone(), text: text.to_owned() };
+        let params = ChatSendParams { session: session.clone(), text };
         match turn::run(&mut client, &params, &approver, Some(&interrupt), |d| printer.push(d)) {
             Ok(result) => {
                 printer.finish();
@@ -124,12 +137,60 @@ pub fn run(paths: &Paths, resume: Option<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs a slash command; false means leave.
-fn slash(client: &mut Client, command: &str, session: &mut Option<String>) -> Result<bool, ClientError> {
+/// What a slash command asks the REPL to do next.
+enum Slash {
+    Done,
+    Quit,
+    /// Send this text as the user's message.
+    Send(String),
+}
+
+/// Runs a slash command.
+fn slash(
+    client: &mut Client,
+    command: &str,
+    session: &mut Option<String>,
+    attached: &mut Vec<String>,
+) -> Result<Slash, ClientError> {
     let (name, arg) = command.split_once(' ').map_or((command, ""), |(n, a)| (n, a.trim()));
+    if let Some((plugin, prompt)) = name.split_once(':') {
+        let arguments = arg
+            .split_whitespace()
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let params = PromptParams { plugin: plugin.to_owned(), name: prompt.to_owned(), arguments };
+        return Ok(Slash::Send(client.call::<PluginsPrompt>(&params)?.text));
+    }
     match name {
         "help" => println!("{HELP}"),
-        "quit" | "exit" => return Ok(false),
+        "quit" | "exit" => return Ok(Slash::Quit),
+        "prompts" => {
+            for p in client.call::<PluginsPrompts>(&Empty)? {
+                let args: Vec<String> = p
+                    .arguments
+                    .iter()
+                    .map(|(a, required)| if *required { format!("{a}=") } else { format!("[{a}=]") })
+                    .collect();
+                println!("/{}:{} {}  {}", p.plugin, p.name, args.join(" "), p.description);
+            }
+        }
+        "resources" => {
+            for r in client.call::<PluginsResources>(&Empty)? {
+                println!("{} {}  {}", r.plugin, r.uri, r.name);
+            }
+        }
+        "attach" => {
+            let Some((plugin, uri)) = arg.split_once(' ') else {
+                println!("usage: /attach <plugin> <uri> (see /resources)");
+                return Ok(Slash::Done);
+            };
+            let text = client
+                .call::<PluginsResource>(&ResourceParams { plugin: plugin.to_owned(), uri: uri.trim().to_owned() })?
+                .text;
+            println!("attached {uri} ({} characters) to your next message", text.chars().count());
+            attached.push(format!("Attached resource {uri}:\n```\n{text}\n```"));
+        }
         "new" => {
             *session = None;
             println!("new conversation");
@@ -159,5 +220,5 @@ fn slash(client: &mut Client, command: &str, session: &mut Option<String>) -> Re
         }
         other => println!("unknown command /{other}; /help lists them"),
     }
-    Ok(true)
+    Ok(Slash::Done)
 }

@@ -3,7 +3,9 @@
 //! long turns of later issues) run as their own tasks so responses interleave.
 
 use proto::Id;
-use proto::ipc::{ClientRequest, DatabaseStatus, DeleteResult, Empty, PluginsListResult, ShutdownResult, StatusResult};
+use proto::ipc::{
+    ClientRequest, DatabaseStatus, DeleteResult, Empty, PluginsListResult, ShutdownResult, StatusResult, TextResult,
+};
 use proto::rpc::{ErrorObject, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, NOT_FOUND, encode_reply};
 
 use super::connection::Peer;
@@ -30,6 +32,10 @@ pub fn is_instant(call: &ClientRequest) -> bool {
             | ClientRequest::PluginsReload
             | ClientRequest::PluginsInstall(_)
             | ClientRequest::PluginsUninstall(_)
+            | ClientRequest::PluginsPrompts
+            | ClientRequest::PluginsPrompt(_)
+            | ClientRequest::PluginsResources
+            | ClientRequest::PluginsResource(_)
     )
 }
 
@@ -91,6 +97,21 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::PluginsRevoke(p) => {
             let done = daemon.plugins.grant_exemptions(&p.name, false).map_err(|e| ErrorObject::new(NOT_FOUND, e));
             (reply(id, done), Effect::None)
+        }
+        ClientRequest::PluginsPrompts => {
+            (reply(id, Ok::<_, ErrorObject>(daemon.plugins.prompts().await)), Effect::None)
+        }
+        ClientRequest::PluginsPrompt(p) => {
+            let args = serde_json::to_value(&p.arguments).unwrap_or_default();
+            let text = daemon.plugins.prompt(&p.plugin, &p.name, args).await;
+            (reply(id, text.map(|text| TextResult { text }).map_err(|e| ErrorObject::new(NOT_FOUND, e))), Effect::None)
+        }
+        ClientRequest::PluginsResources => {
+            (reply(id, Ok::<_, ErrorObject>(daemon.plugins.resources().await)), Effect::None)
+        }
+        ClientRequest::PluginsResource(p) => {
+            let text = daemon.plugins.resource(&p.plugin, &p.uri).await;
+            (reply(id, text.map(|text| TextResult { text }).map_err(|e| ErrorObject::new(NOT_FOUND, e))), Effect::None)
         }
         ClientRequest::VaultList => (reply(id, vault_result(daemon.vault.names())), Effect::None),
         ClientRequest::VaultDelete(p) => {

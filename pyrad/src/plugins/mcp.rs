@@ -232,6 +232,81 @@ impl McpClient {
         Ok((text, is_error))
     }
 
+    /// Prompts, as `(name, description, [(argument, required)])`.
+    pub async fn list_prompts(
+        &self,
+        timeout: Duration,
+    ) -> Result<Vec<(String, String, Vec<(String, bool)>)>, McpError> {
+        let page = self.request("prompts/list", json!({}), timeout).await?;
+        Ok(page
+            .get("prompts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                let name = p.get("name")?.as_str()?.to_owned();
+                let description = p.get("description").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let args = p
+                    .get("arguments")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| {
+                        Some((
+                            a.get("name")?.as_str()?.to_owned(),
+                            a.get("required").and_then(Value::as_bool).unwrap_or(false),
+                        ))
+                    })
+                    .collect();
+                Some((name, description, args))
+            })
+            .collect())
+    }
+
+    /// A prompt's messages, as text to send in the user's place.
+    pub async fn get_prompt(&self, name: &str, args: Value, timeout: Duration) -> Result<String, McpError> {
+        let result = self.request("prompts/get", json!({"name": name, "arguments": args}), timeout).await?;
+        Ok(result
+            .get("messages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.pointer("/content/text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n\n"))
+    }
+
+    /// Resources, as `(uri, name, description)`.
+    pub async fn list_resources(&self, timeout: Duration) -> Result<Vec<(String, String, String)>, McpError> {
+        let page = self.request("resources/list", json!({}), timeout).await?;
+        Ok(page
+            .get("resources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| {
+                Some((
+                    r.get("uri")?.as_str()?.to_owned(),
+                    r.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    r.get("description").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect())
+    }
+
+    /// A resource's text contents.
+    pub async fn read_resource(&self, uri: &str, timeout: Duration) -> Result<String, McpError> {
+        let result = self.request("resources/read", json!({"uri": uri}), timeout).await?;
+        Ok(result
+            .get("contents")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|c| c.get("text").and_then(Value::as_str).unwrap_or("[binary content]"))
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
     pub async fn ping(&self, timeout: Duration) -> Result<(), McpError> {
         self.request("ping", json!({}), timeout).await.map(|_| ())
     }
