@@ -89,7 +89,7 @@ fn a_plugin_tool_runs_in_a_chat_turn_through_approval() {
     let list = settled(&mut client);
     let calc = find(&list, "calc");
     assert_eq!(calc["state"], "active", "{calc}");
-    assert_eq!(calc["tools"], json!(["calc__add", "calc__where"]));
+    assert_eq!(calc["tools"], json!(["calc__add", "calc__where", "calc__settings"]));
 
     client.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "chat.send", "params": {"text": "add two and three"}}));
     let request = loop {
@@ -350,7 +350,7 @@ fn plugins_can_be_disabled_enabled_and_added_without_a_restart() {
     // A new folder is noticed and started by the watcher.
     plugin(&home.path(), "calc2", "good", "");
     let added = wait_state(&mut client, "calc2", "active");
-    assert_eq!(added["tools"], json!(["calc2__add", "calc2__where"]));
+    assert_eq!(added["tools"], json!(["calc2__add", "calc2__where", "calc2__settings"]));
 }
 
 #[test]
@@ -564,4 +564,74 @@ fn prompts_become_slash_commands_and_resources_can_be_attached() {
     assert!(stdout.contains("Prompt received."), "{stdout}");
     assert!(stdout.contains("attached demo://"), "{stdout}");
     assert!(stdout.contains("I read the attachment."), "{stdout}");
+}
+
+#[test]
+fn setup_checks_settings_against_the_schema_and_puts_secrets_in_the_vault() {
+    let home = TestHome::new();
+    let extra = r#"[permissions]
+vault = ["plugin:calc:token"]
+[env]
+TOKEN = "vault:plugin:calc:token"
+[config_schema]
+type = "object"
+required = ["city", "token"]
+[config_schema.properties.city]
+type = "string"
+description = "Where you live"
+[config_schema.properties.days]
+type = "integer"
+[config_schema.properties.token]
+type = "string"
+format = "password"
+"#;
+    plugin(&home.path(), "calc", "good", extra);
+    let pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    // Without its token the plugin cannot start, and says how to fix it.
+    let waiting = wait_state(&mut client, "calc", "failed");
+    assert!(waiting["reason"].as_str().unwrap().contains("pyractl plugin setup calc"), "{waiting}");
+
+    let fields = client.result("plugins.setup_info", json!({"name": "calc"}));
+    let token = fields.as_array().unwrap().iter().find(|f| f["key"] == "token").unwrap();
+    assert_eq!((token["secret"].as_bool(), token["required"].as_bool()), (Some(true), Some(true)));
+
+    let wrong = client.call(
+        "plugins.configure",
+        json!({"name": "calc", "values": {"city": "Lyon", "days": "three"}, "secrets": {"token": "t0k"}}),
+    );
+    assert_eq!(error_code(&wrong), Some(-32602), "{wrong}");
+    assert!(wrong["error"]["message"].as_str().unwrap().contains("days"), "{wrong}");
+    let leaked = client.call("plugins.configure", json!({"name": "calc", "values": {"city": "Lyon", "token": "t0k"}}));
+    assert!(leaked["error"]["message"].as_str().unwrap().contains("token is a secret"), "{leaked}");
+
+    // Through pyractl, as a person would: answers on stdin, the secret without echo.
+    let mut command = std::process::Command::new(bin("pyractl"));
+    command.env("PYRA_HOME", home.path()).args(["plugin", "setup", "calc"]);
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let _guard = PidGuard(Some(child.id()));
+    {
+        use std::io::Write;
+        // Fields come sorted: city, days, token.
+        child.stdin.take().unwrap().write_all(b"Lyon\n3\nsecret-t0k\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("secret-t0k"));
+
+    wait_state(&mut client, "calc", "active");
+    let seen: Value = serde_json::from_str(
+        client.result("plugins.call", json!({"tool": "calc__settings", "args": {}}))["text"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(seen["config"], json!({"city": "Lyon", "days": 3}));
+    assert_eq!(seen["token"], "secret-t0k", "the plugin gets its secret through the env mapping");
+    assert_eq!(mode(&home.path().join("data/plugins/calc/config.json")), 0o600);
+    let config = std::fs::read_to_string(home.path().join("data/plugins/calc/config.json")).unwrap();
+    assert!(!config.contains("secret-t0k"), "secrets stay in the vault");
+    assert_eq!(client.result("vault.list", json!({})), json!(["plugin:calc:token"]));
 }

@@ -755,6 +755,55 @@ pub struct ResourceParams {
     pub uri: String,
 }
 
+/// `plugins.setup_info`: the settings a plugin declares in its `config_schema`.
+pub enum PluginsSetupInfo {}
+impl Method for PluginsSetupInfo {
+    const NAME: &'static str = "plugins.setup_info";
+    type Params = PluginName;
+    type Result = Vec<SetupField>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupField {
+    pub key: String,
+    /// The JSON Schema type: `string`, `integer`, `number`, `boolean`.
+    pub kind: String,
+    pub description: String,
+    pub required: bool,
+    /// `format: password` or `x-secret: true`: stored in the vault as `plugin:<name>:<key>`.
+    pub secret: bool,
+}
+
+/// `plugins.configure`: store a plugin's settings (checked against its schema)
+/// and secrets (into the vault), then reload it.
+pub enum PluginsConfigure {}
+impl Method for PluginsConfigure {
+    const NAME: &'static str = "plugins.configure";
+    type Params = ConfigureParams;
+    type Result = Empty;
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigureParams {
+    pub name: String,
+    #[serde(default)]
+    pub values: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub secrets: std::collections::BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for ConfigureParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secrets: Vec<&String> = self.secrets.keys().collect();
+        f.debug_struct("ConfigureParams")
+            .field("name", &self.name)
+            .field("values", &self.values)
+            .field("secrets", &secrets)
+            .finish()
+    }
+}
+
 /// A request from a client, decoded into its method's params.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientRequest {
@@ -791,6 +840,8 @@ pub enum ClientRequest {
     PluginsPrompt(PromptParams),
     PluginsResources,
     PluginsResource(ResourceParams),
+    PluginsSetupInfo(PluginName),
+    PluginsConfigure(ConfigureParams),
 }
 
 impl ClientRequest {
@@ -833,6 +884,8 @@ impl ClientRequest {
                 params_of::<PluginsResources>(params).map(|Empty| ClientRequest::PluginsResources)
             }
             PluginsResource::NAME => params_of::<PluginsResource>(params).map(ClientRequest::PluginsResource),
+            PluginsSetupInfo::NAME => params_of::<PluginsSetupInfo>(params).map(ClientRequest::PluginsSetupInfo),
+            PluginsConfigure::NAME => params_of::<PluginsConfigure>(params).map(ClientRequest::PluginsConfigure),
             other => Err(ErrorObject::method_not_found(other)),
         }
     }

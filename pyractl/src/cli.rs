@@ -114,6 +114,8 @@ pub enum PluginCommand {
     },
     /// Stop a plugin and remove its folder (its data folder is kept).
     Uninstall { name: String },
+    /// Answer the settings a plugin asks for; secrets go to the vault.
+    Setup { name: String },
     /// Let the tools the plugin declares read-only run without asking.
     Grant { name: String },
     /// Ask for every tool of the plugin again.

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use proto::ipc::{
-    AuditList, ChatSendParams, Empty, ListParams, MemoryFile, MemoryList, MemoryLog, MemoryName, MemoryRead,
-    MemoryRestore, MemoryRestoreParams, MemoryWrite, PluginCallParams, PluginInstallParams, PluginName, PluginSource,
-    PluginsCall, PluginsDisable, PluginsEnable, PluginsGrant, PluginsInspect, PluginsInstall, PluginsList,
-    PluginsReload, PluginsRevoke, PluginsUninstall, SessionParams, SessionsDelete, SessionsGet, SessionsList,
-    VaultDelete, VaultKey, VaultList, VaultSet, VaultSetParams,
+    AuditList, ChatSendParams, ConfigureParams, Empty, ListParams, MemoryFile, MemoryList, MemoryLog, MemoryName,
+    MemoryRead, MemoryRestore, MemoryRestoreParams, MemoryWrite, PluginCallParams, PluginInstallParams, PluginName,
+    PluginSource, PluginsCall, PluginsConfigure, PluginsDisable, PluginsEnable, PluginsGrant, PluginsInspect,
+    PluginsInstall, PluginsList, PluginsReload, PluginsRevoke, PluginsSetupInfo, PluginsUninstall, SessionParams,
+    SessionsDelete, SessionsGet, SessionsList, VaultDelete, VaultKey, VaultList, VaultSet, VaultSetParams,
 };
 
 use crate::cli::{MemoryCommand, PluginCommand, SessionsCommand, VaultCommand};
@@ -185,9 +185,10 @@ fn read_secret(prompt: &str) -> anyhow::Result<String> {
         eprintln!();
         line
     } else {
-        let mut all = String::new();
-        stdin.lock().read_to_string(&mut all)?;
-        all
+        // One line, so other answers can follow on the same input.
+        let mut line = String::new();
+        stdin.read_line(&mut line)?;
+        line
     };
     let value = value.trim_end_matches(['\n', '\r']).to_owned();
     if value.is_empty() {
@@ -385,6 +386,7 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
             connect(paths)?.call::<PluginsUninstall>(&PluginName { name: name.clone() })?;
             println!("uninstalled {name} (its data folder is kept)");
         }
+        PluginCommand::Setup { name } => plugin_setup(paths, &name)?,
         PluginCommand::Grant { name } => {
             let tools = connect(paths)?.call::<PluginsGrant>(&PluginName { name: name.clone() })?;
             if tools.is_empty() {
@@ -460,5 +462,50 @@ fn install(paths: &Paths, source: &std::path::Path, yes: bool, update: bool) -> 
     let params = PluginInstallParams { source, sha256: seen.sha256, update };
     let name = client.call::<PluginsInstall>(&params)?.name;
     println!("{} {name}; `pyractl plugin list` shows it starting", if update { "updated" } else { "installed" });
+    Ok(())
+}
+
+/// Asks for each setting the plugin declares (secrets without echo) and sends them.
+fn plugin_setup(paths: &Paths, name: &str) -> anyhow::Result<()> {
+    let mut client = connect(paths)?;
+    let fields = client.call::<PluginsSetupInfo>(&PluginName { name: name.to_owned() })?;
+    if fields.is_empty() {
+        println!("{name} declares no settings");
+        return Ok(());
+    }
+    let mut values = serde_json::Map::new();
+    let mut secrets = std::collections::BTreeMap::new();
+    for field in fields {
+        let label = format!(
+            "{}{} ({}){}: ",
+            field.key,
+            if field.required { "" } else { " [optional]" },
+            field.kind,
+            if field.description.is_empty() { String::new() } else { format!(" - {}", field.description) }
+        );
+        let answer: Option<String> = if field.secret {
+            read_secret(&label).ok()
+        } else {
+            eprint!("{label}");
+            std::io::stderr().flush()?;
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            Some(line.trim().to_owned()).filter(|l| !l.is_empty())
+        };
+        let Some(answer) = answer else { continue };
+        if field.secret {
+            secrets.insert(field.key, answer);
+        } else {
+            let value = match field.kind.as_str() {
+                "integer" | "number" | "boolean" => {
+                    serde_json::from_str(&answer).unwrap_or(serde_json::Value::String(answer))
+                }
+                _ => serde_json::Value::String(answer),
+            };
+            values.insert(field.key, value);
+        }
+    }
+    client.call::<PluginsConfigure>(&ConfigureParams { name: name.to_owned(), values, secrets })?;
+    println!("{name} configured and restarted");
     Ok(())
 }

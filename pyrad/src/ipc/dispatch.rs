@@ -36,6 +36,7 @@ pub fn is_instant(call: &ClientRequest) -> bool {
             | ClientRequest::PluginsPrompt(_)
             | ClientRequest::PluginsResources
             | ClientRequest::PluginsResource(_)
+            | ClientRequest::PluginsConfigure(_)
     )
 }
 
@@ -112,6 +113,13 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::PluginsResource(p) => {
             let text = daemon.plugins.resource(&p.plugin, &p.uri).await;
             (reply(id, text.map(|text| TextResult { text }).map_err(|e| ErrorObject::new(NOT_FOUND, e))), Effect::None)
+        }
+        ClientRequest::PluginsSetupInfo(p) => {
+            (reply(id, daemon.plugins.setup_fields(&p.name).map_err(|e| ErrorObject::new(NOT_FOUND, e))), Effect::None)
+        }
+        ClientRequest::PluginsConfigure(p) => {
+            let done = daemon.plugins.configure(&p.name, p.values, p.secrets).await;
+            (reply(id, done.map(|()| Empty).map_err(|e| ErrorObject::new(INVALID_PARAMS, e))), Effect::None)
         }
         ClientRequest::VaultList => (reply(id, vault_result(daemon.vault.names())), Effect::None),
         ClientRequest::VaultDelete(p) => {
