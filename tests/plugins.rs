@@ -635,3 +635,97 @@ format = "password"
     assert!(!config.contains("secret-t0k"), "secrets stay in the vault");
     assert_eq!(client.result("vault.list", json!({})), json!(["plugin:calc:token"]));
 }
+
+fn install_bundled(home: &TestHome, name: &str) {
+    let (code, stdout, stderr) = pyractl(home, &["plugin", "install", "--bundled", name, "--yes"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+}
+
+fn call(client: &mut RawClient, tool: &str, args: Value) -> Value {
+    client.result("plugins.call", json!({"tool": tool, "args": args}))
+}
+
+#[test]
+fn the_bundled_files_plugin_stays_inside_its_roots() {
+    let home = TestHome::new();
+    let pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    install_bundled(&home, "files");
+    let failed = wait_state(&mut client, "files", "active");
+    assert_eq!(failed["exempt_declared"], json!(["list", "read", "search"]));
+    let root = home.scratch().join("docs");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(root.join("tea.md"), "Green tea\nBlack tea\n").unwrap();
+    std::fs::write(root.join("sub/coffee.md"), "No tea here? Tea!\n").unwrap();
+    std::os::unix::fs::symlink("/etc", root.join("escape")).unwrap();
+
+    let none = call(&mut client, "files__list", json!({"path": root}));
+    assert!(none["text"].as_str().unwrap().contains("no roots granted"), "{none}");
+    client.result("plugins.configure", json!({"name": "files", "values": {"roots": root.display().to_string()}}));
+    wait_state(&mut client, "files", "active");
+
+    assert_eq!(call(&mut client, "files__list", json!({"path": root}))["text"], "escape@\nsub/\ntea.md");
+    assert_eq!(
+        call(&mut client, "files__read", json!({"path": root.join("tea.md")}))["text"],
+        "Green tea\nBlack tea\n"
+    );
+    let hits = call(&mut client, "files__search", json!({"path": root, "pattern": "TEA"}))["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(hits.lines().count(), 3, "{hits}");
+    let wrote = call(&mut client, "files__write", json!({"path": root.join("new.md"), "content": "hello"}));
+    assert_eq!(wrote["is_error"], false, "{wrote}");
+    assert_eq!(std::fs::read_to_string(root.join("new.md")).unwrap(), "hello");
+    for outside in [
+        json!({"path": "/etc/hostname"}),
+        json!({"path": root.join("escape/hostname")}),
+        json!({"path": root.join("../outside.md")}),
+    ] {
+        let refused = call(&mut client, "files__read", outside.clone());
+        assert_eq!(refused["is_error"], true, "{outside}: {refused}");
+    }
+    let refused = call(&mut client, "files__write", json!({"path": home.scratch().join("x.md"), "content": "no"}));
+    assert!(refused["text"].as_str().unwrap().contains("outside the granted roots"), "{refused}");
+    assert!(!home.scratch().join("x.md").exists());
+}
+
+#[test]
+fn the_bundled_shell_plugin_runs_with_a_timeout_and_the_web_plugin_fetches() {
+    let home = TestHome::new();
+    let pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    install_bundled(&home, "shell");
+    install_bundled(&home, "web");
+    wait_state(&mut client, "shell", "active");
+    wait_state(&mut client, "web", "active");
+
+    let ran = call(&mut client, "shell__run", json!({"command": "echo hi; echo oops >&2"}));
+    assert_eq!(ran["text"], "hi\n\n[stderr]\noops\n", "{ran}");
+    let failed = call(&mut client, "shell__run", json!({"command": "exit 3"}));
+    assert!(failed["is_error"] == true && failed["text"].as_str().unwrap().contains("exit status: 3"), "{failed}");
+    let slow = call(&mut client, "shell__run", json!({"command": "sleep 30", "timeout_secs": 1}));
+    assert!(slow["text"].as_str().unwrap().contains("timed out after 1 s"), "{slow}");
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/page", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming().take(2) {
+            let mut stream = stream.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let body = "<html><body><h1>Tea guide</h1><p>Steep <b>green</b> tea at 80 degrees.</p></body></html>";
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    let page = call(&mut client, "web__fetch", json!({"url": url}));
+    let text = page["text"].as_str().unwrap();
+    assert!(text.contains("Tea guide") && text.contains("green") && !text.contains("<b>"), "{page}");
+    let refused = call(&mut client, "web__fetch", json!({"url": "file:///etc/passwd"}));
+    assert_eq!(refused["is_error"], true);
+}

@@ -101,7 +101,11 @@ pub enum PluginCommand {
     },
     /// Install a plugin from a folder, a .tar.gz or a .zip (shows what it asks for first).
     Install {
+        /// The folder or archive; with --bundled, one of: files, shell, web.
         source: std::path::PathBuf,
+        /// Install one of the plugins that ship with Pyra.
+        #[arg(long)]
+        bundled: bool,
         /// Do not ask for confirmation (needed without a terminal).
         #[arg(long)]
         yes: bool,

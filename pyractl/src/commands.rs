@@ -380,7 +380,15 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
                 bail!("the tool reported an error");
             }
         }
-        PluginCommand::Install { source, yes } => install(paths, &source, yes, false)?,
+        PluginCommand::Install { source, bundled: false, yes } => install(paths, &source, yes, false)?,
+        PluginCommand::Install { source, bundled: true, yes } => {
+            let name = source.to_string_lossy().into_owned();
+            let folder = tempfile::Builder::new().prefix("pyra-bundled-").tempdir()?;
+            let dir = folder.path().join(&name);
+            std::fs::create_dir(&dir)?;
+            std::fs::write(dir.join("plugin.toml"), bundled_manifest(&name)?)?;
+            install(paths, &dir, yes, false)?;
+        }
         PluginCommand::Update { source, yes } => install(paths, &source, yes, true)?,
         PluginCommand::Uninstall { name } => {
             connect(paths)?.call::<PluginsUninstall>(&PluginName { name: name.clone() })?;
@@ -508,4 +516,25 @@ fn plugin_setup(paths: &Paths, name: &str) -> anyhow::Result<()> {
     client.call::<PluginsConfigure>(&ConfigureParams { name: name.to_owned(), values, secrets })?;
     println!("{name} configured and restarted");
     Ok(())
+}
+
+/// The manifest of a plugin that ships with Pyra; its binary sits next to pyractl.
+fn bundled_manifest(name: &str) -> anyhow::Result<String> {
+    let dir = std::env::current_exe()?.parent().map(std::path::Path::to_path_buf).context("pyractl has no folder")?;
+    let binary = std::fs::canonicalize(dir.join(format!("pyra-{name}")))
+        .with_context(|| format!("no bundled plugin {name:?} next to pyractl (files, shell, web)"))?;
+    let command = format!("command = {:?}\n", binary.display().to_string());
+    let version = env!("CARGO_PKG_VERSION");
+    Ok(match name {
+        "files" => format!(
+            "name = \"files\"\nversion = \"{version}\"\ndescription = \"List, read and search files under folders you grant; write them with your approval\"\n{command}\n[approval]\nexempt = [\"list\", \"read\", \"search\"]\n\n[config_schema]\ntype = \"object\"\nrequired = [\"roots\"]\n[config_schema.properties.roots]\ntype = \"string\"\ndescription = \"Folders it may use, separated by ':'\"\n"
+        ),
+        "shell" => format!(
+            "name = \"shell\"\nversion = \"{version}\"\ndescription = \"Run shell commands, each after your approval, with a timeout and an output cap\"\n{command}\n[limits]\nmemory_mb = 512\ncpu_secs = 3600\ncall_timeout_secs = 660\n"
+        ),
+        "web" => format!(
+            "name = \"web\"\nversion = \"{version}\"\ndescription = \"Fetch a web page as Markdown\"\n{command}\n[approval]\nexempt = [\"fetch\"]\n\n[permissions]\nnetwork = true\n"
+        ),
+        other => bail!("no bundled plugin {other:?}: files, shell or web"),
+    })
 }
