@@ -23,7 +23,7 @@ build:
 
 ## test: formatting, lints, unit and integration tests (CI runs this)
 test: test-deps lint
-	$(CARGO) build --workspace
+	$(CARGO) build --workspace --bins --examples
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace; \
 	else \

@@ -729,3 +729,26 @@ fn the_bundled_shell_plugin_runs_with_a_timeout_and_the_web_plugin_fetches() {
     let refused = call(&mut client, "web__fetch", json!({"url": "file:///etc/passwd"}));
     assert_eq!(refused["is_error"], true);
 }
+
+#[test]
+fn the_rust_example_in_plugins_md_is_a_working_plugin() {
+    let doc = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/PLUGINS.md")).unwrap();
+    let code = doc.split("```rust\n").nth(1).and_then(|rest| rest.split("```").next()).unwrap();
+    let example =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/examples/shout.rs"))
+            .unwrap();
+    assert!(example.ends_with(code), "plugins/examples/shout.rs must be the doc's example");
+    let binary = bin("examples/shout");
+    let home = TestHome::new();
+    let dir = home.path().join("plugins/shout");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("plugin.toml"),
+        format!("name = \"shout\"\nversion = \"0.1.0\"\ncommand = {:?}\n", binary.display().to_string()),
+    )
+    .unwrap();
+    let pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    wait_state(&mut client, "shout", "active");
+    assert_eq!(call(&mut client, "shout__shout", json!({"text": "green tea"}))["text"], "GREEN TEA");
+}
