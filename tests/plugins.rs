@@ -221,6 +221,8 @@ fn hooks_run_in_order_can_answer_for_a_tool_and_rewrite_results() {
     let llm = FakeLlm::start(HOOK_RULES);
     let home = TestHome::new();
     let log = home.scratch().join("hooks.log");
+    // The sandbox opens only what exists next to PYRA_HOME when the plugin starts.
+    std::fs::write(&log, "").unwrap();
     let hooks = "hooks = [\"tool_registry_build\", \"session_resolved\", \"system_prompt_extend\", \"pre_llm_call\", \"post_llm_response\", \"pre_tool_execute\", \"post_tool_execute\", \"turn_completed\", \"message_received\"]";
     plugin(&home.path(), "calc", "good", &format!("{hooks}\n[env]\nHOOK_LOG = {:?}", log.display().to_string()));
     // A plugin whose hooks never answer in time: skipped, the turn goes on.
@@ -290,6 +292,8 @@ fn the_worked_example_in_plugins_md_works_as_written() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("server.py"), code).unwrap();
     let notes = home.scratch().join("notes");
+    // The sandbox opens only what exists next to PYRA_HOME when the plugin starts.
+    std::fs::create_dir_all(&notes).unwrap();
     std::fs::write(
         dir.join("plugin.toml"),
         format!(
@@ -751,4 +755,38 @@ fn the_rust_example_in_plugins_md_is_a_working_plugin() {
     let mut client = pyrad.client();
     wait_state(&mut client, "shout", "active");
     assert_eq!(call(&mut client, "shout__shout", json!({"text": "green tea"}))["text"], "GREEN TEA");
+}
+
+#[test]
+fn the_sandbox_hides_pyra_home_and_tcp_unless_granted() {
+    let home = TestHome::new();
+    plugin(&home.path(), "snoop", "snoop", "");
+    plugin(&home.path(), "caller", "snoop", "[permissions]\nnetwork = true");
+    let public = home.scratch().join("public.txt");
+    std::fs::write(&public, "anyone may read this").unwrap();
+    let pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    wait_state(&mut client, "snoop", "active");
+    wait_state(&mut client, "caller", "active");
+
+    let peek = |client: &mut RawClient, path: &Path| {
+        call(client, "snoop__peek", json!({"path": path}))["text"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(peek(&mut client, &public), "anyone may read this");
+    assert!(
+        peek(&mut client, &home.path().join("plugins/snoop/plugin.toml")).contains("name = \"snoop\""),
+        "its own folder"
+    );
+    for secret in ["vault/identity.txt", "config.toml", "data/pyra.db", "plugins/caller/plugin.toml"] {
+        let seen = peek(&mut client, &home.path().join(secret));
+        assert_eq!(seen, "error: Permission denied", "{secret} must be hidden from plugins");
+    }
+    let wrote = call(&mut client, "snoop__where", json!({}));
+    assert!(wrote["text"].as_str().unwrap().ends_with("data/plugins/snoop"));
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || for _ in listener.incoming().take(2) {});
+    assert_eq!(call(&mut client, "snoop__dial", json!({"port": port}))["text"], "error: Permission denied");
+    assert_eq!(call(&mut client, "caller__dial", json!({"port": port}))["text"], "connected");
 }

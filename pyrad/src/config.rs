@@ -21,11 +21,19 @@ pub struct Config {
     pub plugins: PluginsSection,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PluginsSection {
     /// Folders searched for plugins besides `$PYRA_HOME/plugins`.
     pub paths: Vec<PathBuf>,
+    /// Run plugins in the kernel sandbox (no access to PYRA_HOME, TCP only if granted).
+    pub sandbox: bool,
+}
+
+impl Default for PluginsSection {
+    fn default() -> Self {
+        Self { paths: Vec::new(), sandbox: true }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,6 +195,10 @@ unattended_allow = []
 # Folders searched for plugins besides $PYRA_HOME/plugins; each plugin is a
 # folder holding a plugin.toml.
 paths = []
+# Run each plugin in a kernel sandbox (Landlock): it cannot read or write
+# anything in PYRA_HOME but its own folders, and cannot use TCP unless its
+# manifest grants `permissions.network`.
+sandbox = true
 "#;
 
 /// A configuration that cannot be used, said so a person can fix it.

@@ -146,6 +146,7 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         search: search_paths(&home.root.join("plugins"), &config.plugins.paths),
         logs: home.logs().join("plugins"),
         data: home.root.join("data").join("plugins"),
+        sandbox: config.plugins.sandbox.then(|| home.root.clone()),
     };
     let plugins = PluginHost::new(plugin_paths, vault.clone(), store.clone());
     let memory = Memory::open(&home.memory(), store.clone()).context("while opening memory")?;

@@ -15,6 +15,7 @@ mod logging;
 mod memory;
 mod notify;
 mod plugins;
+mod sandbox;
 mod security;
 mod store;
 // The vault is wired into the daemon, IPC and providers next (issue 3).
@@ -51,6 +52,11 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // `pyrad --sandbox-exec -- <plugin command>`: restrict, then become the plugin.
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if raw.get(1).is_some_and(|a| a == sandbox::FLAG) {
+        sandbox::exec(&raw);
+    }
     let args = Args::parse();
     // Everything pyrad creates is private to its user, whatever the caller's umask.
     // SAFETY: umask only changes this process's file-creation mask.

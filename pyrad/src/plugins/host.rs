@@ -164,6 +164,8 @@ pub struct HostPaths {
     pub logs: PathBuf,
     /// `$PYRA_HOME/data/plugins`: one private folder per plugin.
     pub data: PathBuf,
+    /// Sandbox plugins so they cannot touch this folder (`PYRA_HOME`); `None` turns the sandbox off.
+    pub sandbox: Option<PathBuf>,
 }
 
 pub struct PluginHost {
@@ -479,10 +481,37 @@ impl PluginHost {
         crate::security::modes::ensure_dir(&data).map_err(|e| e.to_string())?;
         env.push(("PYRA_PLUGIN_DATA".into(), data.display().to_string()));
         env.push(("PYRA_PLUGIN_CONFIG".into(), data.join(CONFIG_FILE).display().to_string()));
+        // Its temporary files live in its data folder: /tmp may hold a PYRA_HOME.
+        let tmp = data.join("tmp");
+        crate::security::modes::ensure_dir(&tmp).map_err(|e| e.to_string())?;
+        env.push(("TMPDIR".into(), tmp.display().to_string()));
+        let sandbox = match &self.paths.sandbox {
+            Some(hidden) => {
+                let policy = crate::sandbox::Policy {
+                    hidden: hidden.clone(),
+                    read: vec![plugin.dir.clone()],
+                    write: vec![data.clone()],
+                    network: m.permissions.network,
+                };
+                env.push((crate::sandbox::ENV.into(), serde_json::to_string(&policy).map_err(|e| e.to_string())?));
+                true
+            }
+            None => false,
+        };
+        // Sandboxed: pyrad itself starts, restricts itself, and becomes the plugin.
+        let (command, args) = if sandbox {
+            let me = std::env::current_exe().map_err(|e| format!("cannot find pyrad itself: {e}"))?;
+            let mut args =
+                vec![crate::sandbox::FLAG.to_owned(), "--".to_owned(), resolve_command(&m.command, &plugin.dir)];
+            args.extend(m.args.iter().cloned());
+            (me.display().to_string(), args)
+        } else {
+            (m.command.clone(), m.args.clone())
+        };
         Ok(Spawn {
             name: m.name.clone(),
-            command: m.command.clone(),
-            args: m.args.clone(),
+            command,
+            args,
             dir: plugin.dir.clone(),
             env,
             cpu_secs: Some(m.limits.cpu_secs),
@@ -771,6 +800,15 @@ impl Tool for PluginTool {
                 (text, true) => Err(text),
             }
         })
+    }
+}
+
+/// A manifest `command`: relative paths are inside the plugin folder, bare names are looked up on PATH by exec.
+fn resolve_command(command: &str, dir: &Path) -> String {
+    if command.contains('/') && !command.starts_with('/') {
+        dir.join(command).display().to_string()
+    } else {
+        command.to_owned()
     }
 }
 
