@@ -790,3 +790,41 @@ fn the_sandbox_hides_pyra_home_and_tcp_unless_granted() {
     assert_eq!(call(&mut client, "snoop__dial", json!({"port": port}))["text"], "error: Permission denied");
     assert_eq!(call(&mut client, "caller__dial", json!({"port": port}))["text"], "connected");
 }
+
+#[test]
+fn a_plugin_that_stops_answering_pings_is_restarted() {
+    let home = TestHome::new();
+    plugin(&home.path(), "deaf", "deaf", "");
+    let options = PyradOptions { env: vec![("PYRA__PLUGINS__HEALTH_SECS".into(), "1".into())] };
+    let pyrad = Pyrad::start_with(&home, options);
+    let mut client = pyrad.client();
+    let first = wait_state(&mut client, "deaf", "active");
+    assert!(first["rss_mib"].as_f64().unwrap() > 1.0, "{first}");
+    let deadline = Instant::now() + TIMEOUT;
+    while find(&plugins(&mut client), "deaf")["restarts"].as_u64().unwrap() == 0 {
+        assert!(Instant::now() < deadline, "a plugin that ignores pings was never restarted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(home.log().contains("failed its health check"), "{}", home.log());
+}
+
+#[test]
+fn a_plugin_over_its_memory_limit_is_killed_and_restarted() {
+    let home = TestHome::new();
+    // The fixture manifest allows 64 MiB; the hog holds 200 MiB on its first call.
+    plugin(&home.path(), "hog", "hog", "");
+    let pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    let before = wait_state(&mut client, "hog", "active");
+    assert!(before["rss_mib"].as_f64().unwrap() < 64.0, "{before}");
+    let answer = client.result("plugins.call", json!({"tool": "hog__add", "args": {"a": 1, "b": 1}}));
+    assert_eq!(answer["is_error"], true, "{answer}");
+    let deadline = Instant::now() + TIMEOUT;
+    while find(&plugins(&mut client), "hog")["restarts"] == 0 {
+        assert!(Instant::now() < deadline, "the hog was never killed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(home.log().contains("over its memory limit of 64 MiB"), "{}", home.log());
+    wait_state(&mut client, "hog", "active");
+    client.result("daemon.status", json!({}));
+}

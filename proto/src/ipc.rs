@@ -529,6 +529,9 @@ pub struct PluginInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub pid: Option<u32>,
+    /// Resident memory of its process, in MiB, while active.
+    #[serde(default)]
+    pub rss_mib: Option<f64>,
     /// Its tools as the model sees them: `plugin__tool`.
     pub tools: Vec<String>,
     pub calls: u64,

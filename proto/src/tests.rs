@@ -177,6 +177,75 @@ fn chat_messages_round_trip() {
 }
 
 #[test]
+fn plugin_messages_round_trip() {
+    let sha = "9b74c9897bac770ffc029102a200c5de9b74c9897bac770ffc029102a200c5de";
+    let active = PluginInfo {
+        name: "everything".into(),
+        version: "2026.8.31".into(),
+        description: "The MCP reference test server".into(),
+        state: "active".into(),
+        reason: None,
+        pid: Some(5151),
+        rss_mib: Some(48.5),
+        tools: vec!["everything__echo".into(), "everything__add".into()],
+        calls: 12,
+        errors: 1,
+        p50_ms: Some(0.4),
+        restarts: 0,
+        server: "mcp-servers/everything 2.0.0 (MCP 2025-06-18)".into(),
+        garbage_lines: 0,
+        start_ms: Some(231.5),
+        exempt_declared: vec!["echo".into()],
+        exempt_granted: vec![],
+        installed_from: Some("/home/me/everything.tar.gz".into()),
+        sha256: Some(sha.into()),
+    };
+    let skipped = PluginInfo {
+        name: "github".into(),
+        version: "0.3.0".into(),
+        description: String::new(),
+        state: "skipped".into(),
+        reason: Some("needs plugin git, which is failed".into()),
+        pid: None,
+        rss_mib: None,
+        tools: vec![],
+        calls: 0,
+        errors: 0,
+        p50_ms: None,
+        restarts: 0,
+        server: String::new(),
+        garbage_lines: 0,
+        start_ms: None,
+        exempt_declared: vec![],
+        exempt_granted: vec![],
+        installed_from: None,
+        sha256: None,
+    };
+    let invalid = [("/home/me/.pyra/plugins/broken".to_owned(), "plugin.toml:3:1: unknown field `comand`".to_owned())];
+    let list = PluginsListResult { plugins: vec![active, skipped], invalid: invalid.into_iter().collect() };
+    check("plugins.list.response", &response::<PluginsList>(Id::Num(20), &list));
+    let call = PluginCallParams { tool: "everything__echo".into(), args: json!({"message": "hi"}) };
+    check("plugins.call.request", &request::<PluginsCall>(Id::Num(21), Some(&call)));
+    let called = PluginCallResult { text: "Echo: hi".into(), is_error: false };
+    check("plugins.call.response", &response::<PluginsCall>(Id::Num(21), &called));
+    let install =
+        PluginInstallParams { source: "/home/me/everything.tar.gz".into(), sha256: sha.into(), update: false };
+    check("plugins.install.request", &request::<PluginsInstall>(Id::Num(22), Some(&install)));
+    let inspection = PluginInspection {
+        name: "everything".into(),
+        version: "2026.8.31".into(),
+        description: "The MCP reference test server".into(),
+        command: "node".into(),
+        args: vec!["dist/index.js".into(), "stdio".into()],
+        permissions: json!({"network": true}),
+        hooks: vec![],
+        sha256: sha.into(),
+        installed: true,
+    };
+    check("plugins.inspect.response", &response::<PluginsInspect>(Id::Num(23), &inspection));
+}
+
+#[test]
 fn every_golden_file_is_checked() {
     // A golden file without a round trip above would rot silently.
     let checked = [
@@ -201,6 +270,11 @@ fn every_golden_file_is_checked() {
         "error.too_long",
         "error.version_mismatch",
         "error.handshake_required",
+        "plugins.list.response",
+        "plugins.call.request",
+        "plugins.call.response",
+        "plugins.install.request",
+        "plugins.inspect.response",
     ];
     let dir = format!("{}/golden", env!("CARGO_MANIFEST_DIR"));
     let mut found: Vec<String> = std::fs::read_dir(dir)

@@ -341,16 +341,17 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
                 println!("no plugins in {}", paths.home.join("plugins").display());
             }
             println!(
-                "{:<16} {:<9} {:<9} {:>7} {:>5} {:>6} {:>8}  tools / reason",
-                "name", "version", "state", "pid", "calls", "errors", "p50 ms"
+                "{:<16} {:<9} {:<9} {:>7} {:>7} {:>5} {:>6} {:>8}  tools / reason",
+                "name", "version", "state", "pid", "rss MiB", "calls", "errors", "p50 ms"
             );
             for p in &list.plugins {
                 let pid = p.pid.map_or_else(|| "-".to_owned(), |p| p.to_string());
                 let p50 = p.p50_ms.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"));
+                let rss = p.rss_mib.map_or_else(|| "-".to_owned(), |m| format!("{m:.1}"));
                 let detail = p.reason.clone().unwrap_or_else(|| p.tools.join(", "));
                 println!(
-                    "{:<16} {:<9} {:<9} {:>7} {:>5} {:>6} {:>8}  {detail}",
-                    p.name, p.version, p.state, pid, p.calls, p.errors, p50
+                    "{:<16} {:<9} {:<9} {:>7} {:>7} {:>5} {:>6} {:>8}  {detail}",
+                    p.name, p.version, p.state, pid, rss, p.calls, p.errors, p50
                 );
             }
             for (folder, why) in &list.invalid {
@@ -364,6 +365,7 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
             println!("  state     {}{}", p.state, p.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default());
             println!("  server    {}", p.server);
             println!("  pid       {}", p.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()));
+            println!("  memory    {}", p.rss_mib.map_or_else(|| "-".to_owned(), |m| format!("{m:.1} MiB")));
             println!("  tools     {}", p.tools.join(", "));
             println!("  read-only {} (granted: {})", p.exempt_declared.join(", "), p.exempt_granted.join(", "));
             println!(

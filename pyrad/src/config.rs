@@ -28,11 +28,13 @@ pub struct PluginsSection {
     pub paths: Vec<PathBuf>,
     /// Run plugins in the kernel sandbox (no access to PYRA_HOME, TCP only if granted).
     pub sandbox: bool,
+    /// Seconds between health pings of an active plugin.
+    pub health_secs: u64,
 }
 
 impl Default for PluginsSection {
     fn default() -> Self {
-        Self { paths: Vec::new(), sandbox: true }
+        Self { paths: Vec::new(), sandbox: true, health_secs: 30 }
     }
 }
 
@@ -199,6 +201,9 @@ paths = []
 # anything in PYRA_HOME but its own folders, and cannot use TCP unless its
 # manifest grants `permissions.network`.
 sandbox = true
+# Seconds between health pings; a plugin that does not answer one within its
+# call timeout is restarted.
+health_secs = 30
 "#;
 
 /// A configuration that cannot be used, said so a person can fix it.

@@ -147,6 +147,7 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         logs: home.logs().join("plugins"),
         data: home.root.join("data").join("plugins"),
         sandbox: config.plugins.sandbox.then(|| home.root.clone()),
+        health_every: Duration::from_secs(config.plugins.health_secs.max(1)),
     };
     let plugins = PluginHost::new(plugin_paths, vault.clone(), store.clone());
     let memory = Memory::open(&home.memory(), store.clone()).context("while opening memory")?;

@@ -24,8 +24,6 @@ use crate::vault::Vault;
 const MAX_CRASHES: usize = 5;
 const CRASH_WINDOW: Duration = Duration::from_secs(300);
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// How often an active plugin is pinged; one that does not answer is restarted.
-const HEALTH_EVERY: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
@@ -74,6 +72,8 @@ pub struct Plugin {
     crashes: Mutex<Vec<Instant>>,
     /// Spawn to tool list, last start.
     start_ms: Mutex<Option<f64>>,
+    /// Why pyrad killed it, when it did (health check, memory limit): the crash reason.
+    killed_for: Mutex<Option<String>>,
 }
 
 impl Plugin {
@@ -97,6 +97,18 @@ impl Plugin {
                 l.remove(0);
             }
             l.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+
+    /// Kills its process group for `why`, which becomes the crash reason; the
+    /// watcher then restarts it with backoff.
+    async fn kill(&self, why: String) {
+        tracing::warn!(plugin = %self.manifest.name, reason = %why, "killing plugin");
+        if let Ok(mut k) = self.killed_for.lock() {
+            *k = Some(why);
+        }
+        if let Some(running) = self.running.lock().await.as_mut() {
+            running.process.kill();
         }
     }
 
@@ -128,6 +140,14 @@ impl Plugin {
             state: state.into(),
             reason,
             pid: self.pid.lock().ok().and_then(|p| *p),
+            rss_mib: self
+                .pid
+                .lock()
+                .ok()
+                .and_then(|p| *p)
+                .filter(|_| self.state() == State::Active)
+                .and_then(super::procfs::group_rss)
+                .map(|b| b as f64 / (1024.0 * 1024.0)),
             tools: self
                 .tools
                 .lock()
@@ -166,6 +186,8 @@ pub struct HostPaths {
     pub data: PathBuf,
     /// Sandbox plugins so they cannot touch this folder (`PYRA_HOME`); `None` turns the sandbox off.
     pub sandbox: Option<PathBuf>,
+    /// How often an active plugin is pinged; one that does not answer is restarted.
+    pub health_every: Duration,
 }
 
 pub struct PluginHost {
@@ -242,11 +264,35 @@ impl PluginHost {
                 () = tokio::time::sleep(every) => {}
                 () = stop.cancelled() => return,
             }
+            self.enforce_memory().await;
             let now = self.fingerprint();
             if now != last {
                 tracing::info!("plugin folders changed; reloading plugins");
                 last = now;
                 self.reload().await;
+            }
+        }
+    }
+
+    /// Kills every active plugin whose process group holds more resident memory
+    /// than its `limits.memory_mb`; its watcher restarts it like any crash.
+    async fn enforce_memory(&self) {
+        let active: Vec<Arc<Plugin>> = self
+            .plugins
+            .lock()
+            .map(|p| p.values().filter(|p| p.state() == State::Active).cloned().collect())
+            .unwrap_or_default();
+        if active.is_empty() {
+            return;
+        }
+        let groups = super::procfs::rss_by_group();
+        for plugin in active {
+            let Some(pid) = plugin.pid.lock().ok().and_then(|p| *p) else { continue };
+            let Some(&bytes) = groups.get(&pid) else { continue };
+            let limit = plugin.manifest.limits.memory_mb;
+            if bytes > limit * 1024 * 1024 {
+                let why = format!("used {} MiB, over its memory limit of {limit} MiB", bytes / (1024 * 1024));
+                plugin.kill(why).await;
             }
         }
     }
@@ -287,6 +333,7 @@ impl PluginHost {
                             latencies: Mutex::default(),
                             crashes: Mutex::default(),
                             start_ms: Mutex::default(),
+                            killed_for: Mutex::default(),
                         });
                         found.insert(m.name.clone(), plugin);
                     }
@@ -362,7 +409,7 @@ impl PluginHost {
             };
             plugin.set_state(State::Active);
             tracing::info!(plugin = %name, tools = plugin.report().tools.len(), "plugin active");
-            tokio::spawn(health_check(plugin.clone()));
+            tokio::spawn(health_check(plugin.clone(), self.paths.health_every));
             let host = self.clone();
             tokio::spawn(async move {
                 while let Some(event) = events.recv().await {
@@ -384,6 +431,7 @@ impl PluginHost {
 
     async fn crashed(self: Arc<Self>, plugin: Arc<Plugin>, reason: String) {
         let name = plugin.manifest.name.clone();
+        let reason = plugin.killed_for.lock().ok().and_then(|mut k| k.take()).unwrap_or(reason);
         *plugin.running.lock().await = None;
         let recent = {
             let Ok(mut crashes) = plugin.crashes.lock() else { return };
@@ -738,9 +786,9 @@ impl PluginHost {
 
 /// Pings an active plugin now and then; one that does not answer within its call
 /// timeout is killed, which its watcher sees as a crash and restarts.
-async fn health_check(plugin: Arc<Plugin>) {
+async fn health_check(plugin: Arc<Plugin>, every: Duration) {
     loop {
-        tokio::time::sleep(HEALTH_EVERY).await;
+        tokio::time::sleep(every).await;
         if plugin.state() != State::Active {
             return;
         }
@@ -748,10 +796,7 @@ async fn health_check(plugin: Arc<Plugin>) {
         let Some(client) = client else { return };
         let timeout = Duration::from_secs(plugin.manifest.limits.call_timeout_secs);
         if let Err(e) = client.ping(timeout).await {
-            tracing::warn!(plugin = %plugin.manifest.name, error = %e, "plugin failed its health check; killing it");
-            if let Some(running) = plugin.running.lock().await.as_mut() {
-                running.process.kill();
-            }
+            plugin.kill(format!("failed its health check: {e}")).await;
             return;
         }
     }

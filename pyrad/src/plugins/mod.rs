@@ -1,6 +1,6 @@
 //! Plugins: standalone programs speaking MCP over stdio, described by a
-//! `plugin.toml`. So far: the manifest and its validation; the MCP host, the
-//! lifecycle and the registry come next (issue 4).
+//! `plugin.toml`: the manifest, the MCP client, the process guard, the host
+//! (lifecycle, tools, hooks) and installation.
 
 pub mod host;
 pub mod install;
@@ -8,3 +8,4 @@ pub mod manifest;
 pub mod mcp;
 pub mod order;
 pub mod process;
+pub mod procfs;
