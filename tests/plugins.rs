@@ -224,7 +224,9 @@ fn hooks_run_in_order_can_answer_for_a_tool_and_rewrite_results() {
     // The sandbox opens only what exists next to PYRA_HOME when the plugin starts.
     std::fs::write(&log, "").unwrap();
     let hooks = "hooks = [\"tool_registry_build\", \"session_resolved\", \"system_prompt_extend\", \"pre_llm_call\", \"post_llm_response\", \"pre_tool_execute\", \"post_tool_execute\", \"turn_completed\", \"message_received\"]";
-    plugin(&home.path(), "calc", "good", &format!("{hooks}\n[env]\nHOOK_LOG = {:?}", log.display().to_string()));
+    let log_text = log.display().to_string();
+    let extra = format!("{hooks}\n[env]\nHOOK_LOG = {log_text:?}\n[permissions]\nwrite = [{log_text:?}]");
+    plugin(&home.path(), "calc", "good", &extra);
     // A plugin whose hooks never answer in time: skipped, the turn goes on.
     plugin(&home.path(), "sloth", "slowhook", "hooks = [\"system_prompt_extend\"]");
     let pyrad = Pyrad::start_with(
@@ -297,8 +299,8 @@ fn the_worked_example_in_plugins_md_works_as_written() {
     std::fs::write(
         dir.join("plugin.toml"),
         format!(
-            "name = \"notes\"\nversion = \"0.1.0\"\ncommand = \"python3\"\nargs = [\"server.py\"]\n[env]\nNOTES_DIR = {:?}\n",
-            notes.display().to_string()
+            "name = \"notes\"\nversion = \"0.1.0\"\ncommand = \"python3\"\nargs = [\"server.py\"]\n[env]\nNOTES_DIR = {notes:?}\n[permissions]\nwrite = [{notes:?}]\n",
+            notes = notes.display().to_string()
         ),
     )
     .unwrap();
@@ -827,4 +829,57 @@ fn a_plugin_over_its_memory_limit_is_killed_and_restarted() {
     assert!(home.log().contains("over its memory limit of 64 MiB"), "{}", home.log());
     wait_state(&mut client, "hog", "active");
     client.result("daemon.status", json!({}));
+}
+
+#[test]
+fn the_sandbox_hides_the_home_folder_and_confines_writes_to_what_is_declared() {
+    let home = TestHome::new();
+    // A user's home folder of its own, with a secret and a folder to share.
+    let ada = home.scratch().join("ada");
+    std::fs::create_dir_all(ada.join(".ssh")).unwrap();
+    std::fs::create_dir_all(ada.join("shared")).unwrap();
+    std::fs::write(ada.join(".ssh/id_ed25519"), "PRIVATE KEY").unwrap();
+    std::fs::write(ada.join("shared/readme.txt"), "shared with plugins").unwrap();
+    let out = home.scratch().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(home.scratch().join("public.txt"), "public").unwrap();
+    // The system's python: a pyenv shim would look for its versions in the fake home.
+    let python = ["/usr/bin/python3", "/bin/python3"].into_iter().find(|p| Path::new(p).exists()).unwrap();
+    let manifest = |name: &str, permissions: &str| {
+        let dir = home.path().join("plugins").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = format!(
+            "name = {name:?}\nversion = \"1.0.0\"\ncommand = {python:?}\nargs = [{:?}, \"snoop\"]\n[permissions]\n{permissions}\n",
+            fixture().display().to_string()
+        );
+        std::fs::write(dir.join("plugin.toml"), text).unwrap();
+    };
+    manifest("snoop", "");
+    manifest("trusted", &format!("read = [\"~/shared\"]\nwrite = [{:?}]", out.display().to_string()));
+    let options = PyradOptions { env: vec![("HOME".into(), ada.display().to_string())] };
+    let pyrad = Pyrad::start_with(&home, options);
+    let mut client = pyrad.client();
+    wait_state(&mut client, "snoop", "active");
+    wait_state(&mut client, "trusted", "active");
+    let text = |client: &mut RawClient, tool: &str, path: &Path| {
+        call(client, tool, json!({"path": path}))["text"].as_str().unwrap().to_owned()
+    };
+    let denied = "error: Permission denied";
+
+    // Reading: the home folder is hidden but for what is declared; the rest is open.
+    assert_eq!(text(&mut client, "snoop__peek", &ada.join(".ssh/id_ed25519")), denied);
+    assert_eq!(text(&mut client, "snoop__peek", &ada.join("shared/readme.txt")), denied);
+    assert_eq!(text(&mut client, "trusted__peek", &ada.join("shared/readme.txt")), "shared with plugins");
+    assert_eq!(text(&mut client, "trusted__peek", &ada.join(".ssh/id_ed25519")), denied);
+    assert_eq!(text(&mut client, "snoop__peek", &home.scratch().join("public.txt")), "public");
+
+    // Writing: only its data folder and what is declared writable.
+    assert_eq!(text(&mut client, "snoop__scribble", &out.join("a.txt")), denied);
+    assert!(!out.join("a.txt").exists());
+    assert_eq!(text(&mut client, "trusted__scribble", &out.join("b.txt")), "written");
+    assert_eq!(std::fs::read_to_string(out.join("b.txt")).unwrap(), "scribbled");
+    assert_eq!(text(&mut client, "trusted__scribble", &ada.join("shared/c.txt")), denied, "read grant is read-only");
+    let data = home.path().join("data/plugins/snoop");
+    assert_eq!(text(&mut client, "snoop__scribble", &data.join("mine.txt")), "written");
+    assert_eq!(text(&mut client, "snoop__scribble", &home.path().join("data/plugins/trusted/x")), denied);
 }

@@ -529,10 +529,10 @@ fn bundled_manifest(name: &str) -> anyhow::Result<String> {
     let version = env!("CARGO_PKG_VERSION");
     Ok(match name {
         "files" => format!(
-            "name = \"files\"\nversion = \"{version}\"\ndescription = \"List, read and search files under folders you grant; write them with your approval\"\n{command}\n[approval]\nexempt = [\"list\", \"read\", \"search\"]\n\n[config_schema]\ntype = \"object\"\nrequired = [\"roots\"]\n[config_schema.properties.roots]\ntype = \"string\"\ndescription = \"Folders it may use, separated by ':'\"\n"
+            "name = \"files\"\nversion = \"{version}\"\ndescription = \"List, read and search files under folders you grant; write them with your approval\"\n{command}\n[approval]\nexempt = [\"list\", \"read\", \"search\"]\n\n[config_schema]\ntype = \"object\"\nrequired = [\"roots\"]\n[config_schema.properties.roots]\ntype = \"string\"\ndescription = \"Folders it may use, separated by ':'\"\nx-pyra-grant = \"write\"\n"
         ),
         "shell" => format!(
-            "name = \"shell\"\nversion = \"{version}\"\ndescription = \"Run shell commands, each after your approval, with a timeout and an output cap\"\n{command}\n[limits]\nmemory_mb = 512\ncpu_secs = 3600\ncall_timeout_secs = 660\n"
+            "name = \"shell\"\nversion = \"{version}\"\ndescription = \"Run shell commands, each after your approval, with a timeout and an output cap\"\n{command}\n[permissions]\nread = [\"~\"]\nwrite = [\"~\"]\n\n[limits]\nmemory_mb = 512\ncpu_secs = 3600\ncall_timeout_secs = 660\n"
         ),
         "web" => format!(
             "name = \"web\"\nversion = \"{version}\"\ndescription = \"Fetch a web page as Markdown\"\n{command}\n[approval]\nexempt = [\"fetch\"]\n\n[permissions]\nnetwork = true\n"

@@ -1,9 +1,15 @@
-//! The plugin sandbox, enforced by the kernel (Landlock). A plugin cannot read or
-//! write anything under `PYRA_HOME` (the vault, the database, memory, the config,
-//! other plugins' data) except its own plugin folder (read) and data folder
-//! (read and write), and without `permissions.network` it cannot open or accept
-//! TCP connections. The rest of the filesystem stays as the user's own rights
-//! allow, so existing MCP servers (node, python, ...) run unchanged.
+//! The plugin sandbox, enforced by the kernel (Landlock).
+//!
+//! - **Hidden**: `PYRA_HOME` (the vault, the database, memory, the config, other
+//!   plugins) and the user's home directory. Inside them a plugin reaches only what
+//!   it is granted: its plugin folder (read), its data folder (read and write),
+//!   the paths its manifest declares in `permissions.read` / `permissions.write`,
+//!   and what it needs to run at all (see `host.rs`: the program's own folder, an
+//!   `npx`/`uvx` cache). A grant never opens `PYRA_HOME`.
+//! - **Read-only**: the rest of the filesystem (`/usr`, `/etc`, ...), so node,
+//!   python and their libraries work unchanged.
+//! - **Writable**: only the data folder, `/dev` and `permissions.write`.
+//! - **Network**: without `permissions.network` no TCP connect or bind.
 //!
 //! pyrad applies it by starting `pyrad --sandbox-exec -- <command> <args>`: that
 //! process is single-threaded, restricts itself, then `exec`s the plugin, which
@@ -24,11 +30,11 @@ pub const FLAG: &str = "--sandbox-exec";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Policy {
-    /// Hidden from the plugin: `PYRA_HOME`.
-    pub hidden: PathBuf,
-    /// Readable inside `hidden` anyway: its plugin folder.
+    /// Hidden from the plugin: `PYRA_HOME` and the user's home.
+    pub hidden: Vec<PathBuf>,
+    /// Readable (and executable) even if hidden.
     pub read: Vec<PathBuf>,
-    /// Readable and writable inside `hidden` anyway: its data folder.
+    /// Readable and writable even if hidden.
     pub write: Vec<PathBuf>,
     pub network: bool,
 }
@@ -63,7 +69,7 @@ pub fn exec(args: &[OsString]) -> ! {
 pub fn apply(policy: &Policy) -> Result<RulesetStatus, landlock::RulesetError> {
     let abi = ABI::V4;
     let all = AccessFs::from_all(abi);
-    let open = outside(&policy.hidden);
+    let open = carve(Path::new("/"), &policy.hidden);
     let mut ruleset = Ruleset::default().handle_access(all)?;
     if !policy.network {
         // Handled with no port allowed: every TCP bind and connect is denied.
@@ -71,27 +77,34 @@ pub fn apply(policy: &Policy) -> Result<RulesetStatus, landlock::RulesetError> {
     }
     let status = ruleset
         .create()?
-        .add_rules(path_beneath_rules(&open, all))?
+        .add_rules(path_beneath_rules(&open, AccessFs::from_read(abi)))?
+        // Devices: /dev/null, /dev/tty, /dev/shm; the kernel's own rights still apply.
+        .add_rules(path_beneath_rules(["/dev"], all))?
         .add_rules(path_beneath_rules(&policy.read, AccessFs::from_read(abi)))?
         .add_rules(path_beneath_rules(&policy.write, all))?
         .restrict_self()?;
     Ok(status.ruleset)
 }
 
-/// Everything on the filesystem except `hidden`: at each level from `/` down to
-/// `hidden`, every entry that does not lead to it.
-pub fn outside(hidden: &Path) -> Vec<PathBuf> {
-    let hidden = hidden.canonicalize().unwrap_or_else(|_| hidden.to_path_buf());
-    let mut open = Vec::new();
-    let mut level = PathBuf::from("/");
-    for component in hidden.components().skip(1) {
-        let next = level.join(component);
-        if let Ok(entries) = std::fs::read_dir(&level) {
-            open.extend(entries.flatten().map(|e| e.path()).filter(|p| *p != next));
-        }
-        level = next;
+/// `path` without what lies in `hidden`: `[path]` if it holds none of them,
+/// nothing if it is inside one, else (for an ancestor of a hidden path) the same
+/// for each of its entries. So `carve("/", [home])` is every entry at each level
+/// from `/` down to `home` that does not lead to it. `hidden` must be canonical;
+/// `path` is resolved first, so a symlink cannot lead back into a hidden path.
+/// A path that does not exist yields nothing.
+pub fn carve(path: &Path, hidden: &[PathBuf]) -> Vec<PathBuf> {
+    let Ok(path) = path.canonicalize() else { return Vec::new() };
+    let path = path.as_path();
+    if hidden.iter().any(|h| path.starts_with(h)) {
+        return Vec::new();
     }
-    open
+    if !hidden.iter().any(|h| h.starts_with(path)) {
+        return vec![path.to_path_buf()];
+    }
+    let Ok(entries) = std::fs::read_dir(path) else { return Vec::new() };
+    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    entries.iter().flat_map(|e| carve(e, hidden)).collect()
 }
 
 #[cfg(test)]
@@ -99,18 +112,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn everything_but_the_hidden_path_is_open() {
+    fn carving_leaves_out_every_hidden_path_and_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
-        std::fs::create_dir_all(root.join("home/vault")).unwrap();
-        std::fs::create_dir_all(root.join("other")).unwrap();
+        for d in ["home/ada/.pyra/vault", "home/ada/code", "home/bob", "opt"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
         std::fs::write(root.join("file"), "x").unwrap();
-        let open = outside(&root.join("home"));
-        assert!(open.contains(&root.join("other")) && open.contains(&root.join("file")));
-        assert!(
-            !open.iter().any(|p| p.starts_with(root.join("home")) || root.starts_with(p) && *p != root.join("other"))
-        );
-        assert!(open.contains(&PathBuf::from("/usr")) || !Path::new("/usr").exists());
-        assert!(!open.contains(&PathBuf::from("/")));
+        let home = root.join("home/ada");
+        let pyra = root.join("home/ada/.pyra");
+        let mut open = carve(&root, &[home.clone(), pyra.clone()]);
+        open.sort();
+        assert_eq!(open, vec![root.join("file"), root.join("home/bob"), root.join("opt")]);
+        // A grant of the whole home keeps PYRA_HOME out.
+        assert_eq!(carve(&home, std::slice::from_ref(&pyra)), vec![home.join("code")]);
+        assert!(carve(&pyra.join("vault"), std::slice::from_ref(&pyra)).is_empty());
+        assert_eq!(carve(&root.join("opt"), std::slice::from_ref(&pyra)), vec![root.join("opt")]);
+        // A symlink that leads into a hidden path is followed, and carved.
+        std::os::unix::fs::symlink(&pyra, root.join("opt/back-door")).unwrap();
+        std::os::unix::fs::symlink(root.join("home"), root.join("up")).unwrap();
+        assert!(carve(&root.join("opt/back-door"), std::slice::from_ref(&pyra)).is_empty());
+        let mut up = carve(&root.join("up"), std::slice::from_ref(&pyra));
+        up.sort();
+        assert_eq!(up, vec![home.join("code"), root.join("home/bob")]);
+        assert!(carve(&root.join("missing"), &[pyra]).is_empty());
+        let all = carve(Path::new("/"), std::slice::from_ref(&root));
+        assert!(all.contains(&PathBuf::from("/usr")) || !Path::new("/usr").exists());
+        assert!(!all.iter().any(|p| p.starts_with(&root) || *p == Path::new("/")));
     }
 }

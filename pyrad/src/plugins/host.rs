@@ -534,13 +534,9 @@ impl PluginHost {
         crate::security::modes::ensure_dir(&tmp).map_err(|e| e.to_string())?;
         env.push(("TMPDIR".into(), tmp.display().to_string()));
         let sandbox = match &self.paths.sandbox {
-            Some(hidden) => {
-                let policy = crate::sandbox::Policy {
-                    hidden: hidden.clone(),
-                    read: vec![plugin.dir.clone()],
-                    write: vec![data.clone()],
-                    network: m.permissions.network,
-                };
+            Some(pyra_home) => {
+                let policy = sandbox_policy(plugin, pyra_home, &data);
+                tracing::debug!(plugin = %m.name, read = ?policy.read, write = ?policy.write, "sandbox");
                 env.push((crate::sandbox::ENV.into(), serde_json::to_string(&policy).map_err(|e| e.to_string())?));
                 true
             }
@@ -849,6 +845,78 @@ impl Tool for PluginTool {
 }
 
 /// A manifest `command`: relative paths are inside the plugin folder, bare names are looked up on PATH by exec.
+/// The sandbox of `plugin`: `PYRA_HOME` and the user's home hidden; its own
+/// folders, its declared paths and its program's files (`grants.rs`) granted,
+/// never anything inside `PYRA_HOME` but its own folders.
+fn sandbox_policy(plugin: &Plugin, pyra_home: &Path, data: &Path) -> crate::sandbox::Policy {
+    use crate::sandbox::carve;
+    let m = &plugin.manifest;
+    let home = std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_absolute() && h != Path::new("/"));
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let pyra_home = canonical(pyra_home);
+    let mut hidden = vec![pyra_home.clone()];
+    hidden.extend(home.as_deref().map(canonical));
+    let command = resolve_command(&m.command, &plugin.dir);
+    let program = super::grants::for_program(&command, &m.args, std::env::var("PATH").ok().as_deref(), home.as_deref());
+    let keep_out = std::slice::from_ref(&pyra_home);
+    let declared = |paths: &[PathBuf], kind: &str| -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for path in paths {
+            let Some(full) = super::grants::expand_home(path, home.as_deref()) else { continue };
+            let carved = carve(&full, keep_out);
+            if carved.is_empty() {
+                tracing::warn!(plugin = %m.name, path = %full.display(), "permissions.{kind}: missing or inside PYRA_HOME; not granted");
+            }
+            out.extend(carved);
+        }
+        out
+    };
+    let (config_read, config_write) = config_grants(m, data);
+    let mut read = vec![plugin.dir.clone()];
+    read.extend(declared(&m.permissions.read, "read"));
+    read.extend(declared(&config_read, "read (from its settings)"));
+    read.extend(program.read.iter().flat_map(|p| carve(p, keep_out)));
+    let mut write = vec![data.to_path_buf()];
+    write.extend(declared(&m.permissions.write, "write"));
+    write.extend(declared(&config_write, "write (from its settings)"));
+    write.extend(program.write.iter().flat_map(|p| carve(p, keep_out)));
+    crate::sandbox::Policy { hidden, read, write, network: m.permissions.network }
+}
+
+/// Folders the user gave a plugin in its settings, where its `config_schema` marks
+/// the setting `x-pyra-grant = "read"` or `"write"` (a `:`-separated string or a
+/// list): the `files` plugin's roots. Read from its `config.json`.
+fn config_grants(m: &super::manifest::Manifest, data: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let (mut read, mut write) = (Vec::new(), Vec::new());
+    let Some(properties) = m.config_schema.as_ref().and_then(|s| s.get("properties")).and_then(|p| p.as_table()) else {
+        return (read, write);
+    };
+    let config: serde_json::Map<String, Value> = std::fs::read(data.join(CONFIG_FILE))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    for (key, property) in properties {
+        let target = match property.get("x-pyra-grant").and_then(|g| g.as_str()) {
+            Some("read") => &mut read,
+            Some("write") => &mut write,
+            _ => continue,
+        };
+        let paths: Vec<String> = match config.get(key) {
+            Some(Value::String(s)) => s.split(':').map(str::to_owned).collect(),
+            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            _ => continue,
+        };
+        // Only absolute or `~` paths, as in the manifest.
+        target.extend(
+            paths
+                .iter()
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute() || p.components().next().is_some_and(|c| c.as_os_str() == "~")),
+        );
+    }
+    (read, write)
+}
+
 fn resolve_command(command: &str, dir: &Path) -> String {
     if command.contains('/') && !command.starts_with('/') {
         dir.join(command).display().to_string()

@@ -209,6 +209,15 @@ impl Manifest {
         if let Some(dep) = manifest.depends.iter().find(|d| !valid_name(d) || **d == manifest.name) {
             return Err(rule(format!("depends: {dep:?} is not another plugin's name")));
         }
+        for (kind, paths) in [("read", &manifest.permissions.read), ("write", &manifest.permissions.write)] {
+            let tilde = |p: &Path| p.components().next().is_some_and(|c| c.as_os_str() == "~");
+            if let Some(bad) = paths.iter().find(|p| !p.is_absolute() && !tilde(p)) {
+                return Err(rule(format!(
+                    "permissions.{kind}: {:?} must be an absolute path or start with ~/",
+                    bad.display().to_string()
+                )));
+            }
+        }
         if manifest.limits.call_timeout_secs == 0 || manifest.limits.memory_mb == 0 {
             return Err(rule("limits: call_timeout_secs and memory_mb must be above 0".into()));
         }
@@ -372,6 +381,10 @@ MODE = "fast"
             (
                 "name = \"x\"\nversion = \"1.0.0\"\ncommand = \"c\"\n[limits]\nmemory_mb = 0\ncpu_secs = 1\ncall_timeout_secs = 1\n",
                 "limits",
+            ),
+            (
+                "name = \"x\"\nversion = \"1.0.0\"\ncommand = \"c\"\n[permissions]\nwrite = [\"~/ok\", \"notes\"]\n",
+                "permissions.write: \"notes\" must be an absolute path or start with ~/",
             ),
         ];
         for (text, expected) in cases {

@@ -2,6 +2,7 @@
 //! `plugin.toml`: the manifest, the MCP client, the process guard, the host
 //! (lifecycle, tools, hooks) and installation.
 
+pub mod grants;
 pub mod host;
 pub mod install;
 pub mod manifest;
