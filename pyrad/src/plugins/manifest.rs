@@ -129,7 +129,7 @@ pub struct Permissions {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Limits {
     pub memory_mb: u64,
     pub cpu_secs: u64,
@@ -360,6 +360,9 @@ MODE = "fast"
         assert_eq!(m.limits, Limits::default());
         assert!(m.supports(&semver::Version::new(9, 0, 0)));
         assert!(m.permissions.vault.is_empty() && !m.permissions.network);
+        let partial = parse("name = \"t\"\nversion = \"0.1.0\"\ncommand = \"c\"\n[limits]\ncall_timeout_secs = 5\n");
+        let limits = partial.unwrap().limits;
+        assert_eq!((limits.call_timeout_secs, limits.memory_mb), (5, Limits::default().memory_mb));
     }
 
     #[test]
