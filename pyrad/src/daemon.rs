@@ -177,6 +177,8 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
 
     let listener = ipc::bind(&daemon.socket)?;
     let summary = format!("serving on {}", daemon.socket.display());
+    // Plugins are known (not started) before READY, so the first plugins.list is complete.
+    daemon.plugins.discover().await;
     tracing::info!(pid, socket = %daemon.socket.display(), "pyrad {} ready", env!("CARGO_PKG_VERSION"));
     notify::ready(&summary);
     notify::spawn_watchdog(daemon.stop.clone());

@@ -297,7 +297,31 @@ impl PluginHost {
         }
     }
 
+    /// Reads every plugin folder and publishes what it found (as `discovered`,
+    /// `disabled`, `failed` or `skipped`) without starting anything: pyrad does
+    /// this before `READY=1`, so `plugins.list` is complete from the first request.
+    pub async fn discover(self: &Arc<Self>) {
+        let _lifecycle = self.lifecycle.lock().await;
+        self.discover_locked();
+    }
+
     async fn start_all_locked(self: &Arc<Self>) {
+        let (found, ordered) = self.discover_locked();
+        for name in ordered {
+            let Some(plugin) = found.get(&name).cloned() else { continue };
+            // A dependency that failed to start takes its dependents down with it.
+            let failed_dep =
+                plugin.manifest.depends.iter().find(|d| found.get(*d).is_some_and(|p| p.state() != State::Active));
+            if let Some(dep) = failed_dep {
+                plugin.set_state(State::Skipped(format!("depends on {dep:?}, which is not active")));
+                continue;
+            }
+            self.clone().launch(plugin).await;
+        }
+    }
+
+    /// The plugins the folders hold now, and the start order of those that can start.
+    fn discover_locked(&self) -> (BTreeMap<String, Arc<Plugin>>, Vec<String>) {
         let mut found: BTreeMap<String, Arc<Plugin>> = BTreeMap::new();
         let mut invalid = BTreeMap::new();
         for root in &self.paths.search {
@@ -379,17 +403,7 @@ impl PluginHost {
         if let Ok(mut i) = self.invalid.lock() {
             *i = invalid;
         }
-        for name in ordered {
-            let Some(plugin) = found.get(&name).cloned() else { continue };
-            // A dependency that failed to start takes its dependents down with it.
-            let failed_dep =
-                plugin.manifest.depends.iter().find(|d| found.get(*d).is_some_and(|p| p.state() != State::Active));
-            if let Some(dep) = failed_dep {
-                plugin.set_state(State::Skipped(format!("depends on {dep:?}, which is not active")));
-                continue;
-            }
-            self.clone().launch(plugin).await;
-        }
+        (found, ordered)
     }
 
     /// Starts one plugin and watches it; a crash is restarted with backoff.
