@@ -143,8 +143,32 @@ impl McpClient {
             .await
             .map_err(|_| McpError::Closed(format!("{} is gone", self.name)))
     }
+}
 
-    /// Sends a request and waits for its answer; on timeout the server is told to cancel.
+/// A request sent and not answered: dropped with a reason, it is forgotten and
+/// the server gets `notifications/cancelled`.
+struct Outstanding<'a> {
+    client: &'a McpClient,
+    id: i64,
+    reason: Option<&'static str>,
+}
+
+impl Drop for Outstanding<'_> {
+    fn drop(&mut self) {
+        let Some(reason) = self.reason else { return };
+        if let Ok(mut pending) = self.client.pending.lock() {
+            pending.remove(&self.id);
+        }
+        let params = json!({"requestId": self.id, "reason": reason});
+        // Not async in drop: if the outbox is full the server is busy or stuck,
+        // and its answer, should it come, is ignored anyway.
+        let _ = self.client.outbox.try_send(encode_line(&Notification::new("notifications/cancelled", Some(params))));
+    }
+}
+
+impl McpClient {
+    /// Sends a request and waits for its answer; on timeout, or when the caller
+    /// drops this future, the server is told to cancel.
     pub async fn request(&self, method: &str, params: Value, timeout: Duration) -> Result<Value, McpError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
@@ -163,18 +187,24 @@ impl McpClient {
         if self.outbox.send(line).await.is_err() {
             return Err(McpError::Closed(format!("{} is gone", self.name)));
         }
+        // From here on, a caller that gives up (a timeout, or a cancelled turn
+        // dropping this future) tells the server to stop.
+        let mut outstanding = Outstanding { client: self, id, reason: Some("cancelled by the user") };
         let answer = match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(_)) => Err(McpError::Closed("the reader stopped".into())),
+            Ok(Ok(answer)) => {
+                outstanding.reason = None;
+                answer
+            }
+            Ok(Err(_)) => {
+                outstanding.reason = None;
+                Err(McpError::Closed("the reader stopped".into()))
+            }
             Err(_) => {
-                if let Ok(mut pending) = self.pending.lock() {
-                    pending.remove(&id);
-                }
-                let params = json!({"requestId": id, "reason": "timed out"});
-                let _ = self.notify("notifications/cancelled", Some(params)).await;
+                outstanding.reason = Some("timed out");
                 Err(McpError::Timeout { method: method.into(), secs: timeout.as_secs() })
             }
         };
+        drop(outstanding);
         answer.map_err(|e| match e {
             McpError::Rpc { code, message, .. } => McpError::Rpc { method: method.into(), code, message },
             other => other,

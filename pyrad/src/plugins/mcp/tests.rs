@@ -162,3 +162,38 @@ async fn mcp_server_fetch_from_pypi_fetches_a_loopback_page() {
     assert!(!is_error, "{text}");
     assert!(text.contains("Green tea is steeped at 80 degrees"), "{text}");
 }
+
+#[tokio::test]
+async fn a_call_given_up_is_cancelled_at_the_server() {
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("server.log");
+    let mut s = misbehave("slowtool");
+    s.env.push(("HOOK_LOG".into(), log.display().to_string()));
+    let (_process, client) = connect(&s, logs.path()).await;
+    let (client, _events) = client.unwrap();
+    let client = std::sync::Arc::new(client);
+
+    // A caller that drops the call (a cancelled turn) ...
+    let dropped = {
+        let client = client.clone();
+        tokio::spawn(async move { client.call_tool("add", json!({}), T).await })
+    };
+    // ... once the request is surely on its way.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    dropped.abort();
+    // A caller that times out.
+    let late = client.call_tool("add", json!({}), Duration::from_millis(300)).await;
+    assert!(matches!(late, Err(McpError::Timeout { .. })), "{late:?}");
+
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let seen = std::fs::read_to_string(&log).unwrap_or_default();
+        if seen.contains("cancelled by the user") && seen.contains("timed out") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the server was not told: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(client.pending.lock().unwrap().is_empty(), "nothing is left waiting");
+    client.ping(T).await.unwrap();
+}
