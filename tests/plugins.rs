@@ -883,3 +883,33 @@ fn the_sandbox_hides_the_home_folder_and_confines_writes_to_what_is_declared() {
     assert_eq!(text(&mut client, "snoop__scribble", &data.join("mine.txt")), "written");
     assert_eq!(text(&mut client, "snoop__scribble", &home.path().join("data/plugins/trusted/x")), denied);
 }
+
+#[test]
+fn a_changed_plugin_folder_restarts_only_that_plugin_and_its_dependents() {
+    let home = TestHome::new();
+    plugin(&home.path(), "alpha", "good", "");
+    plugin(&home.path(), "beta", "good", "depends = [\"alpha\"]");
+    plugin(&home.path(), "gamma", "good", "");
+    let pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    let pid = |client: &mut RawClient, name: &str| wait_state(client, name, "active")["pid"].as_u64().unwrap();
+    let (alpha, beta, gamma) = (pid(&mut client, "alpha"), pid(&mut client, "beta"), pid(&mut client, "gamma"));
+    assert_eq!(call(&mut client, "gamma__add", json!({"a": 1, "b": 2}))["text"], "3");
+
+    // A new script in alpha's folder: alpha restarts, and beta, which depends on it.
+    std::fs::write(home.path().join("plugins/alpha/helper.py"), "# a helper\n").unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    while pid(&mut client, "alpha") == alpha || pid(&mut client, "beta") == beta {
+        assert!(Instant::now() < deadline, "alpha and beta were not restarted: {}", plugins(&mut client));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let kept = find(&plugins(&mut client), "gamma").clone();
+    assert_eq!((kept["pid"].as_u64(), kept["calls"].as_u64()), (Some(gamma), Some(1)), "gamma kept running: {kept}");
+
+    // Disabling gamma touches neither alpha nor beta.
+    let (alpha, beta) = (pid(&mut client, "alpha"), pid(&mut client, "beta"));
+    client.result("plugins.disable", json!({"name": "gamma"}));
+    assert_eq!(find(&plugins(&mut client), "gamma")["state"], "disabled");
+    assert_eq!((pid(&mut client, "alpha"), pid(&mut client, "beta")), (alpha, beta));
+    assert!(home.log().contains("plugins refreshed"), "{}", home.log());
+}

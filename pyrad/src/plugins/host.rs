@@ -74,6 +74,8 @@ pub struct Plugin {
     start_ms: Mutex<Option<f64>>,
     /// Why pyrad killed it, when it did (health check, memory limit): the crash reason.
     killed_for: Mutex<Option<String>>,
+    /// Its folder's top-level entries when it was discovered: a change restarts it.
+    stamp: Stamp,
 }
 
 impl Plugin {
@@ -168,6 +170,29 @@ impl Plugin {
     }
 }
 
+/// A plugin folder's top-level entries: name, modification time, size.
+pub type Stamp = Vec<(std::ffi::OsString, Option<std::time::SystemTime>, u64)>;
+
+/// What changes when a plugin's manifest, program or scripts change. Caches a
+/// run may write (`__pycache__`, `node_modules`, hidden entries) do not count.
+fn folder_stamp(dir: &Path) -> Stamp {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut out: Stamp = entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            !name.starts_with('.') && name != "__pycache__" && name != "node_modules"
+        })
+        .map(|e| {
+            let meta = e.metadata().ok();
+            (e.file_name(), meta.as_ref().and_then(|m| m.modified().ok()), meta.map_or(0, |m| m.len()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// `plugin__tool`, with anything a provider would refuse replaced by `_`.
 pub fn tool_name(plugin: &str, tool: &str) -> String {
     let clean: String =
@@ -229,27 +254,60 @@ impl PluginHost {
         self.start_all_locked().await;
     }
 
-    /// Enables or disables a plugin (remembered across restarts) and reloads.
+    /// Reads the folders again and restarts only what changed: plugins added,
+    /// removed, edited (manifest or any top-level file), enabled or disabled, the
+    /// ones in `also`, and whatever depends on any of those. The others keep
+    /// running, with their state and figures.
+    pub async fn refresh(self: &Arc<Self>, also: &[&str]) {
+        let _lifecycle = self.lifecycle.lock().await;
+        let old = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
+        let (mut found, ordered, invalid) = self.scan();
+        let mut restart: BTreeMap<String, bool> = BTreeMap::new();
+        for name in &ordered {
+            let Some(new) = found.get(name) else { continue };
+            let unchanged = old.get(name).is_some_and(|o| {
+                o.manifest == new.manifest
+                    && o.dir == new.dir
+                    && o.stamp == new.stamp
+                    && matches!(o.state(), State::Active | State::Starting)
+            });
+            let dependency_restarted = new.manifest.depends.iter().any(|d| restart.get(d).copied().unwrap_or(true));
+            restart.insert(name.clone(), !unchanged || also.contains(&name.as_str()) || dependency_restarted);
+        }
+        // Stop what goes away or restarts; keep the rest as they run.
+        for (name, plugin) in &old {
+            if restart.get(name).copied().unwrap_or(true) {
+                self.stop_one(plugin).await;
+            } else if let Some(kept) = found.get_mut(name) {
+                *kept = plugin.clone();
+            }
+        }
+        let kept: Vec<&String> = restart.iter().filter(|(_, r)| !**r).map(|(n, _)| n).collect();
+        tracing::info!(kept = ?kept, "plugins refreshed");
+        self.publish(&found, &ordered, invalid);
+        self.launch_in_order(&found, &ordered, |name| restart.get(name).copied().unwrap_or(true)).await;
+    }
+
+    /// Enables or disables a plugin (remembered across restarts); only it (and
+    /// what depends on it) stops or starts.
     pub async fn set_enabled(self: &Arc<Self>, name: &str, enabled: bool) -> Result<(), String> {
         let known = self.plugins.lock().map(|p| p.contains_key(name)).unwrap_or(false);
         if !known {
             return Err(format!("no plugin named {name:?}"));
         }
         self.store.set_plugin_enabled(name, enabled).map_err(|e| e.to_string())?;
-        self.reload().await;
+        self.refresh(&[]).await;
         Ok(())
     }
 
     /// A cheap summary of the plugin folders: what changes when a plugin is added,
     /// removed or its manifest edited.
-    pub fn fingerprint(&self) -> Vec<(PathBuf, Option<std::time::SystemTime>, u64)> {
+    pub fn fingerprint(&self) -> Vec<(PathBuf, Stamp)> {
         let mut out = Vec::new();
         for root in &self.paths.search {
             let Ok(entries) = std::fs::read_dir(root) else { continue };
             for entry in entries.flatten() {
-                let manifest = entry.path().join(super::manifest::FILE);
-                let meta = std::fs::metadata(&manifest).ok();
-                out.push((entry.path(), meta.as_ref().and_then(|m| m.modified().ok()), meta.map_or(0, |m| m.len())));
+                out.push((entry.path(), folder_stamp(&entry.path())));
             }
         }
         out.sort();
@@ -267,9 +325,9 @@ impl PluginHost {
             self.enforce_memory().await;
             let now = self.fingerprint();
             if now != last {
-                tracing::info!("plugin folders changed; reloading plugins");
+                tracing::info!("plugin folders changed; restarting what changed");
                 last = now;
-                self.reload().await;
+                self.refresh(&[]).await;
             }
         }
     }
@@ -302,13 +360,41 @@ impl PluginHost {
     /// this before `READY=1`, so `plugins.list` is complete from the first request.
     pub async fn discover(self: &Arc<Self>) {
         let _lifecycle = self.lifecycle.lock().await;
-        self.discover_locked();
+        let (found, ordered, invalid) = self.scan();
+        self.publish(&found, &ordered, invalid);
     }
 
     async fn start_all_locked(self: &Arc<Self>) {
-        let (found, ordered) = self.discover_locked();
+        let (found, ordered, invalid) = self.scan();
+        self.publish(&found, &ordered, invalid);
+        self.launch_in_order(&found, &ordered, |_| true).await;
+    }
+
+    /// Makes `found` the plugins `plugins.list`, tools and hooks see.
+    fn publish(&self, found: &BTreeMap<String, Arc<Plugin>>, ordered: &[String], invalid: BTreeMap<String, String>) {
+        if let Ok(mut plugins) = self.plugins.lock() {
+            plugins.clone_from(found);
+        }
+        if let Ok(mut o) = self.order.lock() {
+            *o = ordered.to_vec();
+        }
+        if let Ok(mut i) = self.invalid.lock() {
+            *i = invalid;
+        }
+    }
+
+    /// Starts, in dependency order, the plugins `start` picks.
+    async fn launch_in_order(
+        self: &Arc<Self>,
+        found: &BTreeMap<String, Arc<Plugin>>,
+        ordered: &[String],
+        start: impl Fn(&str) -> bool,
+    ) {
         for name in ordered {
-            let Some(plugin) = found.get(&name).cloned() else { continue };
+            let Some(plugin) = found.get(name).cloned() else { continue };
+            if !start(name) {
+                continue;
+            }
             // A dependency that failed to start takes its dependents down with it.
             let failed_dep =
                 plugin.manifest.depends.iter().find(|d| found.get(*d).is_some_and(|p| p.state() != State::Active));
@@ -320,8 +406,10 @@ impl PluginHost {
         }
     }
 
-    /// The plugins the folders hold now, and the start order of those that can start.
-    fn discover_locked(&self) -> (BTreeMap<String, Arc<Plugin>>, Vec<String>) {
+    /// The plugins the folders hold now (fresh, not started), the start order of
+    /// those that can start, and the folders that could not be used.
+    #[allow(clippy::type_complexity)]
+    fn scan(&self) -> (BTreeMap<String, Arc<Plugin>>, Vec<String>, BTreeMap<String, String>) {
         let mut found: BTreeMap<String, Arc<Plugin>> = BTreeMap::new();
         let mut invalid = BTreeMap::new();
         for root in &self.paths.search {
@@ -358,6 +446,7 @@ impl PluginHost {
                             crashes: Mutex::default(),
                             start_ms: Mutex::default(),
                             killed_for: Mutex::default(),
+                            stamp: folder_stamp(&dir),
                         });
                         found.insert(m.name.clone(), plugin);
                     }
@@ -394,16 +483,7 @@ impl PluginHost {
                 }));
             }
         }
-        if let Ok(mut plugins) = self.plugins.lock() {
-            *plugins = found.clone();
-        }
-        if let Ok(mut o) = self.order.lock() {
-            o.clone_from(&ordered);
-        }
-        if let Ok(mut i) = self.invalid.lock() {
-            *i = invalid;
-        }
-        (found, ordered)
+        (found, ordered, invalid)
     }
 
     /// Starts one plugin and watches it; a crash is restarted with backoff.
@@ -464,6 +544,12 @@ impl PluginHost {
         plugin.set_state(State::Failed(format!("{reason}; restarting")));
         plugin.restarts.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(backoff).await;
+        // A reload or a stop during the backoff replaced or stopped it: nothing to restart.
+        let current =
+            self.plugins.lock().ok().and_then(|p| p.get(&name).cloned()).is_some_and(|p| Arc::ptr_eq(&p, &plugin));
+        if !current || matches!(plugin.state(), State::Stopping | State::Disabled) {
+            return;
+        }
         self.launch(plugin).await;
     }
 
@@ -654,7 +740,7 @@ impl PluginHost {
         Ok((staged, installed))
     }
 
-    /// Installs `source` if it still hashes to `sha256`, then reloads.
+    /// Installs `source` if it still hashes to `sha256`, then starts it (an update restarts it).
     pub async fn install(self: &Arc<Self>, source: &Path, sha256: &str, update: bool) -> Result<String, String> {
         let (staged, _) = self.inspect(source)?;
         if staged.sha256 != sha256 {
@@ -675,11 +761,11 @@ impl PluginHost {
             .map_err(|e| e.to_string())?;
         drop(_lifecycle);
         tracing::info!(plugin = %name, sha256, source = %source.display(), "plugin installed");
-        self.reload().await;
+        self.refresh(&[]).await;
         Ok(name)
     }
 
-    /// Stops a plugin, removes its folder (not its data) and reloads.
+    /// Stops a plugin, removes its folder (not its data); what depends on it stops too.
     pub async fn uninstall(self: &Arc<Self>, name: &str) -> Result<(), String> {
         let dir = self.install_dir()?;
         let target = crate::security::safe_join(&dir, name).map_err(|e| e.to_string())?;
@@ -688,12 +774,15 @@ impl PluginHost {
         }
         {
             let _lifecycle = self.lifecycle.lock().await;
-            self.stop_all_locked().await;
+            let plugin = self.plugins.lock().ok().and_then(|p| p.get(name).cloned());
+            if let Some(plugin) = plugin {
+                self.stop_one(&plugin).await;
+            }
             std::fs::remove_dir_all(&target).map_err(|e| format!("cannot remove {}: {e}", target.display()))?;
             let _ = self.store.forget_plugin(name);
         }
         tracing::info!(plugin = %name, "plugin uninstalled");
-        self.reload().await;
+        self.refresh(&[]).await;
         Ok(())
     }
 
@@ -782,14 +871,18 @@ impl PluginHost {
     async fn stop_all_locked(&self) {
         let plugins = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
         for plugin in plugins.values() {
-            if plugin.state() != State::Disabled {
-                plugin.set_state(State::Stopping);
-            }
-            if let Some(mut running) = plugin.running.lock().await.take() {
-                drop(running.client);
-                // A moment to exit on its own after stdin closes, then the kill.
-                let _ = tokio::time::timeout(Duration::from_millis(500), running.process.wait()).await;
-            }
+            self.stop_one(plugin).await;
+        }
+    }
+
+    async fn stop_one(&self, plugin: &Plugin) {
+        if plugin.state() != State::Disabled {
+            plugin.set_state(State::Stopping);
+        }
+        if let Some(mut running) = plugin.running.lock().await.take() {
+            drop(running.client);
+            // A moment to exit on its own after stdin closes, then the kill.
+            let _ = tokio::time::timeout(Duration::from_millis(500), running.process.wait()).await;
         }
     }
 }
@@ -975,7 +1068,7 @@ impl PluginHost {
     }
 
     /// Checks `values` against the plugin's schema, writes them to its config
-    /// file (0600), puts `secrets` in the vault as `plugin:<name>:<key>`, and reloads.
+    /// file (0600), puts `secrets` in the vault as `plugin:<name>:<key>`, and restarts it.
     pub async fn configure(
         self: &Arc<Self>,
         name: &str,
@@ -1028,7 +1121,7 @@ impl PluginHost {
             self.vault.set(&format!("plugin:{name}:{key}"), &value).map_err(|e| e.to_string())?;
         }
         tracing::info!(plugin = %name, "plugin configured");
-        self.reload().await;
+        self.refresh(&[name]).await;
         Ok(())
     }
 }
