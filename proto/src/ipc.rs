@@ -77,12 +77,22 @@ pub struct StatusResult {
     /// Chat sessions; `null` while the daemon has no chat component.
     #[serde(default)]
     pub sessions: Option<Value>,
-    /// Plugins; `null` while the daemon has no plugin host.
+    /// Plugins by state; `null` while the daemon has no plugin host.
     #[serde(default)]
-    pub plugins: Option<Value>,
+    pub plugins: Option<PluginCounts>,
     /// Matrix and Telegram bots; `null` while none is built in.
     #[serde(default)]
     pub bots: Option<Value>,
+}
+
+/// `daemon.status`'s plugin figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginCounts {
+    pub total: u32,
+    pub active: u32,
+    pub failed: u32,
+    /// Folders whose manifest could not be used.
+    pub invalid: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -73,7 +73,7 @@ fn status_round_trips() {
         },
         provider: None,
         sessions: None,
-        plugins: None,
+        plugins: Some(PluginCounts { total: 3, active: 2, failed: 1, invalid: 0 }),
         bots: None,
     };
     check("daemon.status.response", &response::<DaemonStatus>(Id::Str("s-2".into()), &result));

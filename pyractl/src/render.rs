@@ -34,7 +34,13 @@ pub fn status(s: &StatusResult) -> String {
         format!("  log level   {}", s.log_level),
         format!("  provider    {}", section(&s.provider, "not configured")),
         format!("  sessions    {}", section(&s.sessions, "none")),
-        format!("  plugins     {}", section(&s.plugins, "none")),
+        format!(
+            "  plugins     {}",
+            s.plugins.map_or_else(
+                || "none".to_owned(),
+                |p| format!("{} ({} active, {} failed), {} invalid folders", p.total, p.active, p.failed, p.invalid)
+            )
+        ),
         format!("  bots        {}", section(&s.bots, "none")),
     ]
     .join("\n")

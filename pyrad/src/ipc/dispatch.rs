@@ -180,15 +180,10 @@ fn provider(daemon: &Daemon) -> Option<serde_json::Value> {
 }
 
 /// `{total, active, failed, invalid}` for `daemon.status`.
-fn plugin_summary(daemon: &Daemon) -> serde_json::Value {
-    let (plugins, invalid) = daemon.plugins.reports();
-    let count = |state: &str| plugins.iter().filter(|p| p.state == state).count();
-    serde_json::json!({
-        "total": plugins.len(),
-        "active": count("active"),
-        "failed": count("failed"),
-        "invalid": invalid.len(),
-    })
+fn plugin_summary(daemon: &Daemon) -> proto::ipc::PluginCounts {
+    let (total, active, failed, invalid) = daemon.plugins.counts();
+    let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+    proto::ipc::PluginCounts { total: n(total), active: n(active), failed: n(failed), invalid: n(invalid) }
 }
 
 async fn toggle(daemon: &Daemon, name: &str, enabled: bool) -> Result<Empty, ErrorObject> {

@@ -114,7 +114,8 @@ impl Plugin {
         }
     }
 
-    fn report(&self) -> PluginInfo {
+    /// Its figures; `rss` is resident bytes per process group (`procfs::rss_by_group`).
+    fn report(&self, rss: &std::collections::HashMap<u32, u64>) -> PluginInfo {
         let (server, garbage_lines) = self
             .running
             .try_lock()
@@ -148,8 +149,8 @@ impl Plugin {
                 .ok()
                 .and_then(|p| *p)
                 .filter(|_| self.state() == State::Active)
-                .and_then(super::procfs::group_rss)
-                .map(|b| b as f64 / (1024.0 * 1024.0)),
+                .and_then(|pid| rss.get(&pid))
+                .map(|b| *b as f64 / (1024.0 * 1024.0)),
             tools: self
                 .tools
                 .lock()
@@ -502,7 +503,8 @@ impl PluginHost {
                 }
             };
             plugin.set_state(State::Active);
-            tracing::info!(plugin = %name, tools = plugin.report().tools.len(), "plugin active");
+            let tools = plugin.tools.lock().map(|t| t.len()).unwrap_or(0);
+            tracing::info!(plugin = %name, tools, "plugin active");
             tokio::spawn(health_check(plugin.clone(), self.paths.health_every));
             let host = self.clone();
             tokio::spawn(async move {
@@ -662,12 +664,34 @@ impl PluginHost {
         })
     }
 
+    /// `(total, active, failed, invalid folders)`, cheaply: for `daemon.status`.
+    pub fn counts(&self) -> (usize, usize, usize, usize) {
+        let (mut total, mut active, mut failed) = (0, 0, 0);
+        if let Ok(plugins) = self.plugins.lock() {
+            for plugin in plugins.values() {
+                total += 1;
+                match plugin.state() {
+                    State::Active => active += 1,
+                    State::Failed(_) => failed += 1,
+                    _ => {}
+                }
+            }
+        }
+        (total, active, failed, self.invalid.lock().map(|i| i.len()).unwrap_or(0))
+    }
+
     /// Every plugin's report, in start order, then the ones left out, then invalid folders.
     pub fn reports(&self) -> (Vec<PluginInfo>, BTreeMap<String, String>) {
         let plugins = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
         let order = self.order.lock().map(|o| o.clone()).unwrap_or_default();
-        let mut out: Vec<PluginInfo> = order.iter().filter_map(|n| plugins.get(n)).map(|p| p.report()).collect();
-        out.extend(plugins.iter().filter(|(n, _)| !order.contains(n)).map(|(_, p)| p.report()));
+        // One pass over /proc for all of them, and none if nothing runs.
+        let rss = if plugins.values().any(|p| p.state() == State::Active) {
+            super::procfs::rss_by_group()
+        } else {
+            std::collections::HashMap::new()
+        };
+        let mut out: Vec<PluginInfo> = order.iter().filter_map(|n| plugins.get(n)).map(|p| p.report(&rss)).collect();
+        out.extend(plugins.iter().filter(|(n, _)| !order.contains(n)).map(|(_, p)| p.report(&rss)));
         for info in &mut out {
             info.exempt_granted = self.store.plugin_grants(&info.name).unwrap_or_default();
             if let Ok(Some((source, sha256))) = self.store.plugin_install(&info.name) {

@@ -20,11 +20,6 @@ pub fn rss_by_group() -> HashMap<u32, u64> {
     groups
 }
 
-/// Resident bytes of one process group.
-pub fn group_rss(pgid: u32) -> Option<u64> {
-    rss_by_group().get(&pgid).copied()
-}
-
 /// `(pgrp, rss in pages)` from a `/proc/<pid>/stat` line. The command name is in
 /// parentheses and may hold spaces and parentheses, so fields count from the last `)`.
 fn parse_stat(stat: &str) -> Option<(u32, u64)> {
@@ -57,7 +52,7 @@ mod tests {
     fn this_process_is_counted_in_its_group() {
         // SAFETY: getpgrp has no preconditions.
         let pgrp = u32::try_from(unsafe { libc::getpgrp() }).unwrap();
-        let bytes = group_rss(pgrp).unwrap();
+        let bytes = rss_by_group()[&pgrp];
         assert!(bytes > 1024 * 1024, "{bytes}");
     }
 }
