@@ -37,12 +37,9 @@ rules:
 "#;
 
 fn start(home: &TestHome, llm: &FakeLlm, extra: &[(&str, &str)]) -> Pyrad {
-    let mut env = vec![
-        ("PYRA__PROVIDER__PRESET".to_owned(), "custom".to_owned()),
-        ("PYRA__PROVIDER__BASE_URL".to_owned(), format!("{}/v1", llm.url)),
-    ];
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Pyrad::start_with(home, PyradOptions { env })
+    let mut options = llm.options();
+    options.env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Pyrad::start_with(home, options)
 }
 
 /// Sends `chat.send` and returns the `approval.request` it raises.

@@ -34,13 +34,8 @@ rules:
 "#;
 
 fn start(home: &TestHome, llm: &FakeLlm) -> Pyrad {
-    let options = PyradOptions {
-        env: vec![
-            ("PYRA__PROVIDER__PRESET".into(), "custom".into()),
-            ("PYRA__PROVIDER__BASE_URL".into(), format!("{}/v1", llm.url)),
-            ("PYRA__PROVIDER__MODEL".into(), "test-model".into()),
-        ],
-    };
+    let mut options = llm.options();
+    options.env.push(("PYRA__PROVIDER__MODEL".into(), "test-model".into()));
     Pyrad::start_with(home, options)
 }
 
@@ -154,12 +149,7 @@ fn without_a_provider_chat_says_how_to_set_one_up() {
 fn an_unreachable_provider_is_a_clear_error_and_the_daemon_keeps_serving() {
     let home = TestHome::new();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let options = PyradOptions {
-        env: vec![
-            ("PYRA__PROVIDER__PRESET".into(), "custom".into()),
-            ("PYRA__PROVIDER__BASE_URL".into(), format!("http://127.0.0.1:{port}/v1")),
-        ],
-    };
+    let options = PyradOptions::custom_provider(&format!("http://127.0.0.1:{port}/v1"));
     let pyrad = Pyrad::start_with(&home, options);
     let mut client = pyrad.client();
     let response = client.call("chat.send", json!({"text": "hello"}));

@@ -76,15 +76,7 @@ fn a_plugin_tool_runs_in_a_chat_turn_through_approval() {
     let home = TestHome::new();
     std::fs::create_dir_all(home.path().join("plugins")).unwrap();
     plugin(&home.path(), "calc", "good", "");
-    let pyrad = Pyrad::start_with(
-        &home,
-        PyradOptions {
-            env: vec![
-                ("PYRA__PROVIDER__PRESET".into(), "custom".into()),
-                ("PYRA__PROVIDER__BASE_URL".into(), format!("{}/v1", llm.url)),
-            ],
-        },
-    );
+    let pyrad = Pyrad::start_with(&home, llm.options());
     let mut client = pyrad.client();
     let list = settled(&mut client);
     let calc = find(&list, "calc");
@@ -229,15 +221,7 @@ fn hooks_run_in_order_can_answer_for_a_tool_and_rewrite_results() {
     plugin(&home.path(), "calc", "good", &extra);
     // A plugin whose hooks never answer in time: skipped, the turn goes on.
     plugin(&home.path(), "sloth", "slowhook", "hooks = [\"system_prompt_extend\"]");
-    let pyrad = Pyrad::start_with(
-        &home,
-        PyradOptions {
-            env: vec![
-                ("PYRA__PROVIDER__PRESET".into(), "custom".into()),
-                ("PYRA__PROVIDER__BASE_URL".into(), format!("{}/v1", llm.url)),
-            ],
-        },
-    );
+    let pyrad = Pyrad::start_with(&home, llm.options());
     let mut client = pyrad.client();
     settled(&mut client);
 
@@ -465,15 +449,7 @@ fn a_declared_read_only_tool_skips_approval_only_once_granted() {
     let llm = FakeLlm::start(&RULES.replacen("rules:\n", denied, 1));
     let home = TestHome::new();
     plugin(&home.path(), "calc", "good", "[approval]\nexempt = [\"add\"]");
-    let pyrad = Pyrad::start_with(
-        &home,
-        PyradOptions {
-            env: vec![
-                ("PYRA__PROVIDER__PRESET".into(), "custom".into()),
-                ("PYRA__PROVIDER__BASE_URL".into(), format!("{}/v1", llm.url)),
-            ],
-        },
-    );
+    let pyrad = Pyrad::start_with(&home, llm.options());
     let mut client = pyrad.client();
     let listed = wait_state(&mut client, "calc", "active");
     assert_eq!(listed["exempt_declared"], json!(["add"]));
@@ -521,15 +497,7 @@ fn prompts_become_slash_commands_and_resources_can_be_attached() {
         ),
     )
     .unwrap();
-    let pyrad = Pyrad::start_with(
-        &home,
-        PyradOptions {
-            env: vec![
-                ("PYRA__PROVIDER__PRESET".into(), "custom".into()),
-                ("PYRA__PROVIDER__BASE_URL".into(), format!("{}/v1", llm.url)),
-            ],
-        },
-    );
+    let pyrad = Pyrad::start_with(&home, llm.options());
     let mut client = pyrad.client();
     wait_state(&mut client, "everything", "active");
     let prompts = client.result("plugins.prompts", json!({}));

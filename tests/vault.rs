@@ -89,14 +89,9 @@ fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
 fn a_provider_key_is_used_but_never_found_in_plaintext() {
     let (url, seen) = keyed_provider();
     let home = TestHome::new();
-    let options = PyradOptions {
-        env: vec![
-            ("PYRA__PROVIDER__PRESET".into(), "custom".into()),
-            ("PYRA__PROVIDER__BASE_URL".into(), url),
-            // Log everything pyrad and its HTTP stack would ever say.
-            ("PYRA_LOG".into(), "trace".into()),
-        ],
-    };
+    let mut options = PyradOptions::custom_provider(&url);
+    // Log everything pyrad and its HTTP stack would ever say.
+    options.env.push(("PYRA_LOG".into(), "trace".into()));
     let mut pyrad = Pyrad::start_with(&home, options);
     let mut client = pyrad.client();
 

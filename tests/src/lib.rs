@@ -121,6 +121,18 @@ pub struct PyradOptions {
     pub env: Vec<(String, String)>,
 }
 
+impl PyradOptions {
+    /// pyrad talking to an OpenAI-compatible provider at `base_url` (the `custom` preset).
+    pub fn custom_provider(base_url: &str) -> Self {
+        Self {
+            env: vec![
+                ("PYRA__PROVIDER__PRESET".into(), "custom".into()),
+                ("PYRA__PROVIDER__BASE_URL".into(), base_url.into()),
+            ],
+        }
+    }
+}
+
 impl Pyrad {
     /// Starts pyrad on `home` and waits for `READY=1`.
     pub fn start(home: &TestHome) -> Self {
@@ -361,6 +373,11 @@ pub struct FakeLlm {
 }
 
 impl FakeLlm {
+    /// Options that make pyrad use this fake as its provider.
+    pub fn options(&self) -> PyradOptions {
+        PyradOptions::custom_provider(&format!("{}/v1", self.url))
+    }
+
     /// Starts fakellm with `rules` (its YAML config) and waits until it listens.
     pub fn start(rules: &str) -> Self {
         let bin = std::env::var_os("FAKELLM")
