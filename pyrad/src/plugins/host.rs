@@ -913,14 +913,18 @@ impl PluginHost {
 
 /// Pings an active plugin now and then; one that does not answer within its call
 /// timeout is killed, which its watcher sees as a crash and restarts.
+/// One loop per run of the process: it ends when that run does, so a plugin
+/// restarted within one interval is not pinged twice over.
 async fn health_check(plugin: Arc<Plugin>, every: Duration) {
+    // Weak: holding the client would keep its stdin open when pyrad stops the plugin.
+    let Some(run) = plugin.running.lock().await.as_ref().map(|r| Arc::downgrade(&r.client)) else { return };
     loop {
         tokio::time::sleep(every).await;
         if plugin.state() != State::Active {
             return;
         }
         let client = plugin.running.lock().await.as_ref().map(|r| r.client.clone());
-        let Some(client) = client else { return };
+        let Some(client) = client.filter(|c| std::ptr::eq(Arc::as_ptr(c), run.as_ptr())) else { return };
         let timeout = Duration::from_secs(plugin.manifest.limits.call_timeout_secs);
         if let Err(e) = client.ping(timeout).await {
             plugin.kill(format!("failed its health check: {e}")).await;
