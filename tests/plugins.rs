@@ -107,10 +107,13 @@ fn a_plugin_tool_runs_in_a_chat_turn_through_approval() {
     let table = String::from_utf8_lossy(&out.stdout);
     let row = table.lines().find(|l| l.starts_with("calc ")).unwrap_or_else(|| panic!("{table}"));
     assert!(row.contains("active") && row.contains("calc__add"), "{row}");
+    let rss: f64 = row.split_whitespace().nth(4).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{table}"));
+    assert!(rss > 1.0 && rss < 64.0, "the rss column: {table}");
     let mut command = std::process::Command::new(bin("pyractl"));
     command.env("PYRA_HOME", home.path()).args(["plugin", "info", "calc"]);
     let info = String::from_utf8_lossy(&run_with_timeout(command).stdout).into_owned();
     assert!(info.contains("misbehave 1.0 (MCP 2025-06-18)") && info.contains("calls     1"), "{info}");
+    assert!(info.lines().any(|l| l.starts_with("  memory    ") && l.ends_with(" MiB")), "{info}");
 
     // The user can run a plugin tool directly; it is audited as theirs.
     let mut command = std::process::Command::new(bin("pyractl"));
