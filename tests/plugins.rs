@@ -884,3 +884,33 @@ fn a_changed_plugin_folder_restarts_only_that_plugin_and_its_dependents() {
     assert_eq!((pid(&mut client, "alpha"), pid(&mut client, "beta")), (alpha, beta));
     assert!(home.log().contains("plugins refreshed"), "{}", home.log());
 }
+
+#[test]
+fn a_plugin_log_is_capped_and_rotated_and_takes_its_mcp_log_messages() {
+    let home = TestHome::new();
+    plugin(&home.path(), "chatty", "chatty", "");
+    let pyrad = Pyrad::start(&home);
+    let mut client = pyrad.client();
+    wait_state(&mut client, "chatty", "active");
+    let log = home.path().join("logs/plugins/chatty.log");
+    let rotated = home.path().join("logs/plugins/chatty.log.1");
+    // 12 MiB written; at most 5 MiB in each of the two files.
+    // (stderr and the MCP message come through different pipes: either may land first)
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let read = |f: &Path| std::fs::read_to_string(f).unwrap_or_default();
+        let (now, before) = (read(&log), read(&rotated));
+        if now.contains("012287 e") && (now + &before).contains("[mcp warning] chatty: all done") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the last stderr line or the MCP log message never reached the log");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for file in [&log, &rotated] {
+        let len = std::fs::metadata(file).unwrap().len();
+        assert!(len <= 5 * 1024 * 1024 && len > 1024 * 1024, "{}: {len}", file.display());
+        assert_eq!(mode(file), 0o600);
+    }
+    assert_eq!(call(&mut client, "chatty__add", json!({"a": 1, "b": 1}))["text"], "2");
+    assert!(!home.log().contains("all done"), "plugin log messages stay out of pyrad's own log");
+}

@@ -507,10 +507,16 @@ impl PluginHost {
             tracing::info!(plugin = %name, tools, "plugin active");
             tokio::spawn(health_check(plugin.clone(), self.paths.health_every));
             let host = self.clone();
+            let log = plugin.running.lock().await.as_ref().map(|r| r.process.log.clone());
             tokio::spawn(async move {
                 while let Some(event) = events.recv().await {
                     match event {
                         ServerEvent::ToolsChanged => host.refresh_tools(&plugin).await,
+                        ServerEvent::Log(line) => {
+                            if let Some(mut log) = log.as_ref().and_then(|l| l.lock().ok()) {
+                                log.write(line.as_bytes());
+                            }
+                        }
                         ServerEvent::PromptsChanged | ServerEvent::ResourcesChanged => {}
                         ServerEvent::Closed(reason) => {
                             if plugin.state() == State::Stopping || plugin.state() == State::Disabled {

@@ -66,6 +66,8 @@ pub enum ServerEvent {
     ToolsChanged,
     PromptsChanged,
     ResourcesChanged,
+    /// A `notifications/message` (MCP logging), as a log line.
+    Log(String),
     /// The connection ended; the reason says how.
     Closed(String),
 }
@@ -143,6 +145,19 @@ impl McpClient {
             .await
             .map_err(|_| McpError::Closed(format!("{} is gone", self.name)))
     }
+}
+
+/// `[mcp <level>] <logger>: <data>` for a plugin's log file.
+fn log_line(params: Option<&Value>) -> String {
+    let field = |k: &str| params.and_then(|p| p.get(k));
+    let level = field("level").and_then(Value::as_str).unwrap_or("info");
+    let logger = field("logger").and_then(Value::as_str).map(|l| format!("{l}: ")).unwrap_or_default();
+    let data = match field("data") {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    format!("[mcp {level}] {logger}{data}\n")
 }
 
 /// A request sent and not answered: dropped with a reason, it is forgotten and
@@ -379,7 +394,7 @@ async fn read_loop(
                 continue;
             }
             match serde_json::from_slice::<Value>(&line) {
-                Ok(message) if message.is_object() => handle(&name, message, &outbox, &pending, &events).await,
+                Ok(message) if message.is_object() => handle(message, &outbox, &pending, &events).await,
                 _ => {
                     let count = garbage.fetch_add(1, Ordering::Relaxed) + 1;
                     tracing::warn!(plugin = %name, line = %String::from_utf8_lossy(&line[..line.len().min(120)]), "plugin wrote a line that is not JSON-RPC");
@@ -408,7 +423,6 @@ async fn read_loop(
 
 /// One message from the server: a response, a request of its own, or a notification.
 async fn handle(
-    name: &str,
     message: Value,
     outbox: &mpsc::Sender<Vec<u8>>,
     pending: &Pending,
@@ -447,10 +461,7 @@ async fn handle(
                 "notifications/tools/list_changed" => Some(ServerEvent::ToolsChanged),
                 "notifications/prompts/list_changed" => Some(ServerEvent::PromptsChanged),
                 "notifications/resources/list_changed" => Some(ServerEvent::ResourcesChanged),
-                "notifications/message" => {
-                    tracing::info!(plugin = %name, message = %message.get("params").cloned().unwrap_or_default(), "plugin log");
-                    None
-                }
+                "notifications/message" => Some(ServerEvent::Log(log_line(message.get("params")))),
                 _ => None,
             };
             if let Some(event) = event {

@@ -5,6 +5,7 @@
 pub mod grants;
 pub mod host;
 pub mod install;
+pub mod log;
 pub mod manifest;
 pub mod mcp;
 pub mod order;

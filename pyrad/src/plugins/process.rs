@@ -1,7 +1,7 @@
 //! A plugin's process, owned: started in its own process group (so a Ctrl-C on
-//! pyrad's terminal never reaches it), stderr appended to
-//! `logs/plugins/<name>.log` (0600), environment limited to what the manifest
-//! grants, and the whole group killed and reaped when the guard is dropped.
+//! pyrad's terminal never reaches it), stderr copied into its capped log
+//! (`log.rs`), environment limited to what the manifest grants, and the whole
+//! group killed and reaped when the guard is dropped.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -40,18 +40,18 @@ impl std::fmt::Debug for Spawn {
 pub struct PluginProcess {
     child: Child,
     pgid: i32,
+    /// Its log: stderr goes there, and so do its MCP log messages.
+    pub log: super::log::SharedLog,
 }
 
 impl PluginProcess {
     /// Starts the process; returns it with its stdin and stdout.
     pub fn start(spawn: &Spawn, log_dir: &Path) -> std::io::Result<(Self, ChildStdin, ChildStdout)> {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::create_dir_all(log_dir)?;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(log_dir.join(format!("{}.log", spawn.name)))?;
+        let log = std::sync::Arc::new(std::sync::Mutex::new(super::log::PluginLog::open(
+            log_dir,
+            &spawn.name,
+            super::log::CAP,
+        )?));
         let program = if spawn.command.contains('/') && !spawn.command.starts_with('/') {
             spawn.dir.join(&spawn.command).display().to_string()
         } else {
@@ -65,7 +65,7 @@ impl PluginProcess {
             .envs(spawn.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
+            .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
         if let Some(secs) = spawn.cpu_secs {
@@ -84,7 +84,10 @@ impl PluginProcess {
         let pgid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
         let stdin = child.stdin.take().ok_or_else(|| std::io::Error::other("no stdin pipe"))?;
         let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("no stdout pipe"))?;
-        Ok((Self { child, pgid }, stdin, stdout))
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(super::log::pump(stderr, log.clone()));
+        }
+        Ok((Self { child, pgid, log }, stdin, stdout))
     }
 
     pub fn pid(&self) -> Option<u32> {
