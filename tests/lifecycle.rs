@@ -339,3 +339,27 @@ fn a_sigterm_right_after_ready_still_stops_cleanly() {
         assert_eq!(pyrad.wait_exit().code(), Some(0), "killed by the signal instead of stopping");
     }
 }
+
+#[test]
+fn pyrad_log_is_rotated_past_its_cap() {
+    let home = TestHome::new();
+    let options = PyradOptions {
+        env: vec![("PYRA_LOG".into(), "debug".into()), ("PYRA__DAEMON__LOG_MAX_MIB".into(), "1".into())],
+    };
+    let pyrad = Pyrad::start_with(&home, options);
+    let mut client = pyrad.client();
+    // Each ignored notification is logged with its method name: 3 MiB of log.
+    let method = "x".repeat(100 * 1024);
+    for _ in 0..30 {
+        client.send(&json!({"jsonrpc": "2.0", "method": method}));
+    }
+    client.result("daemon.status", json!({}));
+    let log = home.path().join("logs/pyrad.log");
+    let rotated = home.path().join("logs/pyrad.log.1");
+    for file in [&log, &rotated] {
+        let meta = std::fs::metadata(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(meta.len() <= 1024 * 1024, "{}: {} bytes", file.display(), meta.len());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{}", file.display());
+    }
+    assert!(std::fs::metadata(&rotated).unwrap().len() > 512 * 1024);
+}

@@ -111,13 +111,15 @@ impl Default for ApprovalSection {
 pub struct DaemonSection {
     /// A tracing filter (`info`, `debug`, `pyrad=debug,info`). `PYRA_LOG` wins over it.
     pub log_level: String,
+    /// `logs/pyrad.log` is rotated to `pyrad.log.1` past this many MiB.
+    pub log_max_mib: u64,
     /// How long in-flight requests may run on after a stop is asked for.
     pub shutdown_timeout_secs: u64,
 }
 
 impl Default for DaemonSection {
     fn default() -> Self {
-        Self { log_level: "info".into(), shutdown_timeout_secs: 5 }
+        Self { log_level: "info".into(), log_max_mib: 10, shutdown_timeout_secs: 5 }
     }
 }
 
@@ -150,6 +152,9 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# Pyra daemon configuration.
 # Log filter for stderr and logs/pyrad.log: error, warn, info, debug, trace, or
 # per-module directives such as "pyrad=debug,info". PYRA_LOG overrides it.
 log_level = "info"
+# logs/pyrad.log becomes logs/pyrad.log.1 (replacing the previous one) past this
+# many MiB, so the log never fills the disk.
+log_max_mib = 10
 # Seconds that in-flight requests may run on after SIGTERM or daemon.shutdown.
 shutdown_timeout_secs = 5
 

@@ -1,8 +1,8 @@
-//! Tracing to stderr (journald picks it up) and to `logs/pyrad.log` (0600).
+//! Tracing to stderr (journald picks it up) and to `logs/pyrad.log` (0600,
+//! rotated to `pyrad.log.1` past `daemon.log_max_mib`).
 
 use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
@@ -24,20 +24,13 @@ pub fn fatal(error: &anyhow::Error) {
 /// Sets up logging; returns the filter in force (for `daemon.status`). `PYRA_LOG`
 /// overrides `level`. `PYRA_STDERR_LOG=0` turns the stderr copy off (used when
 /// `pyractl daemon start` detaches pyrad from its terminal).
-pub fn init(level: &str, log_file: &Path) -> anyhow::Result<String> {
+pub fn init(level: &str, log_file: &Path, max_bytes: u64) -> anyhow::Result<String> {
     let filter_text = std::env::var("PYRA_LOG").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| level.to_owned());
     let filter = EnvFilter::try_new(&filter_text).with_context(|| format!("invalid log filter {filter_text:?}"))?;
 
-    let file = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(log_file)
-            .with_context(|| format!("while opening the log file {}", log_file.display()))?
-    };
-    let file_layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(Arc::new(file));
+    let file = crate::logfile::CappedLog::open(log_file, max_bytes)
+        .with_context(|| format!("while opening the log file {}", log_file.display()))?;
+    let file_layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(std::sync::Mutex::new(file));
 
     let stderr_wanted = std::env::var("PYRA_STDERR_LOG").map_or(true, |v| v != "0");
     // Under systemd, journald stamps each line itself.

@@ -11,6 +11,7 @@ mod home;
 mod instance;
 mod ipc;
 mod llm;
+mod logfile;
 mod logging;
 mod memory;
 mod notify;
@@ -109,7 +110,9 @@ fn prepare(args: &Args) -> Result<(daemon::Startup, instance::InstanceLock), Fai
     let boot = home::bootstrap(&root).map_err(|e| fail(exit::CONFIG)(e.into()))?;
     let home = boot.home;
     let config = Config::load(&home.config_file(), std::env::vars()).map_err(|e| fail(exit::CONFIG)(e.into()))?;
-    let log_filter = logging::init(&config.daemon.log_level, &home.log_file()).map_err(fail(exit::CONFIG))?;
+    let log_filter =
+        logging::init(&config.daemon.log_level, &home.log_file(), config.daemon.log_max_mib.max(1) * 1024 * 1024)
+            .map_err(fail(exit::CONFIG))?;
     if boot.first_setup {
         tracing::info!(home = %home.root.display(), "set up a new Pyra home");
     }

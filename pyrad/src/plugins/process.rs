@@ -47,11 +47,7 @@ pub struct PluginProcess {
 impl PluginProcess {
     /// Starts the process; returns it with its stdin and stdout.
     pub fn start(spawn: &Spawn, log_dir: &Path) -> std::io::Result<(Self, ChildStdin, ChildStdout)> {
-        let log = std::sync::Arc::new(std::sync::Mutex::new(super::log::PluginLog::open(
-            log_dir,
-            &spawn.name,
-            super::log::CAP,
-        )?));
+        let log = super::log::open(log_dir, &spawn.name)?;
         let program = if spawn.command.contains('/') && !spawn.command.starts_with('/') {
             spawn.dir.join(&spawn.command).display().to_string()
         } else {
