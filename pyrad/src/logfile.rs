@@ -24,18 +24,18 @@ impl CappedLog {
     }
 
     /// Appends `bytes`, rotating first if they would take the file past its cap.
-    pub fn append(&mut self, bytes: &[u8]) {
+    /// On an error (a full disk) the text is lost; the log stays usable.
+    pub fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         if self.size > 0 && self.size + bytes.len() as u64 > self.cap {
             self.rotate();
         }
         // A single write over the cap is cut: the file never grows past it.
         let room = usize::try_from(self.cap.saturating_sub(self.size)).unwrap_or(usize::MAX);
         let bytes = &bytes[..bytes.len().min(room)];
-        if let Some(file) = self.file.as_mut()
-            && file.write_all(bytes).is_ok()
-        {
-            self.size += bytes.len() as u64;
-        }
+        let file = self.file.as_mut().ok_or_else(|| std::io::Error::other("the log file could not be reopened"))?;
+        file.write_all(bytes)?;
+        self.size += bytes.len() as u64;
+        Ok(())
     }
 
     fn rotate(&mut self) {
@@ -54,7 +54,8 @@ fn open(path: &Path) -> std::io::Result<File> {
 
 impl Write for CappedLog {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.append(buf);
+        // Logging must not fail the code that logs: the text is dropped instead.
+        let _ = self.append(buf);
         Ok(buf.len())
     }
 
@@ -73,7 +74,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = CappedLog::open(&dir.path().join("p.log"), 100).unwrap();
         for i in 0..30 {
-            log.append(format!("line {i:02}\n").as_bytes());
+            log.append(format!("line {i:02}\n").as_bytes()).unwrap();
         }
         let current = std::fs::read_to_string(dir.path().join("p.log")).unwrap();
         let previous = std::fs::read_to_string(dir.path().join("p.log.1")).unwrap();
@@ -84,7 +85,7 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600, "{name}");
         }
         // One write bigger than the cap is cut to it.
-        log.append(&[b'x'; 500]);
+        log.append(&[b'x'; 500]).unwrap();
         assert_eq!(std::fs::metadata(dir.path().join("p.log")).unwrap().len(), 100);
     }
 

@@ -339,20 +339,17 @@ async fn execute(
     Ok((ToolRecord { name: call.name.clone(), args, decision, result: result.clone() }, result))
 }
 
+/// `logs/tool_executions.log` becomes `tool_executions.log.1` past this.
+const AUDIT_LOG_CAP: u64 = 10 * 1024 * 1024;
+
 /// One JSON line per execution in `logs/tool_executions.log` (0600).
 pub(crate) fn append_audit_log(path: &std::path::Path, entry: &AuditEntry) {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let line = match serde_json::to_string(entry) {
-        Ok(line) => line,
+        Ok(line) => line + "\n",
         Err(e) => return tracing::warn!(error = %e, "cannot encode an audit entry"),
     };
-    let written = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| writeln!(f, "{line}"));
+    // Capped like every log (the `audit` table keeps the whole record).
+    let written = crate::logfile::CappedLog::open(path, AUDIT_LOG_CAP).and_then(|mut log| log.append(line.as_bytes()));
     if let Err(e) = written {
         tracing::warn!(error = %e, path = %path.display(), "cannot append to the tool execution log");
     }

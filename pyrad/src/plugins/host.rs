@@ -514,7 +514,7 @@ impl PluginHost {
                         ServerEvent::ToolsChanged => host.refresh_tools(&plugin).await,
                         ServerEvent::Log(line) => {
                             if let Some(mut log) = log.as_ref().and_then(|l| l.lock().ok()) {
-                                log.append(line.as_bytes());
+                                let _ = log.append(line.as_bytes());
                             }
                         }
                         ServerEvent::PromptsChanged | ServerEvent::ResourcesChanged => {}

@@ -28,7 +28,7 @@ pub async fn pump(mut stderr: impl tokio::io::AsyncRead + Unpin, log: SharedLog)
             Ok(0) | Err(_) => return,
             Ok(n) => {
                 if let Ok(mut log) = log.lock() {
-                    log.append(&buf[..n]);
+                    let _ = log.append(&buf[..n]);
                 }
             }
         }
