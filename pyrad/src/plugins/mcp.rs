@@ -147,6 +147,44 @@ impl McpClient {
     }
 }
 
+/// A tool result as the model reads it: text parts as they are, embedded text
+/// resources by their text, anything else named with its type and size (the
+/// model cannot see images), and `structuredContent` as JSON when that is all.
+fn content_text(result: &Value) -> String {
+    let parts = result.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let str_at = |p: &Value, pointer: &str| p.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
+    let text: Vec<String> = parts
+        .iter()
+        .filter_map(|p| {
+            let kind = p.get("type").and_then(Value::as_str)?;
+            Some(match kind {
+                "text" => str_at(p, "/text").unwrap_or_default(),
+                "resource" => str_at(p, "/resource/text").unwrap_or_else(|| {
+                    let uri = str_at(p, "/resource/uri").unwrap_or_default();
+                    let size = str_at(p, "/resource/blob").map_or(0, |b| b.len() / 4 * 3);
+                    format!("[resource {uri}: binary, about {size} bytes]")
+                }),
+                "resource_link" => format!(
+                    "[resource link {}{}]",
+                    str_at(p, "/uri").unwrap_or_default(),
+                    str_at(p, "/name").map(|n| format!(" ({n})")).unwrap_or_default()
+                ),
+                other => {
+                    let mime = str_at(p, "/mimeType").unwrap_or_else(|| "unknown type".into());
+                    let size = str_at(p, "/data").map_or(0, |d| d.len() / 4 * 3);
+                    format!("[{other}: {mime}, about {size} bytes, not shown]")
+                }
+            })
+        })
+        .collect();
+    if text.is_empty()
+        && let Some(structured) = result.get("structuredContent")
+    {
+        return structured.to_string();
+    }
+    text.join("\n")
+}
+
 /// `[mcp <level>] <logger>: <data>` for a plugin's log file.
 fn log_line(params: Option<&Value>) -> String {
     let field = |k: &str| params.and_then(|p| p.get(k));
@@ -226,54 +264,58 @@ impl McpClient {
         })
     }
 
-    /// Every tool, following `nextCursor` pages.
-    pub async fn list_tools(&self, timeout: Duration) -> Result<Vec<McpTool>, McpError> {
-        let mut tools = Vec::new();
+    /// Every item of a paged list (`tools/list`, `prompts/list`, `resources/list`),
+    /// following `nextCursor`. A server that pages on and on is cut off with an
+    /// error rather than followed forever.
+    async fn list_all(&self, method: &str, key: &str, timeout: Duration) -> Result<Vec<Value>, McpError> {
+        const MAX_PAGES: usize = 100;
+        const MAX_ITEMS: usize = 10_000;
+        let mut items = Vec::new();
         let mut cursor: Option<String> = None;
-        loop {
+        for _ in 0..MAX_PAGES {
             let params = match &cursor {
                 Some(c) => json!({"cursor": c}),
                 None => json!({}),
             };
-            let page = self.request("tools/list", params, timeout).await?;
-            for t in page.get("tools").and_then(Value::as_array).into_iter().flatten() {
-                let Some(name) = t.get("name").and_then(Value::as_str) else { continue };
-                tools.push(McpTool {
-                    name: name.to_owned(),
+            let mut page = self.request(method, params, timeout).await?;
+            if let Some(Value::Array(found)) = page.get_mut(key).map(Value::take) {
+                items.extend(found);
+            }
+            let next = page.get("nextCursor").and_then(Value::as_str).map(str::to_owned);
+            if next.is_none() {
+                return Ok(items);
+            }
+            if items.len() > MAX_ITEMS || next == cursor {
+                break;
+            }
+            cursor = next;
+        }
+        Err(McpError::Protocol(format!(
+            "{method}: the server kept paging (over {MAX_PAGES} pages, {MAX_ITEMS} items, or the same cursor twice)"
+        )))
+    }
+
+    /// Every tool.
+    pub async fn list_tools(&self, timeout: Duration) -> Result<Vec<McpTool>, McpError> {
+        let tools = self.list_all("tools/list", "tools", timeout).await?;
+        Ok(tools
+            .iter()
+            .filter_map(|t| {
+                Some(McpTool {
+                    name: t.get("name")?.as_str()?.to_owned(),
                     description: t.get("description").and_then(Value::as_str).unwrap_or_default().to_owned(),
                     input_schema: t.get("inputSchema").cloned().unwrap_or_else(|| json!({"type": "object"})),
                     read_only: t.pointer("/annotations/readOnlyHint").and_then(Value::as_bool).unwrap_or(false),
-                });
-            }
-            cursor = page.get("nextCursor").and_then(Value::as_str).map(str::to_owned);
-            if cursor.is_none() || tools.len() > 10_000 {
-                return Ok(tools);
-            }
-        }
+                })
+            })
+            .collect())
     }
 
     /// Calls a tool; returns its text content and whether the server flagged an error.
     pub async fn call_tool(&self, name: &str, args: Value, timeout: Duration) -> Result<(String, bool), McpError> {
         let result = self.request("tools/call", json!({"name": name, "arguments": args}), timeout).await?;
         let is_error = result.get("isError").and_then(Value::as_bool).unwrap_or(false);
-        let text = result
-            .get("content")
-            .and_then(Value::as_array)
-            .map(|parts| {
-                parts
-                    .iter()
-                    .map(|p| match p.get("type").and_then(Value::as_str) {
-                        Some("text") => p.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                        Some("resource") => {
-                            p.pointer("/resource/text").and_then(Value::as_str).unwrap_or("[resource]").to_owned()
-                        }
-                        Some(other) => format!("[{other} content]"),
-                        None => String::new(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default();
+        let text = content_text(&result);
         Ok((text, is_error))
     }
 
@@ -282,12 +324,9 @@ impl McpClient {
         &self,
         timeout: Duration,
     ) -> Result<Vec<(String, String, Vec<(String, bool)>)>, McpError> {
-        let page = self.request("prompts/list", json!({}), timeout).await?;
-        Ok(page
-            .get("prompts")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let prompts = self.list_all("prompts/list", "prompts", timeout).await?;
+        Ok(prompts
+            .iter()
             .filter_map(|p| {
                 let name = p.get("name")?.as_str()?.to_owned();
                 let description = p.get("description").and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -323,12 +362,9 @@ impl McpClient {
 
     /// Resources, as `(uri, name, description)`.
     pub async fn list_resources(&self, timeout: Duration) -> Result<Vec<(String, String, String)>, McpError> {
-        let page = self.request("resources/list", json!({}), timeout).await?;
-        Ok(page
-            .get("resources")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let resources = self.list_all("resources/list", "resources", timeout).await?;
+        Ok(resources
+            .iter()
             .filter_map(|r| {
                 Some((
                     r.get("uri")?.as_str()?.to_owned(),

@@ -57,6 +57,11 @@ async fn server_everything_lists_calls_and_announces_changes() {
     assert_eq!(client.call_tool("echo", json!({"message": "hi"}), T).await.unwrap(), ("Echo: hi".into(), false));
     let (text, is_error) = client.call_tool("no_such_tool", json!({}), T).await.unwrap();
     assert!(is_error, "{text}");
+    // Content the model cannot read is named, not dropped.
+    let (image, _) = client.call_tool("get-tiny-image", json!({}), T).await.unwrap();
+    assert!(image.contains("[image: image/png, about "), "{image}");
+    let (links, _) = client.call_tool("get-resource-links", json!({"count": 2}), T).await.unwrap();
+    assert!(links.matches("[resource link ").count() == 2, "{links}");
     client.ping(T).await.unwrap();
     // It sends tools/list_changed during start-up.
     assert_eq!(tokio::time::timeout(T, events.recv()).await.unwrap(), Some(ServerEvent::ToolsChanged));
@@ -196,4 +201,38 @@ async fn a_call_given_up_is_cancelled_at_the_server() {
     }
     assert!(client.pending.lock().unwrap().is_empty(), "nothing is left waiting");
     client.ping(T).await.unwrap();
+}
+
+#[tokio::test]
+async fn lists_follow_pages_and_a_server_that_pages_forever_is_cut_off() {
+    let logs = tempfile::tempdir().unwrap();
+    let (_process, client) = connect(&misbehave("paged"), logs.path()).await;
+    let (client, _events) = client.unwrap();
+    let names: Vec<String> = client.list_tools(T).await.unwrap().into_iter().map(|t| t.name).collect();
+    assert_eq!(names, ["add", "where", "settings"]);
+
+    let (_process, client) = connect(&misbehave("cursorloop"), logs.path()).await;
+    let (client, _events) = client.unwrap();
+    let err = client.list_tools(T).await.unwrap_err();
+    assert!(matches!(err, McpError::Protocol(ref m) if m.contains("kept paging")), "{err}");
+    client.ping(T).await.unwrap();
+}
+
+#[test]
+fn tool_results_read_as_text_for_the_model() {
+    let result = json!({"content": [
+        {"type": "text", "text": "Here it is:"},
+        {"type": "image", "data": "AAAAAAAA", "mimeType": "image/png"},
+        {"type": "resource", "resource": {"uri": "file:///a.txt", "text": "inside a.txt"}},
+        {"type": "resource", "resource": {"uri": "file:///b.bin", "blob": "AAAA"}},
+        {"type": "resource_link", "uri": "file:///c.md", "name": "c"},
+    ]});
+    assert_eq!(
+        content_text(&result),
+        "Here it is:\n[image: image/png, about 6 bytes, not shown]\ninside a.txt\n\
+         [resource file:///b.bin: binary, about 3 bytes]\n[resource link file:///c.md (c)]"
+    );
+    let structured = json!({"content": [], "structuredContent": {"temperature": 21}});
+    assert_eq!(content_text(&structured), r#"{"temperature":21}"#);
+    assert_eq!(content_text(&json!({})), "");
 }
