@@ -46,28 +46,34 @@ fn plugins(client: &mut RawClient) -> Value {
     client.result("plugins.list", json!({}))
 }
 
-/// Waits until no plugin is starting or merely discovered.
-fn settled(client: &mut RawClient) -> Value {
+/// Polls `plugins.list` until `done` holds for it, and returns that list;
+/// fails the test naming `what` if it does not within `TIMEOUT`.
+fn wait_for(client: &mut RawClient, what: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let list = plugins(client);
-        let busy =
-            list["plugins"].as_array().unwrap().iter().any(|p| p["state"] == "starting" || p["state"] == "discovered");
-        if !busy {
+        if done(&list) {
             return list;
         }
-        assert!(Instant::now() < deadline, "plugins did not settle: {list}");
+        assert!(Instant::now() < deadline, "{what}: {list}");
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
+/// The plugin `name` in a list, if it is listed.
+fn listed<'a>(list: &'a Value, name: &str) -> Option<&'a Value> {
+    list["plugins"].as_array()?.iter().find(|p| p["name"] == name)
+}
+
+/// Waits until no plugin is starting or merely discovered.
+fn settled(client: &mut RawClient) -> Value {
+    wait_for(client, "plugins did not settle", |list| {
+        !list["plugins"].as_array().unwrap().iter().any(|p| p["state"] == "starting" || p["state"] == "discovered")
+    })
+}
+
 fn find<'a>(list: &'a Value, name: &str) -> &'a Value {
-    list["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == name)
-        .unwrap_or_else(|| panic!("{name} not listed: {list}"))
+    listed(list, name).unwrap_or_else(|| panic!("{name} not listed: {list}"))
 }
 
 #[test]
@@ -166,17 +172,11 @@ fn bad_plugins_are_isolated_and_reported() {
     let old_pid = find(&list, "good")["pid"].as_i64().unwrap() as i32;
     // SAFETY: killing the plugin process pyrad started for this test.
     unsafe { libc::kill(old_pid, libc::SIGKILL) };
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let list = plugins(&mut client);
-        let good = find(&list, "good");
-        if good["restarts"] == 1 && good["state"] == "active" {
-            assert_ne!(good["pid"].as_i64().unwrap() as i32, old_pid);
-            break;
-        }
-        assert!(Instant::now() < deadline, "the killed plugin was not restarted: {good}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let list = wait_for(&mut client, "the killed plugin was not restarted", |list| {
+        let good = find(list, "good");
+        good["restarts"] == 1 && good["state"] == "active"
+    });
+    assert_ne!(find(&list, "good")["pid"].as_i64().unwrap() as i32, old_pid);
     let status = client.result("daemon.status", json!({}));
     assert_eq!(status["plugins"]["active"], 1, "{status}");
     assert_eq!(status["plugins"]["invalid"], 1);
@@ -302,19 +302,12 @@ fn the_worked_example_in_plugins_md_works_as_written() {
     assert_eq!(client.result("plugins.call", json!({"tool": "notes__list", "args": {}}))["text"], "buy tea\n");
 }
 
-/// Waits until `name` is in `state`.
+/// Waits until `name` is in `state`; returns its entry.
 fn wait_state(client: &mut RawClient, name: &str, state: &str) -> Value {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let list = plugins(client);
-        if let Some(p) = list["plugins"].as_array().unwrap().iter().find(|p| p["name"] == name)
-            && p["state"] == state
-        {
-            return p.clone();
-        }
-        assert!(Instant::now() < deadline, "{name} never became {state}: {list}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let list = wait_for(client, &format!("{name} never became {state}"), |list| {
+        listed(list, name).is_some_and(|p| p["state"] == state)
+    });
+    find(&list, name).clone()
 }
 
 #[test]
@@ -375,11 +368,7 @@ fn each_plugin_has_a_private_data_folder_and_a_cpu_limit() {
     let burned = client.result("plugins.call", json!({"tool": "spinner__add", "args": {"a": 1, "b": 1}}));
     assert_eq!(burned["is_error"], true, "{burned}");
     assert!(burned["text"].as_str().unwrap().contains("closed"), "{burned}");
-    let deadline = Instant::now() + TIMEOUT;
-    while find(&plugins(&mut client), "spinner")["restarts"] != 1 {
-        assert!(Instant::now() < deadline, "the spinner was not restarted");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(&mut client, "the spinner was not restarted", |list| find(list, "spinner")["restarts"] == 1);
     client.result("daemon.status", json!({}));
 }
 
@@ -773,11 +762,9 @@ fn a_plugin_that_stops_answering_pings_is_restarted() {
     let mut client = pyrad.client();
     let first = wait_state(&mut client, "deaf", "active");
     assert!(first["rss_mib"].as_f64().unwrap() > 1.0, "{first}");
-    let deadline = Instant::now() + TIMEOUT;
-    while find(&plugins(&mut client), "deaf")["restarts"].as_u64().unwrap() == 0 {
-        assert!(Instant::now() < deadline, "a plugin that ignores pings was never restarted");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(&mut client, "a plugin that ignores pings was never restarted", |list| {
+        find(list, "deaf")["restarts"].as_u64().unwrap() > 0
+    });
     assert!(home.log().contains("failed its health check"), "{}", home.log());
 }
 
@@ -792,11 +779,7 @@ fn a_plugin_over_its_memory_limit_is_killed_and_restarted() {
     assert!(before["rss_mib"].as_f64().unwrap() < 64.0, "{before}");
     let answer = client.result("plugins.call", json!({"tool": "hog__add", "args": {"a": 1, "b": 1}}));
     assert_eq!(answer["is_error"], true, "{answer}");
-    let deadline = Instant::now() + TIMEOUT;
-    while find(&plugins(&mut client), "hog")["restarts"] == 0 {
-        assert!(Instant::now() < deadline, "the hog was never killed");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(&mut client, "the hog was never killed", |list| find(list, "hog")["restarts"] != 0);
     assert!(home.log().contains("over its memory limit of 64 MiB"), "{}", home.log());
     wait_state(&mut client, "hog", "active");
     client.result("daemon.status", json!({}));
@@ -869,11 +852,13 @@ fn a_changed_plugin_folder_restarts_only_that_plugin_and_its_dependents() {
 
     // A new script in alpha's folder: alpha restarts, and beta, which depends on it.
     std::fs::write(home.path().join("plugins/alpha/helper.py"), "# a helper\n").unwrap();
-    let deadline = Instant::now() + TIMEOUT;
-    while pid(&mut client, "alpha") == alpha || pid(&mut client, "beta") == beta {
-        assert!(Instant::now() < deadline, "alpha and beta were not restarted: {}", plugins(&mut client));
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(&mut client, "alpha and beta were not restarted", |list| {
+        let restarted = |name: &str, old: u64| {
+            let p = find(list, name);
+            p["state"] == "active" && p["pid"].as_u64() != Some(old)
+        };
+        restarted("alpha", alpha) && restarted("beta", beta)
+    });
     let kept = find(&plugins(&mut client), "gamma").clone();
     assert_eq!((kept["pid"].as_u64(), kept["calls"].as_u64()), (Some(gamma), Some(1)), "gamma kept running: {kept}");
 

@@ -19,10 +19,6 @@ mod plugins;
 mod sandbox;
 mod security;
 mod store;
-// The vault is wired into the daemon, IPC and providers next (issue 3).
-#[cfg(test)]
-mod testutil;
-#[allow(dead_code)]
 mod vault;
 
 use std::path::{Path, PathBuf};

@@ -66,7 +66,7 @@ async fn run(endpoint: &Endpoint, req: &ChatRequest) -> (Assembler, usize) {
 }
 
 async fn tool_round_trip(wire: Wire) {
-    let server = crate::testutil::FakeLlm::start(RULES);
+    let server = pyra_tests::FakeLlm::start(RULES);
     let base = match wire {
         Wire::OpenAi => format!("{}/v1", server.url),
         Wire::Anthropic => server.url.clone(),

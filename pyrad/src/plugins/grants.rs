@@ -42,6 +42,11 @@ pub struct Grants {
     pub write: Vec<PathBuf>,
 }
 
+/// A path a grant may name: absolute, or in the home folder as `~` or `~/...`.
+pub fn is_grantable(path: &Path) -> bool {
+    path.is_absolute() || path.components().next().is_some_and(|c| c.as_os_str() == "~")
+}
+
 /// `~` and `~/x` → the home folder; anything else as written.
 pub fn expand_home(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
     let mut parts = path.components();

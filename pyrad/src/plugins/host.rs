@@ -653,8 +653,11 @@ impl PluginHost {
         // Sandboxed: pyrad itself starts, restricts itself, and becomes the plugin.
         let (command, args) = if sandbox {
             let me = std::env::current_exe().map_err(|e| format!("cannot find pyrad itself: {e}"))?;
-            let mut args =
-                vec![crate::sandbox::FLAG.to_owned(), "--".to_owned(), resolve_command(&m.command, &plugin.dir)];
+            let mut args = vec![
+                crate::sandbox::FLAG.to_owned(),
+                "--".to_owned(),
+                super::process::resolve_command(&m.command, &plugin.dir),
+            ];
             args.extend(m.args.iter().cloned());
             (me.display().to_string(), args)
         } else {
@@ -997,7 +1000,7 @@ fn sandbox_policy(plugin: &Plugin, pyra_home: &Path, data: &Path) -> crate::sand
     let pyra_home = canonical(pyra_home);
     let mut hidden = vec![pyra_home.clone()];
     hidden.extend(home.as_deref().map(canonical));
-    let command = resolve_command(&m.command, &plugin.dir);
+    let command = super::process::resolve_command(&m.command, &plugin.dir);
     let program = super::grants::for_program(&command, &m.args, std::env::var("PATH").ok().as_deref(), home.as_deref());
     let keep_out = std::slice::from_ref(&pyra_home);
     let declared = |paths: &[PathBuf], kind: &str| -> Vec<PathBuf> {
@@ -1048,22 +1051,9 @@ fn config_grants(m: &super::manifest::Manifest, data: &Path) -> (Vec<PathBuf>, V
             _ => continue,
         };
         // Only absolute or `~` paths, as in the manifest.
-        target.extend(
-            paths
-                .iter()
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute() || p.components().next().is_some_and(|c| c.as_os_str() == "~")),
-        );
+        target.extend(paths.iter().map(PathBuf::from).filter(|p| super::grants::is_grantable(p)));
     }
     (read, write)
-}
-
-fn resolve_command(command: &str, dir: &Path) -> String {
-    if command.contains('/') && !command.starts_with('/') {
-        dir.join(command).display().to_string()
-    } else {
-        command.to_owned()
-    }
 }
 
 /// The plugin folders pyrad searches: its own, then the configured extras.

@@ -210,8 +210,7 @@ impl Manifest {
             return Err(rule(format!("depends: {dep:?} is not another plugin's name")));
         }
         for (kind, paths) in [("read", &manifest.permissions.read), ("write", &manifest.permissions.write)] {
-            let tilde = |p: &Path| p.components().next().is_some_and(|c| c.as_os_str() == "~");
-            if let Some(bad) = paths.iter().find(|p| !p.is_absolute() && !tilde(p)) {
+            if let Some(bad) = paths.iter().find(|p| !super::grants::is_grantable(p)) {
                 return Err(rule(format!(
                     "permissions.{kind}: {:?} must be an absolute path or start with ~/",
                     bad.display().to_string()

@@ -36,6 +36,16 @@ impl std::fmt::Debug for Spawn {
     }
 }
 
+/// The program to run: a relative path (`./server`, `bin/x`) is inside the
+/// plugin's folder `dir`; a bare name is looked up on `PATH` at exec.
+pub fn resolve_command(command: &str, dir: &Path) -> String {
+    if command.contains('/') && !command.starts_with('/') {
+        dir.join(command).display().to_string()
+    } else {
+        command.to_owned()
+    }
+}
+
 /// A running plugin process. Dropping it kills its process group.
 pub struct PluginProcess {
     child: Child,
@@ -48,12 +58,7 @@ impl PluginProcess {
     /// Starts the process; returns it with its stdin and stdout.
     pub fn start(spawn: &Spawn, log_dir: &Path) -> std::io::Result<(Self, ChildStdin, ChildStdout)> {
         let log = super::log::open(log_dir, &spawn.name)?;
-        let program = if spawn.command.contains('/') && !spawn.command.starts_with('/') {
-            spawn.dir.join(&spawn.command).display().to_string()
-        } else {
-            spawn.command.clone()
-        };
-        let mut command = Command::new(program);
+        let mut command = Command::new(resolve_command(&spawn.command, &spawn.dir));
         command
             .args(&spawn.args)
             .current_dir(&spawn.dir)

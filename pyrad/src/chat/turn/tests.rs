@@ -12,7 +12,7 @@ use crate::chat::tools::Tool;
 use crate::llm::ToolSpec;
 use crate::llm::client::http_client;
 use crate::llm::presets::Wire;
-use crate::testutil::FakeLlm;
+use pyra_tests::FakeLlm;
 
 const RULES: &str = r#"
 version: 1
