@@ -6,6 +6,7 @@
 pub mod codec;
 pub mod ipc;
 pub mod rpc;
+pub mod security;
 pub mod version;
 
 pub use codec::{

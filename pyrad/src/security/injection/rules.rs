@@ -1,0 +1,218 @@
+//! The scanner's rules, as data: `(name, category, score, regex)` over the
+//! normalised text (lower case, diacritics dropped, one space between words),
+//! a few over the squeezed view (letters and digits only), the hidden-region and
+//! blob patterns over the original text, and the confusable and leetspeak maps.
+
+use std::sync::LazyLock;
+
+use proto::security::InjectionCategory as Cat;
+use regex::Regex;
+
+use super::Table;
+
+const OVERRIDE_VERBS: &str = r"(?:ignore|ignoring|disregard|forget|skip|override|bypass|neglect|abandon|discard|cancel|set aside|pay no attention to|do not follow|don't follow|stop following|no longer follow|erase|delete|clear|reset|drop)";
+const QUALIFIERS: &str = r"(?:previous|previously|prior|above|earlier|preceding|foregoing|initial|original|system|safety|all|your|any|every|existing|old|former|current|given)";
+const NOUNS: &str = r"(?:instructions?|prompts?|directions?|directives?|rules|guidelines|guidance|context|commands?|orders|programming|constraints|guardrails|policies|restrictions|messages|tasks?|training|conditioning|settings)";
+const SECRETS: &str = r"(?:api[ _-]?keys?|passwords?|passphrases?|secrets?|(?:access |auth |bearer |session )?tokens?|credentials?|private keys?|ssh keys?|id_rsa|\.env\b|env(?:ironment)? var(?:iable)?s|cookies?|session ids?|conversation(?: history)?|chat (?:history|log)|(?:previous|earlier|all) messages|system prompt|vault|keychain|credit card(?: numbers?)?|2fa codes?|otp|recovery (?:codes?|keys?|phrase)|seed phrase|wallet|personal (?:data|information|details)|user'?s? (?:data|emails?|files|messages|address|phone))";
+
+fn spec(name: &'static str, category: Cat, score: f32, pattern: String) -> (&'static str, Cat, f32, String) {
+    (name, category, score, pattern)
+}
+
+/// Rules over the normalised text.
+pub(super) static WORDS: LazyLock<Table> = LazyLock::new(|| {
+    use Cat::*;
+    let specs = vec![
+        // Instruction override.
+        spec(
+            "override_previous",
+            InstructionOverride,
+            0.9,
+            format!(r"\b{OVERRIDE_VERBS}\b(?: \S+){{0,4}}? {QUALIFIERS}\b(?: \S+){{0,4}}? {NOUNS}\b"),
+        ),
+        spec("override_short", InstructionOverride, 0.6, format!(r"\b(?:ignore|disregard|forget) (?:that|this|it|everything|the above|above)\b[^.\n]{{0,20}}\b(?:and|instead|now)\b")),
+        spec("override_everything", InstructionOverride, 0.8, r"\b(?:ignore|disregard|forget) (?:everything|all(?: of)? (?:that|this|the above))(?: (?:you (?:were|have been) told|said|written|above|before|previously))?\b".into()),
+        spec(
+            "new_instructions",
+            InstructionOverride,
+            0.75,
+            r"\b(?:real|actual|true|secret|hidden|revised|overriding|updated|new|additional|urgent|priority) (?:system )?(?:instructions?|directives?|task|orders|system prompt|objective|mission|goal)s? ?(?::|(?:is|are) (?:to|as follows|now|below)|follow)".into(),
+        ),
+        spec("above_was_fake", InstructionOverride, 0.85, r"\bthe (?:above|previous|preceding|prior|earlier) (?:text|instructions?|prompt|message|content|conversation|context)s? (?:was|were|is|are) (?:just |only |all )?(?:a test|fake|wrong|outdated|void|cancell?ed|irrelevant|a joke|obsolete|not (?:important|real|valid)|no longer (?:valid|relevant))".into()),
+        spec("takes_priority", InstructionOverride, 0.8, r"\b(?:this|these|my|the following) (?:instructions?|message|note|text|directive|command)s? (?:take|takes|has|have|get|gets) (?:priority|precedence)\b|\b(?:supersedes?|overrides?|replaces?) (?:all |any )?(?:previous|prior|other|earlier|your) (?:instructions?|rules|prompts?|directives?)\b".into()),
+        spec("stop_task", InstructionOverride, 0.7, r"\b(?:stop|end|halt|cease|abort|quit) (?:what you(?: are|'re) doing|your (?:current )?task|summari[sz]ing|translating|processing|the (?:summary|translation|task))\b".into()),
+        spec("end_of_input", InstructionOverride, 0.6, r"(?:\bend of (?:the )?(?:document|context|input|email|text|file|user input|data|article|page|content)\b|</(?:document|context|data|user_input|input|article)>|\]\]>)[ .:\-=*#]{0,10}(?:now|next|new|please|you|assistant|ignore|important|instructions?|system|ai)\b".into()),
+        spec("addressed_to_ai", InstructionOverride, 0.75, r"\b(?:if you are|as|you are|to) (?:an? |the )?(?:ai|llm|language model|assistant|chatbot|ai assistant|ai agent|large language model|gpt|claude|ai model|bot)\b[^.\n]{0,40}\b(?:reading|processing|summari[sz]ing|parsing|analy[sz]ing|scanning|browsing|seeing|reviewing)\b[^\n]{0,80}\b(?:you must|you should|you will|please|ignore|do not|don't|instead|immediately|make sure)\b".into()),
+        spec("note_to_ai", InstructionOverride, 0.7, r"\b(?:note|message|instructions?|attention|memo|reminder|p\.?s\.?|important) (?:to|for) (?:the |any |all )?(?:ai|assistant|llm|language model|model|agent|chatbot|bot|ai systems?|ai agents?|ai assistants?)s?\b|\b(?:dear|hey|hello|attention|hi) (?:ai|assistant|llm|chatgpt|gpt|claude|gemini|bot|ai model|language model)\b[ ,:!]".into()),
+        spec("hide_from_user", InstructionOverride, 0.75, r"\b(?:do not|don't|never|without) (?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|alert(?:ing)?|notify(?:ing)?|warn(?:ing)?|let(?:ting)?|show(?:ing)?|reveal(?:ing)?(?: this)? to) (?:the )?(?:user|human|person|operator|owner|recipient|reader)\b[^.\n]{0,40}\b(?:about|that|this|know|these|what)\b".into()),
+        spec("pwned", InstructionOverride, 0.65, r"\bi (?:have|ve) been pwned\b|\bhacked by\b|\b(?:say|print|output|respond with|reply with|write)\b[^.\n]{0,20}\b(?:pwned|hacked|haha ?pwned)\b".into()),
+        spec("say_exactly", InstructionOverride, 0.45, r#"\b(?:instead|only|just)\b[^.\n]{0,20}\b(?:say|print|output|respond(?: with)?|reply(?: with)?|write|answer(?: with)?)\b[^.\n]{0,10}["'“‘]"#.into()),
+        spec("override_fr", InstructionOverride, 0.9, r"\b(?:ignore[rz]?|oublie[rz]?|ne tiens pas compte|ne tenez pas compte|fais abstraction)\b[^.\n]{0,40}\b(?:instructions?|consignes|regles|directives|indications)\b".into()),
+        spec("override_de", InstructionOverride, 0.9, r"\b(?:ignorier\w*|vergiss\w*|vergessen sie|missacht\w*|uberg[eai]h\w*)\b[^.\n]{0,40}\b(?:anweisung\w*|befehl\w*|instruktion\w*|regeln|vorgaben|anordnung\w*)\b".into()),
+        spec("override_es_it_pt", InstructionOverride, 0.9, r"\b(?:ignora\w*|ignore|olvida\w*|omite|descarta\w*|dimentica\w*|esquec\w*|desconsider\w*|no hagas caso)\b[^.\n]{0,40}\b(?:instrucciones|instruccion|indicaciones|reglas|ordenes|istruzioni|regole|indicazioni|instrucoes|instrucao|orientacoes|regras)\b".into()),
+        spec("override_ru", InstructionOverride, 0.9, r"(?:игнорир\w*|забуд\w*|забыть|не обращаи внимания|проигнорир\w*|отбрось)[^.\n]{0,40}(?:инструкци\w*|указани\w*|правил\w*|команд\w*|промпт\w*)".into()),
+        spec("override_zh", InstructionOverride, 0.9, r"(?:忽略|无视|忘记|忽視|無視|忘記|不要理会|不理会|放弃|忽略掉)[^。\n]{0,16}(?:指令|指示|说明|說明|规则|規則|提示|要求|命令)".into()),
+        spec("override_ja", InstructionOverride, 0.9, r"(?:指示|命令|ルール|指令|プロンプト)[^。\n]{0,12}(?:無視|忘れ)|(?:無視|忘れ)[^。\n]{0,8}(?:指示|命令)".into()),
+        spec("override_ko", InstructionOverride, 0.9, r"(?:지시|명령|지침|규칙)[^.\n]{0,12}(?:무시|잊어)".into()),
+        // Role or system-prompt hijack.
+        spec("you_are_now_unbound", RoleHijack, 0.9, r"\byou(?: are|'re| will be| shall be) (?:now |no longer |going to be |hereby |from now on |henceforth )?(?:an? |the |my )?[^.\n]{0,30}\b(?:dan|unrestricted|unfiltered|jailbroken|jail-broken|uncensored|amoral|unaligned|unbound|evil|rogue|developer mode|god mode|free from (?:all )?(?:rules|restrictions|constraints)|not bound by|no longer bound|without (?:any )?(?:restrictions|limits|rules|filters|guidelines|ethics|morals))\b".into()),
+        spec("you_are_now", RoleHijack, 0.45, r"\byou are now (?:an?|my|the|in|acting) \w+".into()),
+        spec("jailbreak_names", RoleHijack, 0.9, r"\b(?:do anything now|developer mode (?:enabled|on|output|activated)|dan mode|jailbreak(?:ed)? mode|act as (?:a )?dan\b|you are (?:a )?dan\b|stay in character|anti-?dan|\bdan\b[^.\n]{0,30}\b(?:mode|prompt|jailbreak|stands for|can do anything)|evil ?(?:bot|confidant)|aim(?: stands for|,? (?:an|the) always intelligent)|always intelligent and machiavellian|betterdan|ucar\b|opposite mode|sudo mode|chaos mode)".into()),
+        spec("jailbreak_word", RoleHijack, 0.4, r"\bjail ?break(?:ing|s|ed)?\b".into()),
+        spec(
+            "pretend_unrestricted",
+            RoleHijack,
+            0.9,
+            r"\b(?:pretend|imagine|act|behave|roleplay|role-play|respond|answer|play the role)\b[^.\n]{0,40}\b(?:with(?:out| no)|free (?:of|from)|(?:has|have|having) no|not bound by|unbound by|ignores?|ignoring|doesn't follow|does not follow|never refuses?|cannot refuse|no longer has)\b[^.\n]{0,30}\b(?:restrictions|rules|limits|limitations|filters|guidelines|ethics|morals|policies|censorship|constraints|boundaries|safeguards|refusals?|content polic(?:y|ies))\b".into(),
+        ),
+        spec("no_restrictions", RoleHijack, 0.4, r"\b(?:no|without any|without|free of all|free from|free of) (?:ethical |moral |content |safety )?(?:restrictions|filters|guidelines|limitations|censorship|safeguards|guardrails|content policy|boundaries)\b".into()),
+        spec("chat_template_tokens", RoleHijack, 0.9, r"<\|(?:im_start|im_end|system|endoftext|start_header_id|end_header_id|eot_id|user|assistant)\|>|\[/?inst\]|<</?sys>>|<start_of_turn>|<end_of_turn>".into()),
+        spec("fake_system_block", RoleHijack, 0.65, r"(?:^|\n) ?(?:\[|<|\{|#{1,4} ?|\*\*|=+ ?|-{2,} ?)(?:system|admin|administrator|developer|sys|root|operator|supervisor)(?: message| prompt| override| instructions?| note| notice| update| command|_prompt)? ?(?:\]|>|\}|:|\*\*|=+|-{2,})".into()),
+        spec("system_tag", RoleHijack, 0.7, r"</?(?:system|system_prompt|sys|admin|instructions?)>".into()),
+        spec("system_says", RoleHijack, 0.8, r"(?:^|\n|\. ) ?(?:system|assistant|admin|developer)(?: message| note)? ?(?:\(|:|-) ?(?:override|new|important|update|ignore|priority|urgent|attention|you must|from now on)".into()),
+        spec("reveal_prompt", RoleHijack, 0.85, r"\b(?:reveal|print|show|output|repeat|display|tell me|give me|share|dump|leak|expose|recite|write out|spell out|paste|copy|return|list|translate|summari[sz]e|provide|state|what (?:is|are|were))\b[^.\n]{0,30}?\b(?:your|the|its|any|all|those|these)\b[^.\n]{0,15}?\b(?:system prompt|system message|initial (?:prompt|instructions)|hidden (?:prompt|instructions)|original (?:prompt|instructions)|pre-?prompt|instructions (?:you were given|above|verbatim|in full)|prompt above|configuration prompt|developer (?:message|prompt|instructions)|secret (?:instructions|prompt|password|key)|internal (?:instructions|rules|prompt)|(?:first|previous) (?:instructions|prompt))\b".into()),
+        spec("repeat_above", RoleHijack, 0.85, r"\b(?:repeat|print|output|copy) (?:all |back )?(?:the )?(?:words|text|everything|lines|characters|content) (?:above|before this|preceding)\b|\bstarting with (?:the words? )?[\x22'](?:you are|system)".into()),
+        spec("claims_authority", RoleHijack, 0.7, r"\b(?:i am|i'm|this is) (?:your|the|an?) (?:developer|creator|administrator|admin|owner|maker|programmer|system administrator|security team)\b[^.\n]{0,50}\b(?:authori[sz]\w*|override|unlock\w*|allow\w*|permission|grant\w*|enable|disable|command|order|instruct)|\b(?:openai|anthropic|the developers?|your (?:creators?|developers?)) (?:has|have) (?:authori[sz]ed|approved|unlocked|given you permission|allowed you|enabled)\b".into()),
+        spec("role_multilingual", RoleHijack, 0.8, r"(?:mode developpeur|entwicklermodus|modo (?:de )?desarrollador|modalita sviluppatore|modo desenvolvedor|开发者模式|開發者模式|режим разработчика)|(?:tu es maintenant|vous etes maintenant|du bist (?:jetzt|nun|ab sofort)|ahora eres|ora sei|agora voce e|你现在是|你現在是|теперь ты|ты теперь)[^.\n]{0,40}(?:sans|ohne|sin|senza|sem|没有|沒有|不受|без|dan|libre|frei|libero|livre)".into()),
+        spec("reveal_prompt_multilingual", RoleHijack, 0.8, r"(?:affiche|montre|revele|donne|zeig\w*|gib|nenne|muestra|revela|dime|mostra|rivela|mostre|显示|告诉我|输出|打印|顯示|告訴我|покажи|выведи|расскажи|раскрои)[^.\n]{0,30}(?:prompt (?:du )?systeme|instructions (?:initiales|systeme)|systemprompt|system-prompt|anweisungen|prompt del sistema|instrucciones (?:del sistema|iniciales)|istruzioni (?:di sistema|iniziali)|prompt do sistema|系统提示|系統提示|初始指令|системн\w* (?:промпт|подсказк\w*|инструкци\w*)|исходн\w* инструкци\w*)".into()),
+        // Secret and data exfiltration.
+        spec("markdown_image_placeholder", Exfiltration, 0.9, r"!?\[[^\]\n]{0,100}\]\( ?<?https?://[^)\s]+[?&#/=][^)\s]*(?:\{[^}\s]{1,40}\}|\$\{?\w+|<[a-z_ ]{2,30}>|\[[a-z_ ]{2,30}\]|%7b|%3c|\.\.\.|xxx+)[^)\s]*\)".into()),
+        spec("markdown_image_query", Exfiltration, 0.2, r"!\[[^\]\n]{0,100}\]\( ?<?https?://[^)\s]+\?[^)\s]*=[^)\s]*\)".into()),
+        spec(
+            "data_in_url",
+            Exfiltration,
+            0.8,
+            format!(r"\b(?:render|display|show|include|insert|embed|add|output|print|append|create|write|generate|put|encode|attach|place)\b[^.\n]{{0,50}}\b(?:image|markdown|link|url|img|pixel|hyperlink|query string|parameter)\b[^.\n]{{0,100}}\b{SECRETS}|\b{SECRETS}\b[^.\n]{{0,60}}\b(?:in|into|to|as|inside) (?:the |a |an )?(?:url|query(?: string| parameter)?|link|image(?: url)?|parameter|markdown image|request path)\b"),
+        ),
+        spec(
+            "send_secret",
+            Exfiltration,
+            0.9,
+            format!(r"\b(?:send|post|upload|forward|transmit|exfiltrate|leak|email|e-mail|mail|share|copy|submit|report|deliver|pass|dump|beacon|relay|push|sync|paste)\b[^.\n]{{0,50}}?\b{SECRETS}\b[^.\n]{{0,60}}?\b(?:to|at|via|using|into|with)\b ?(?:https?://|www\.|[\w.+-]+@[\w-]+\.|the (?:following|this|below) (?:url|address|server|endpoint|email|webhook|link)|(?:my|our|this|a) (?:server|email|webhook|endpoint|telegram|discord|pastebin|address)|[\w-]+\.(?:com|net|org|io|xyz|ru|tk|top|site|info|cc|me|sh|app|dev)\b|pastebin|webhook)"),
+        ),
+        spec("secret_and_url", Exfiltration, 0.45, format!(r"\b{SECRETS}\b[^\n]{{0,120}}https?://|https?://\S+[^\n]{{0,80}}\b{SECRETS}\b")),
+        spec("curl_data", Exfiltration, 0.85, r"\b(?:curl|wget|fetch|invoke-webrequest|invoke-restmethod|requests\.(?:post|get)|http\.post|nc|netcat|scp|rsync)\b[^\n]{0,120}(?:\$\(|`|\$\{?\w*(?:key|token|secret|pass|env)|~/\.ssh|/etc/(?:passwd|shadow)|\.env\b|id_rsa|\bcat |\benv\b|printenv|\.aws/|\.pyra/)".into()),
+        spec("exfil_multilingual", Exfiltration, 0.8, r"(?:envoie|envoyez|transmet\w*|sende|senden sie|schick\w*|envia|manda|invia|mande|发送|发给|傳送|发到|отправ\w*|перешли)[^.\n]{0,50}(?:cle(?:s)? (?:d'?)?api|mot de passe|mots de passe|passwort\w*|schlussel|zugangsdaten|contrasen\w*|clave\w* (?:de )?api|password|senha\w*|chiave|密码|密碼|密钥|秘钥|凭证|парол\w*|ключ\w*|токен\w*|историю (?:переписки|чата)|conversation|unterhaltung|conversacion|conversa)".into()),
+        // Tool or command abuse.
+        spec("destructive_rm", ToolAbuse, 0.85, r"\brm -(?:[a-z]*r[a-z]*f|[a-z]*f[a-z]*r)[a-z]* (?:--no-preserve-root )?(?:/(?: |$|\*|\n)|~/?(?: |$|\*|\n)|\$home|/home\b|/etc\b|/usr\b|/var\b|/boot\b|\*|\.(?: |$)|/\*|\.\./)|--no-preserve-root".into()),
+        spec("destructive_disk", ToolAbuse, 0.85, r"\bmkfs(?:\.\w+)? /dev/|\bdd if=\S+ of=/dev/(?:sd|nvme|hd|disk|mmc)|> ?/dev/sd[a-z]\b|:\(\) ?\{ ?: ?\| ?: ?& ?\} ?; ?:|\bshred\b[^\n]{0,30}/dev/|\bformat c:|\bdel /[sfq] |\bremove-item\b[^\n]{0,40}-recurse[^\n]{0,40}(?:c:\\|~|\$home)".into()),
+        spec("reverse_shell", ToolAbuse, 0.9, r"bash -i >& ?/dev/tcp/|/dev/tcp/\d|\bnc (?:-\w+ )*-e /bin/(?:ba)?sh|\bncat\b[^\n]{0,40} -e\b|\bsocat\b[^\n]{0,60}exec:|mkfifo[^\n]{0,60}\bnc\b|powershell[^\n]{0,40}(?:-enc\b|-encodedcommand|\biex\b|invoke-expression|downloadstring)|\bpython3? -c ?['\x22][^'\x22]{0,200}(?:socket|pty\.spawn)".into()),
+        spec("pipe_to_shell", ToolAbuse, 0.45, r"\b(?:curl|wget|fetch|iwr)\b[^\n|]{0,200}\| ?(?:sudo )?(?:ba|z|da|k)?sh\b".into()),
+        spec("sensitive_paths", ToolAbuse, 0.35, r"(?:~|\$home|/home/\w+|/root)/\.(?:ssh|aws|gnupg|kube|docker|netrc|git-credentials|pyra|password-store|config/gcloud)\b|/etc/(?:shadow|sudoers)\b|\bid_(?:rsa|ed2\w+|ecdsa)\b|\.aws/credentials|\bwallet\.dat\b|\.bash_history\b".into()),
+        spec(
+            "read_sensitive",
+            ToolAbuse,
+            0.8,
+            r"\b(?:read|cat|open|print|show|send|upload|copy|list|get|fetch|attach|include|dump|access|exfiltrate|grab|collect|output)\b[^.\n]{0,50}(?:(?:~|\$home|/home/\w+|/root)/\.(?:ssh|aws|gnupg|kube|netrc|git-credentials|pyra|password-store)|/etc/(?:shadow|passwd|sudoers)\b|\bid_(?:rsa|ed2\w+|ecdsa)\b|\.aws/credentials|\bwallet\.dat\b|\.bash_history\b|\bvault/)".into(),
+        ),
+        spec(
+            "assistant_run",
+            ToolAbuse,
+            0.65,
+            r"\b(?:you (?:must|should|will|need to|have to|are required to)|please|immediately|now|assistant[,:]?|ai[,:]?|agent[,:]?|then|next)\b ?(?:run|execute|exec|invoke|call|use|trigger|launch)\b[^.\n]{0,40}?\b(?:(?:the )?(?:shell|bash|terminal|system|exec|code|python|powershell|cmd|files?|filesystem|web|browser|email|http|fetch) (?:tool|plugin|function|command)s?|(?:shell|files|web|memory|fs|exec|email|calendar|github|git|browser|terminal|slack)__\w+|run_(?:command|shell|code)|execute_(?:command|code)|the following (?:shell |bash |terminal )?commands?|this (?:shell |bash |terminal )?command)\b".into(),
+        ),
+        spec("tool_name", ToolAbuse, 0.4, r"\b(?:shell|files|web|memory|fs|exec|email|calendar|github|browser|terminal|slack)__(?:run|exec|write|delete|append|send|read|fetch|execute|create|remove|command)\w*\b".into()),
+        spec("call_tool_with", ToolAbuse, 0.55, r"\b(?:call|invoke|use|run|trigger)\b (?:the )?`?[a-z][a-z0-9]*_[a-z0-9_]+`? (?:tool|function)\b[^.\n]{0,15}\b(?:with|using|passing)\b".into()),
+        spec("without_asking", ToolAbuse, 0.75, r"\bwithout (?:asking|confirmation|confirming|approval|prompting|telling the user|the user'?s? (?:approval|permission|consent|knowledge|confirmation))\b|\bdo not (?:ask|wait) (?:the user )?(?:for )?(?:permission|confirmation|approval)\b|\b(?:silently|secretly|quietly|covertly|automatically|stealthily)\b (?:run|execute|send|delete|call|forward|upload|install|transfer|read|invoke|approve|download|copy|email|grant)\b|\b(?:approve|auto-?approve|accept|allow) (?:all|every|any) (?:pending |future )?(?:tool calls?|requests?|actions?|commands?|approvals?)\b".into()),
+        spec("download_run", ToolAbuse, 0.6, r"\b(?:download|install|fetch)\b[^.\n]{0,60}\b(?:and|then) (?:run|execute|launch|open)\b[^.\n]{0,60}(?:\.exe|\.sh|\.ps1|\.bat|\.bin|\.apk|payload|binary|script|installer)".into()),
+        spec("delete_everything", ToolAbuse, 0.55, r"\b(?:delete|remove|wipe|erase|destroy|purge)\b[^.\n]{0,20}\b(?:all|every|the user'?s?|entire|each)\b[^.\n]{0,20}\b(?:files|emails|messages|memory|memories|data|database|repos(?:itory|itories)?|backups?|home (?:directory|folder)|contacts|documents|notes|commits)\b".into()),
+        spec("tool_abuse_multilingual", ToolAbuse, 0.75, r"(?:execute[rz]?|lance[rz]?|fuhre\w* aus|ausfuhr\w*|ejecuta\w*|esegui\w*|execute|执行|運行|运行|выполни\w*|запусти\w*)[^.\n]{0,40}(?:commande|befehl|comando|命令|команд\w*)[^.\n]{0,60}(?:rm -|curl|wget|sudo|/etc/|~/\.ssh|\|)".into()),
+    ];
+    Table::new(&specs.iter().map(|(n, c, s, p)| (*n, *c, *s, p.as_str())).collect::<Vec<_>>())
+});
+
+/// Rules over the squeezed view (letters and digits only).
+pub(super) static SQUEEZED: LazyLock<Table> = LazyLock::new(|| {
+    use Cat::*;
+    Table::new(&[
+        (
+            "spaced_override",
+            InstructionOverride,
+            0.9,
+            "(?:ignore|disregard|forget|bypass|override)(?:all|any|the|your|my)?(?:of)?(?:the|your)?(?:previous|prior|above|earlier|preceding|initial|original|system)(?:instructions?|prompts?|rules|directions?|guidelines|directives)",
+        ),
+        (
+            "spaced_hijack",
+            RoleHijack,
+            0.9,
+            "youarenow(?:dan|unrestricted|jailbroken|unfiltered|uncensored)|doanythingnow|developermodeenabled|(?:reveal|print|show|repeat|output)(?:me)?(?:your|the)(?:systemprompt|initialinstructions|hiddeninstructions)",
+        ),
+    ])
+});
+
+/// Text a reader does not see in a page or document, as `inner`.
+pub(super) static HIDDEN_REGIONS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        r"<!--(?P<inner>[\s\S]*?)-->",
+        r#"(?i)<(?P<tag>[a-z][a-z0-9]*)\b[^>]*\bstyle\s*=\s*["'][^"']*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.\d+)?\s*(?:px|pt|em|rem|%)?\s*(?:;|["'])|opacity\s*:\s*0(?:\.0+)?\s*(?:;|["'])|color\s*:\s*(?:#fff(?:fff)?\b|white\b|transparent\b|rgba\([^)]*,\s*0\s*\))|(?:height|width|max-height)\s*:\s*0(?:px)?\s*(?:;|["'])|(?:left|top|text-indent)\s*:\s*-\d{3,})[^"']*["'][^>]*>(?P<inner>[\s\S]*?)</[a-z][a-z0-9]*\s*>"#,
+        r#"(?i)<(?P<tag>[a-z][a-z0-9]*)\b[^>]*\b(?:hidden|aria-hidden\s*=\s*["']true["'])[^>]*>(?P<inner>[\s\S]*?)</[a-z][a-z0-9]*\s*>"#,
+        r"(?m)^\[(?://|comment)\]: ?#? ?\((?P<inner>[^)\n]{1,2000})\)",
+    ]
+    .iter()
+    .map(|p| Regex::new(p).expect("the scanner's region patterns are valid regexes (tested)"))
+    .collect()
+});
+
+/// Words of a text that talks about attacks (security advice, an article on
+/// prompt injection): a quoted attack in it is an example.
+pub(super) static DISCUSSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:prompt injections?|jailbreak(?:s|ing)? (?:attempts?|prompts?|attacks?)|owasp|llm01|attackers?|adversar\w+|red[ -]team\w*|for example|e\.g\.|such as|phishing|security (?:advice|tip|team|training|awareness)|beware|be careful|watch out|a common (?:attack|trick|technique))(?-u:\b)")
+        .expect("the discussion pattern is a valid regex (tested)")
+});
+
+/// A run that may be base64 (standard or URL-safe).
+pub(super) static BASE64_BLOB: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/_-]{20,}={0,2}").expect("the base64 pattern is a valid regex (tested)"));
+
+/// A run of at least 16 hex bytes, optionally separated by spaces, colons or `\x`.
+pub(super) static HEX_BLOB: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:(?:\\x|0x)?[0-9a-fA-F]{2}[ :]?){16,}").expect("the hex pattern is a valid regex (tested)")
+});
+
+/// The Latin letters a Greek, Cyrillic or other look-alike letter passes for.
+pub(super) fn confusable(c: char) -> Option<&'static str> {
+    Some(match c {
+        'а' | 'α' | 'ɑ' => "a",
+        'в' | 'β' => "b",
+        'с' | 'ϲ' | 'ⅽ' => "c",
+        'ԁ' | 'ⅾ' => "d",
+        'е' | 'ε' | 'ё' | 'є' => "e",
+        'ғ' => "f",
+        'ɡ' | 'ց' => "g",
+        'һ' | 'н' => "h",
+        'і' | 'ι' | 'ӏ' | 'ı' | 'ⅰ' | 'ї' => "i",
+        'ј' | 'ϳ' => "j",
+        'к' | 'κ' => "k",
+        'ⅼ' | 'ℓ' => "l",
+        'м' | 'ⅿ' => "m",
+        'п' | 'η' => "n",
+        'о' | 'ο' | 'σ' | 'ө' => "o",
+        'р' | 'ρ' => "p",
+        'ԛ' => "q",
+        'г' => "r",
+        'ѕ' => "s",
+        'т' | 'τ' => "t",
+        'υ' | 'ս' => "u",
+        'ν' | 'ѵ' | 'ⅴ' => "v",
+        'ѡ' | 'ω' | 'ԝ' => "w",
+        'х' | 'χ' | 'ⅹ' => "x",
+        'у' | 'γ' | 'ү' => "y",
+        'ᴢ' => "z",
+        _ => return None,
+    })
+}
+
+/// A leetspeak character inside a Latin word, read as the letter it stands for.
+pub(super) fn unleet(c: char) -> char {
+    match c {
+        '0' => 'o',
+        '1' => 'i',
+        '3' => 'e',
+        '4' => 'a',
+        '5' => 's',
+        '7' => 't',
+        '8' => 'b',
+        '9' => 'g',
+        other => other,
+    }
+}
