@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::rpc::ErrorObject;
+use crate::security::{ScanVerdict, ScanWarning};
 use crate::version::Feature;
 
 /// A method: its wire name and the types of its params and result.
@@ -175,6 +176,10 @@ pub struct ChatSendParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
     pub text: String,
+    /// `false` when nobody is there to answer approvals (a script, a pipe): pyrad
+    /// then decides them by `[approval] unattended_allow`. Absent means attended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attended: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,6 +191,9 @@ pub struct ChatSendResult {
     pub usage: TokenUsage,
     /// Tool calls made in this turn, in order.
     pub tools: Vec<ToolUse>,
+    /// What the injection scanner flagged in this turn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<ScanWarning>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,9 +206,98 @@ pub struct TokenUsage {
 pub struct ToolUse {
     pub name: String,
     pub args: Value,
-    /// `approved`, `denied`, `timed_out`, `auto_by_grant`, `cancelled`.
-    pub decision: String,
+    pub decision: Decision,
     pub result: String,
+}
+
+/// How a tool call was decided; the same words are in the audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// The person said yes.
+    Approved,
+    /// The person said no, or there is no such tool.
+    Denied,
+    /// Nobody answered in time.
+    TimedOut,
+    /// Approved earlier for the rest of the session.
+    AutoByGrant,
+    /// The turn was cancelled or its origin went away.
+    Cancelled,
+    /// The tool never asks (read-only built-ins, granted plugin exemptions).
+    NotRequired,
+    /// A plugin's `pre_tool_execute` hook answered; nothing ran.
+    AnsweredByHook,
+    /// The user ran the tool directly (`plugins.call`).
+    ByUser,
+    /// Nobody could be asked; `[approval] unattended_allow` lists the tool.
+    UnattendedAllowed,
+    /// Nobody could be asked, and the tool is not listed (or the turn is tainted).
+    UnattendedDenied,
+    #[serde(other)]
+    Unknown,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approved => "approved",
+            Decision::Denied => "denied",
+            Decision::TimedOut => "timed_out",
+            Decision::AutoByGrant => "auto_by_grant",
+            Decision::Cancelled => "cancelled",
+            Decision::NotRequired => "not_required",
+            Decision::AnsweredByHook => "answered_by_hook",
+            Decision::ByUser => "by_user",
+            Decision::UnattendedAllowed => "unattended_allowed",
+            Decision::UnattendedDenied => "unattended_denied",
+            Decision::Unknown => "unknown",
+        }
+    }
+
+    /// Whether the call runs.
+    pub fn allows(self) -> bool {
+        matches!(
+            self,
+            Decision::Approved
+                | Decision::AutoByGrant
+                | Decision::NotRequired
+                | Decision::ByUser
+                | Decision::UnattendedAllowed
+        )
+    }
+}
+
+/// A person's answer to an approval request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    Approve,
+    Deny,
+}
+
+/// How far an approval reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// This call only.
+    #[default]
+    Once,
+    /// This tool for the rest of the session (kept across restarts).
+    Session,
+}
+
+/// Where a tool call stands, as the channel is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolStatus {
+    AwaitingApproval,
+    Running,
+    Done,
+    Failed,
+    Denied,
+    #[serde(other)]
+    Unknown,
 }
 
 /// `chat.cancel`: stop the running turn of a session.
@@ -235,11 +332,42 @@ impl Method for ApprovalRespond {
 #[serde(deny_unknown_fields)]
 pub struct ApprovalRespondParams {
     pub id: String,
-    /// `approve` or `deny`.
-    pub decision: String,
-    /// `once` (default) or `session`.
+    pub decision: Answer,
+    /// The `args_sha256` of the request the person was shown: an answer binds to
+    /// exactly those arguments, and a mismatch is refused (-32009).
+    pub args_sha256: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
+    pub scope: Option<Scope>,
+}
+
+/// `approval.pending`: the requests this connection may answer, oldest first.
+pub enum ApprovalPending {}
+impl Method for ApprovalPending {
+    const NAME: &'static str = "approval.pending";
+    type Params = Empty;
+    type Result = Vec<ApprovalRequestParams>;
+}
+
+/// `security.scan`: the injection scanner's verdict on each text, in order.
+pub enum SecurityScan {}
+impl Method for SecurityScan {
+    const NAME: &'static str = "security.scan";
+    type Params = ScanParams;
+    type Result = ScanResult;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanParams {
+    /// At most 1,000 texts; the request line itself is limited to 1 MiB.
+    pub texts: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanResult {
+    pub verdicts: Vec<ScanVerdict>,
+    /// Time pyrad spent scanning, in microseconds (not counting the socket).
+    pub elapsed_us: u64,
 }
 
 /// `sessions.list`: sessions, most recently used first.
@@ -319,7 +447,31 @@ pub enum AuditList {}
 impl Method for AuditList {
     const NAME: &'static str = "audit.list";
     type Params = ListParams;
-    type Result = Vec<Value>;
+    type Result = Vec<AuditRecord>;
+}
+
+/// One tool execution (or a flagged text) in the audit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Unix seconds.
+    pub at: u64,
+    pub session: String,
+    /// `ipc`, `matrix:<room>`, `telegram:<chat>`.
+    pub channel: String,
+    /// The tool, or `inbound` / `memory:<file>` for a flagged text that was no tool call.
+    pub tool: String,
+    /// The arguments as JSON text.
+    pub args: String,
+    /// A [`Decision`]'s word, or `flagged` for a flagged text.
+    pub decision: String,
+    pub waited_ms: u64,
+    pub ran_ms: u64,
+    /// `ok`, `error`, `skipped` or `warned`.
+    pub outcome: String,
+    pub result: String,
+    /// The scanner's verdict, when it flagged the arguments or the result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanVerdict>,
 }
 
 /// Event `chat.delta`: a piece of the answer.
@@ -350,8 +502,25 @@ pub struct ToolEventParams {
     pub call_id: String,
     pub name: String,
     pub args: Value,
-    /// `awaiting_approval`, `running`, `done`, `failed`, `denied`.
-    pub status: String,
+    pub status: ToolStatus,
+    /// The scanner's verdict on the result (with `done`/`failed`) or the arguments, when flagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<ScanVerdict>,
+}
+
+/// Event `chat.warning`: the scanner flagged a text of this turn.
+pub enum ChatWarning {}
+impl Event for ChatWarning {
+    const NAME: &'static str = "chat.warning";
+    type Params = WarningParams;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarningParams {
+    pub session: String,
+    pub turn: u32,
+    #[serde(flatten)]
+    pub warning: ScanWarning,
 }
 
 /// Event `approval.request`: a tool call waits for this connection's yes or no.
@@ -370,6 +539,12 @@ pub struct ApprovalRequestParams {
     pub args_sha256: String,
     /// Unix seconds; no answer by then is a denial.
     pub expires_at: u64,
+    /// Why this call asks although a grant or exemption would have let it through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What the scanner flagged in this turn so far, for the person to weigh.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<ScanWarning>,
 }
 
 /// `memory.list`: the memory files.
@@ -826,6 +1001,8 @@ pub enum ClientRequest {
     ChatSend(ChatSendParams),
     ChatCancel(SessionParams),
     ApprovalRespond(ApprovalRespondParams),
+    ApprovalPending,
+    SecurityScan(ScanParams),
     SessionsList(ListParams),
     SessionsGet(SessionParams),
     SessionsDelete(SessionParams),
@@ -868,6 +1045,8 @@ impl ClientRequest {
             ChatSend::NAME => params_of::<ChatSend>(params).map(ClientRequest::ChatSend),
             ChatCancel::NAME => params_of::<ChatCancel>(params).map(ClientRequest::ChatCancel),
             ApprovalRespond::NAME => params_of::<ApprovalRespond>(params).map(ClientRequest::ApprovalRespond),
+            ApprovalPending::NAME => params_of::<ApprovalPending>(params).map(|Empty| ClientRequest::ApprovalPending),
+            SecurityScan::NAME => params_of::<SecurityScan>(params).map(ClientRequest::SecurityScan),
             SessionsList::NAME => params_of::<SessionsList>(with_default(params)).map(ClientRequest::SessionsList),
             SessionsGet::NAME => params_of::<SessionsGet>(params).map(ClientRequest::SessionsGet),
             SessionsDelete::NAME => params_of::<SessionsDelete>(params).map(ClientRequest::SessionsDelete),

@@ -96,13 +96,16 @@ impl Default for ChatSection {
 pub struct ApprovalSection {
     /// Seconds a tool call waits for a yes or no before it counts as denied.
     pub timeout_secs: u64,
-    /// Tools `pyractl ask` approves when it has no terminal to ask on (read by the client).
+    /// The same, per kind of origin (`ipc`, `matrix`, `telegram`, `schedule`); unlisted kinds use `timeout_secs`.
+    pub timeouts: std::collections::BTreeMap<String, u64>,
+    /// Tools pyrad approves in a turn nobody can answer for (`pyractl ask` without
+    /// a terminal, later schedules), unless the scanner tainted the turn.
     pub unattended_allow: Vec<String>,
 }
 
 impl Default for ApprovalSection {
     fn default() -> Self {
-        Self { timeout_secs: 120, unattended_allow: Vec::new() }
+        Self { timeout_secs: 120, timeouts: std::collections::BTreeMap::new(), unattended_allow: Vec::new() }
     }
 }
 
@@ -194,9 +197,13 @@ memory_chars = 4000
 [approval]
 # Seconds a tool call waits for your yes or no before it counts as denied.
 timeout_secs = 120
-# Tools that `pyractl ask` approves when it runs without a terminal (a script or
-# a pipe); every other call is denied there. Example: ["memory__append"].
+# Tools pyrad approves in a turn that nobody can answer for (`pyractl ask` run
+# from a script or a pipe); every other call is denied there, and so is every
+# call in a turn where the injection scanner flagged something. Example: ["memory__append"].
 unattended_allow = []
+# A different wait per kind of origin (ipc, matrix, telegram, schedule), in
+# seconds; unlisted kinds wait timeout_secs. Example: { telegram = 300 }.
+timeouts = {}
 
 [plugins]
 # Folders searched for plugins besides $PYRA_HOME/plugins; each plugin is a

@@ -2,25 +2,26 @@
 //! starts the components in order, serves until the one shutdown source fires,
 //! then stops them in reverse order within a time limit.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::approval::ApprovalGate;
+use crate::approval::{ApprovalGate, Timeouts};
+use crate::chat;
 use crate::config::Config;
 use crate::home::Home;
 use crate::memory::Memory;
 use crate::plugins::host::{HostPaths, PluginHost, search_paths};
 use crate::store::Store;
 use crate::vault::Vault;
+use crate::clock::unix_now;
 use crate::{ipc, notify};
 
 /// Why the daemon stops.
@@ -72,19 +73,14 @@ pub struct DaemonState {
     pub connections: AtomicU32,
     /// Fired once, when the daemon starts to stop; every task watches it.
     pub stop: CancellationToken,
-    /// The one approval gate.
-    pub gate: Arc<ApprovalGate>,
-    /// Shared HTTP client for the providers (connection pool, TLS config), built
-    /// on the first chat turn: TLS set-up costs start-up time and idle memory.
-    http: std::sync::OnceLock<reqwest::Client>,
+    /// Conversations for every channel: turns, approvals, sessions, audit.
+    pub chat: Arc<chat::Service>,
     /// The user's memory files.
     pub memory: Memory,
     /// Secrets, decrypted only when used.
     pub vault: Arc<Vault>,
     /// Plugins: MCP servers run as child processes.
     pub plugins: Arc<PluginHost>,
-    /// Running turns by session, to cancel them and to refuse a second one.
-    pub turns: Mutex<HashMap<String, CancellationToken>>,
     stop_reason: Mutex<Option<StopReason>>,
 }
 
@@ -112,24 +108,11 @@ impl Daemon {
         self.stop_reason.lock().ok().and_then(|r| *r).unwrap_or(StopReason::Request)
     }
 
-    /// The provider HTTP client, built on first use (timeouts are the endpoint defaults).
-    pub fn http(&self) -> Result<reqwest::Client, crate::llm::LlmError> {
-        if let Some(client) = self.http.get() {
-            return Ok(client.clone());
-        }
-        let defaults = crate::llm::client::Endpoint::new(crate::llm::presets::Wire::OpenAi, "");
-        let client = crate::llm::client::http_client(&defaults)?;
-        Ok(self.http.get_or_init(|| client).clone())
-    }
-
     pub fn connection_count(&self) -> u32 {
         self.connections.load(Ordering::Relaxed)
     }
 }
 
-pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
 
 /// Serves until `shutdown` completes or a client asks to stop, then stops cleanly.
 pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -> anyhow::Result<()> {
@@ -151,7 +134,20 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     };
     let plugins = PluginHost::new(plugin_paths, vault.clone(), store.clone());
     let memory = Memory::open(&home.memory(), store.clone()).context("while opening memory")?;
-    let gate = Arc::new(ApprovalGate::new(Duration::from_secs(config.approval.timeout_secs)));
+    let timeouts = Timeouts {
+        default: Duration::from_secs(config.approval.timeout_secs),
+        by_kind: config.approval.timeouts.iter().map(|(k, v)| (k.clone(), Duration::from_secs(*v))).collect(),
+    };
+    let gate = Arc::new(ApprovalGate::new(
+        store.clone(),
+        timeouts,
+        config.approval.unattended_allow.clone(),
+        home.logs().join("tool_executions.log"),
+    ));
+    let settings =
+        chat::service::Settings { provider: config.provider.clone(), chat: config.chat.clone(), logs: home.logs() };
+    let chat =
+        Arc::new(chat::Service::new(store.clone(), gate, memory.clone(), plugins.clone(), vault.clone(), settings));
     let daemon = Daemon(Arc::new(DaemonState {
         home,
         config,
@@ -166,12 +162,10 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         schema_version,
         connections: AtomicU32::new(0),
         stop: CancellationToken::new(),
-        gate,
-        http: std::sync::OnceLock::new(),
+        chat,
         memory,
         vault,
         plugins,
-        turns: Mutex::default(),
         stop_reason: Mutex::new(None),
     }));
 

@@ -5,6 +5,7 @@
 
 mod approval;
 mod chat;
+mod clock;
 mod config;
 mod daemon;
 mod home;

@@ -50,8 +50,11 @@ impl Tool for MemoryTool {
         ToolSpec { name: name.into(), description: description.into(), parameters }
     }
 
-    fn needs_approval(&self) -> bool {
-        matches!(self.op, Op::Write | Op::Append)
+    fn rule(&self) -> crate::approval::ToolRule {
+        match self.op {
+            Op::List | Op::Read => crate::approval::ToolRule::Free,
+            Op::Write | Op::Append => crate::approval::ToolRule::Ask,
+        }
     }
 
     fn call(&self, args: Value) -> std::pin::Pin<Box<dyn std::future::Future<Output = ToolResult> + Send + '_>> {
@@ -88,6 +91,9 @@ pub fn registry(memory: &Memory) -> ToolRegistry {
     }
     tools
 }
+
+/// The memory files that enter every system prompt.
+pub const MEMORY_IN_PROMPT: [&str; 2] = ["user/profile.md", crate::memory::INDEX];
 
 /// What the model is told it remembers: the profile and the index, within `budget` characters.
 pub fn memory_context(memory: &Memory, budget: usize) -> String {

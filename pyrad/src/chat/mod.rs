@@ -1,7 +1,10 @@
-//! Chat sessions and the turn loop. So far: history trimming to the model's
-//! context budget; the turn loop, channels and approvals come next (issue 3).
+//! Conversations: the [`service::Service`] every channel talks to, the turn loop,
+//! the tools a turn offers (built-in and plugin), history trimming.
 
 pub mod builtin;
 pub mod history;
+pub mod service;
 pub mod tools;
 pub mod turn;
+
+pub use service::{ChatError, Service};

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::approval::ToolRule;
 use crate::llm::ToolSpec;
 
 /// What a tool call produced: text for the model, or an error the model is told about.
@@ -14,9 +15,9 @@ pub type ToolResult = Result<String, String>;
 
 pub trait Tool: Send + Sync {
     fn spec(&self) -> ToolSpec;
-    /// Whether a person must approve each call. Defaults to yes.
-    fn needs_approval(&self) -> bool {
-        true
+    /// The tool's own approval rule; the gate weighs it with grants and taint. Defaults to asking.
+    fn rule(&self) -> ToolRule {
+        ToolRule::Ask
     }
     fn call(&self, args: Value) -> Pin<Box<dyn Future<Output = ToolResult> + Send + '_>>;
 }

@@ -51,7 +51,7 @@ pub async fn serve(daemon: &Daemon, stream: Stream, id: u64, over_limit: bool) {
                 conn.read_loop(reader).await;
                 // Gone: its turns stop and its pending approvals are denied.
                 conn.peer.gone.cancel();
-                let cancelled = daemon.gate.cancel_origin(&conn.peer.origin);
+                let cancelled = daemon.chat.origin_gone(&conn.peer.origin);
                 if cancelled > 0 {
                     tracing::info!(conn = id, cancelled, "client left; its pending approvals are cancelled");
                 }

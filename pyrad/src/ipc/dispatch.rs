@@ -37,6 +37,7 @@ pub fn is_instant(call: &ClientRequest) -> bool {
             | ClientRequest::PluginsResources
             | ClientRequest::PluginsResource(_)
             | ClientRequest::PluginsConfigure(_)
+            | ClientRequest::SecurityScan(_)
     )
 }
 
@@ -55,6 +56,14 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::ChatSend(p) => (reply(id, chat::send(daemon, peer, p).await), Effect::None),
         ClientRequest::ChatCancel(p) => (reply(id, chat::cancel(daemon, &p.session)), Effect::None),
         ClientRequest::ApprovalRespond(p) => (reply(id, chat::respond(daemon, peer, p).map(|()| Empty)), Effect::None),
+        ClientRequest::ApprovalPending => (reply(id, Ok::<_, ErrorObject>(chat::pending(daemon, peer))), Effect::None),
+        ClientRequest::SecurityScan(p) => {
+            // CPU-bound: off the runtime's workers.
+            let scanned = tokio::task::spawn_blocking(move || chat::scan(p))
+                .await
+                .unwrap_or_else(|e| Err(ErrorObject::new(INTERNAL_ERROR, e.to_string())));
+            (reply(id, scanned), Effect::None)
+        }
         ClientRequest::SessionsList(p) => (reply(id, chat::list(daemon, p.limit)), Effect::None),
         ClientRequest::SessionsGet(p) => (reply(id, chat::get(daemon, &p.session)), Effect::None),
         ClientRequest::SessionsDelete(p) => (reply(id, chat::delete(daemon, &p.session)), Effect::None),
@@ -173,10 +182,10 @@ fn provider(daemon: &Daemon) -> Option<serde_json::Value> {
     if p.preset.is_empty() {
         return None;
     }
-    let preset = crate::llm::presets::find(&p.preset);
-    let model = if p.model.is_empty() { preset.map_or("", |x| x.default_model) } else { p.model.as_str() };
-    let base_url = if p.base_url.is_empty() { preset.map_or("", |x| x.base_url) } else { p.base_url.as_str() };
-    Some(serde_json::json!({"preset": p.preset, "model": model, "base_url": base_url}))
+    Some(match daemon.chat.provider() {
+        Ok(r) => serde_json::json!({"preset": p.preset, "model": r.model, "base_url": r.base_url}),
+        Err(_) => serde_json::json!({"preset": p.preset, "model": p.model, "base_url": p.base_url}),
+    })
 }
 
 /// `{total, active, failed, invalid}` for `daemon.status`.

@@ -137,3 +137,41 @@ pub const PRESETS: &[Preset] = &[
 pub fn find(id: &str) -> Option<&'static Preset> {
     PRESETS.iter().find(|p| p.id == id)
 }
+
+/// The provider in force: a preset with the config's overrides applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub preset: &'static Preset,
+    pub base_url: String,
+    pub model: String,
+    pub context_tokens: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("no LLM provider is configured; run `pyractl setup` or set [provider] in config.toml")]
+    NoProvider,
+    #[error("unknown provider preset {0:?} in config.toml")]
+    UnknownPreset(String),
+    #[error("provider preset custom needs [provider] base_url")]
+    NoBaseUrl,
+}
+
+/// Resolves `[provider]`: the one place where preset defaults meet the user's overrides
+/// (empty strings and 0 mean "the preset's").
+pub fn resolve(preset: &str, base_url: &str, model: &str, context_tokens: u64) -> Result<Resolved, ResolveError> {
+    if preset.is_empty() {
+        return Err(ResolveError::NoProvider);
+    }
+    let p = find(preset).ok_or_else(|| ResolveError::UnknownPreset(preset.to_owned()))?;
+    let base_url = if base_url.is_empty() { p.base_url } else { base_url };
+    if base_url.is_empty() {
+        return Err(ResolveError::NoBaseUrl);
+    }
+    Ok(Resolved {
+        preset: p,
+        base_url: base_url.to_owned(),
+        model: if model.is_empty() { p.default_model } else { model }.to_owned(),
+        context_tokens: if context_tokens == 0 { u64::from(p.context_tokens) } else { context_tokens },
+    })
+}

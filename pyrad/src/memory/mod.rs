@@ -102,7 +102,7 @@ impl Memory {
             return Err(MemoryError::Generated(INDEX.into()));
         }
         let path = self.path(name)?;
-        let now = crate::daemon::unix_now();
+        let now = crate::clock::unix_now();
         // A file changed by hand since Pyra last wrote it is kept as a version first.
         match std::fs::read_to_string(&path) {
             Ok(on_disk) if self.store.memory_latest(name)?.as_deref() != Some(on_disk.as_str()) => {

@@ -711,15 +711,14 @@ impl PluginHost {
         (out, self.invalid.lock().map(|i| i.clone()).unwrap_or_default())
     }
 
-    /// Adds every active plugin's tools to `registry`. A tool skips approval only
-    /// if its manifest declares it read-only (`[approval] exempt`) and the user granted that.
+    /// Adds every active plugin's tools to `registry`. A tool declared read-only
+    /// (`[approval] exempt`) is exemptable; the approval gate checks the user's grant.
     pub fn register_tools(&self, registry: &mut ToolRegistry) {
         let plugins = self.plugins.lock().map(|p| p.clone()).unwrap_or_default();
         for plugin in plugins.values().filter(|p| p.state() == State::Active) {
-            let granted = self.store.plugin_grants(&plugin.manifest.name).unwrap_or_default();
             let tools = plugin.tools.lock().map(|t| t.clone()).unwrap_or_default();
             for tool in tools {
-                let exempt = plugin.manifest.approval.exempt.contains(&tool.name) && granted.contains(&tool.name);
+                let exempt = plugin.manifest.approval.exempt.contains(&tool.name);
                 registry.add(Arc::new(PluginTool { plugin: plugin.clone(), tool, exempt }));
             }
         }
@@ -731,7 +730,7 @@ impl PluginHost {
         let plugin = self.plugins.lock().ok().and_then(|p| p.get(name).cloned());
         let plugin = plugin.ok_or_else(|| format!("no plugin named {name:?}"))?;
         let tools = if grant { plugin.manifest.approval.exempt.clone() } else { Vec::new() };
-        self.store.set_plugin_grants(name, &tools, crate::daemon::unix_now()).map_err(|e| e.to_string())?;
+        self.store.set_plugin_grants(name, &tools, crate::clock::unix_now()).map_err(|e| e.to_string())?;
         tracing::info!(plugin = %name, ?tools, "approval exemptions set");
         Ok(tools)
     }
@@ -788,9 +787,9 @@ impl PluginHost {
         let _lifecycle = self.lifecycle.lock().await;
         super::install::commit(&staged, &dir, update).map_err(|e| e.to_string())?;
         // New code, new trust: exemptions are granted again after an update.
-        let _ = self.store.set_plugin_grants(&name, &[], crate::daemon::unix_now());
+        let _ = self.store.set_plugin_grants(&name, &[], crate::clock::unix_now());
         self.store
-            .record_install(&name, &source.display().to_string(), sha256, crate::daemon::unix_now())
+            .record_install(&name, &source.display().to_string(), sha256, crate::clock::unix_now())
             .map_err(|e| e.to_string())?;
         drop(_lifecycle);
         tracing::info!(plugin = %name, sha256, source = %source.display(), "plugin installed");
@@ -946,7 +945,7 @@ async fn health_check(plugin: Arc<Plugin>, every: Duration) {
 struct PluginTool {
     plugin: Arc<Plugin>,
     tool: McpTool,
-    /// Declared read-only and granted by the user: runs without asking.
+    /// Declared read-only (`[approval] exempt`): runs unasked once the user granted it (the gate checks).
     exempt: bool,
 }
 
@@ -966,8 +965,15 @@ impl PluginTool {
 }
 
 impl Tool for PluginTool {
-    fn needs_approval(&self) -> bool {
-        !self.exempt
+    fn rule(&self) -> crate::approval::ToolRule {
+        if self.exempt {
+            crate::approval::ToolRule::Exemptable {
+                plugin: self.plugin.manifest.name.clone(),
+                tool: self.tool.name.clone(),
+            }
+        } else {
+            crate::approval::ToolRule::Ask
+        }
     }
 
     fn spec(&self) -> ToolSpec {

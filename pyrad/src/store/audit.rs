@@ -23,14 +23,36 @@ pub struct AuditEntry {
     pub outcome: String,
     /// The result as given to the model (already capped).
     pub result: String,
+    /// The scanner's categories and score when it flagged the arguments or the result, as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<String>,
 }
 
 impl Store {
+    /// The tools approved for the rest of `session`.
+    pub fn session_grants(&self, session: &str) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT tool FROM session_grants WHERE session_id = ?1 ORDER BY tool")?;
+            let rows = stmt.query_map(params![session], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<String>, _>>()?)
+        })
+    }
+
+    pub fn add_session_grant(&self, session: &str, tool: &str, at: u64) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO session_grants (session_id, tool, at) VALUES (?1, ?2, ?3)",
+                params![session, tool, at as i64],
+            )?;
+            Ok(())
+        })
+    }
+
     pub fn record_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
-                "INSERT INTO audit (at, session_id, channel, tool, args, decision, waited_ms, ran_ms, outcome, result)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO audit (at, session_id, channel, tool, args, decision, waited_ms, ran_ms, outcome, result, scan)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     e.at as i64,
                     e.session,
@@ -41,7 +63,8 @@ impl Store {
                     e.waited_ms as i64,
                     e.ran_ms as i64,
                     e.outcome,
-                    e.result
+                    e.result,
+                    e.scan
                 ],
             )?;
             Ok(())
@@ -52,7 +75,7 @@ impl Store {
     pub fn audit(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         self.with(|c| {
             let mut stmt = c.prepare(
-                "SELECT at, session_id, channel, tool, args, decision, waited_ms, ran_ms, outcome, result
+                "SELECT at, session_id, channel, tool, args, decision, waited_ms, ran_ms, outcome, result, scan
                  FROM audit ORDER BY id DESC LIMIT ?1",
             )?;
             let rows = stmt.query_map(params![limit], |r| {
@@ -67,6 +90,7 @@ impl Store {
                     ran_ms: r.get::<_, i64>(7)? as u64,
                     outcome: r.get(8)?,
                     result: r.get(9)?,
+                    scan: r.get(10)?,
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -93,6 +117,7 @@ mod tests {
             ran_ms: 0,
             outcome: "skipped".into(),
             result: "denied by the user".into(),
+            scan: (tool == "b").then(|| "{\"categories\":[\"hidden\"]}".into()),
         };
         store.record_audit(&entry("a", 1)).unwrap();
         store.record_audit(&entry("b", 2)).unwrap();

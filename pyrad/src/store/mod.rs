@@ -11,7 +11,7 @@ mod audit;
 mod memory;
 mod sessions;
 pub use audit::AuditEntry;
-pub use sessions::{NewMessage, SessionRow};
+pub use sessions::{NewMessage, SessionRow, StoredMessage};
 
 /// Each entry moves the schema one version up; never edit one that has shipped.
 const MIGRATIONS: &[&str] = &[
@@ -88,6 +88,14 @@ const MIGRATIONS: &[&str] = &[
         at      INTEGER NOT NULL,
         PRIMARY KEY (plugin, tool)
     );",
+    // 8: "approve for this session" grants survive a restart; the audit keeps the scanner's verdict.
+    "CREATE TABLE session_grants (
+        session_id TEXT    NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        tool       TEXT    NOT NULL,
+        at         INTEGER NOT NULL,
+        PRIMARY KEY (session_id, tool)
+    );
+    ALTER TABLE audit ADD COLUMN scan TEXT;",
 ];
 
 /// The schema version this build migrates to.

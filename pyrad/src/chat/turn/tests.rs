@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
-use crate::approval::{Answer, Scope};
+use crate::approval::{Answer, Scope, Timeouts};
 use crate::chat::tools::Tool;
 use crate::llm::ToolSpec;
 use crate::llm::client::http_client;
@@ -64,8 +64,8 @@ impl Tool for Fixed {
     fn spec(&self) -> ToolSpec {
         ToolSpec { name: self.name.into(), description: "test".into(), parameters: json!({"type": "object"}) }
     }
-    fn needs_approval(&self) -> bool {
-        self.approval
+    fn rule(&self) -> crate::approval::ToolRule {
+        if self.approval { crate::approval::ToolRule::Ask } else { crate::approval::ToolRule::Free }
     }
     fn call(
         &self,
@@ -89,6 +89,7 @@ struct Recorder {
     deltas: Mutex<Vec<String>>,
     statuses: Mutex<Vec<(String, ToolStatus)>>,
     approvals: Mutex<Vec<ApprovalRequest>>,
+    warnings: Mutex<Vec<ScanWarning>>,
 }
 
 impl Channel for Recorder {
@@ -98,10 +99,16 @@ impl Channel for Recorder {
     fn name(&self) -> &str {
         "ipc"
     }
+    fn kind(&self) -> &str {
+        "ipc"
+    }
+    fn warning(&self, _session: &str, _turn: u32, warning: &ScanWarning) {
+        self.warnings.lock().unwrap().push(warning.clone());
+    }
     fn delta(&self, _session: &str, _turn: u32, text: &str) {
         self.deltas.lock().unwrap().push(text.to_owned());
     }
-    fn tool(&self, _session: &str, _turn: u32, call: &ToolCall, status: ToolStatus) {
+    fn tool(&self, _session: &str, _turn: u32, call: &ToolCall, status: ToolStatus, _verdict: Option<&ScanVerdict>) {
         self.statuses.lock().unwrap().push((call.name.clone(), status));
     }
     fn approval(&self, request: ApprovalRequest) {
@@ -113,7 +120,7 @@ impl Channel for Recorder {
         };
         let gate = self.gate.clone();
         // Answer from elsewhere, as a person would, after the request is pending.
-        tokio::spawn(async move { gate.respond("conn-test", &request.id, answer, Scope::Once) });
+        tokio::spawn(async move { gate.respond("conn-test", &request.id, &request.args_sha256, answer, Scope::Once) });
     }
 }
 
@@ -135,8 +142,13 @@ fn fixture(approval_timeout: Duration) -> Fixture {
     tools.add(Arc::new(Fixed { name: "free__ping", text: "pong", approval: false }));
     let session = store.create_session("custom", "test-model", "ipc", 1).unwrap();
     let ctx = TurnContext {
-        store,
-        gate: Arc::new(ApprovalGate::new(approval_timeout)),
+        store: store.clone(),
+        gate: Arc::new(ApprovalGate::new(
+            store.clone(),
+            Timeouts::uniform(approval_timeout),
+            Vec::new(),
+            dir.path().join("tool_executions.log"),
+        )),
         http: http_client(&endpoint).unwrap(),
         endpoint,
         api_key: None,
@@ -144,8 +156,9 @@ fn fixture(approval_timeout: Duration) -> Fixture {
         system_prompt: "You are Pyra.".into(),
         tools,
         limits: TurnLimits { max_iterations: 3, ..TurnLimits::default() },
-        audit_log: dir.path().join("tool_executions.log"),
         hooks: None,
+        security_log: dir.path().join("security.log"),
+        warnings: Vec::new(),
     };
     Fixture { _server: server, _dir: dir, ctx, session }
 }
@@ -157,6 +170,7 @@ fn recorder(ctx: &TurnContext, policy: Policy) -> Recorder {
         deltas: Mutex::default(),
         statuses: Mutex::default(),
         approvals: Mutex::default(),
+        warnings: Mutex::default(),
     }
 }
 
@@ -194,10 +208,11 @@ async fn an_approved_tool_runs_and_its_result_reaches_the_model() {
     let audit = f.ctx.store.audit(10).unwrap();
     assert_eq!(audit.len(), 1);
     assert_eq!((audit[0].decision.as_str(), audit[0].outcome.as_str()), ("approved", "ok"));
-    let log = std::fs::read_to_string(&f.ctx.audit_log).unwrap();
+    let audit_log = f._dir.path().join("tool_executions.log");
+    let log = std::fs::read_to_string(&audit_log).unwrap();
     assert!(log.contains("\"tool\":\"time__now\"") && log.contains("\"decision\":\"approved\""), "{log}");
     use std::os::unix::fs::MetadataExt;
-    assert_eq!(std::fs::metadata(&f.ctx.audit_log).unwrap().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::metadata(&audit_log).unwrap().mode() & 0o777, 0o600);
     // user, assistant(tool call), tool result, assistant(answer)
     assert_eq!(f.ctx.store.messages(&f.session).unwrap().len(), 4);
 }
@@ -242,7 +257,8 @@ async fn cancelling_while_waiting_for_approval_ends_the_turn_cleanly() {
     let (result, ()) = tokio::join!(turn, watcher);
     assert!(matches!(result, Err(TurnError::Cancelled)), "{result:?}");
     let id = channel.approvals.lock().unwrap()[0].id.clone();
-    assert!(gate.respond("conn-test", &id, Answer::Approve, Scope::Once).is_err(), "nothing left pending");
+    let hash = channel.approvals.lock().unwrap()[0].args_sha256.clone();
+    assert!(gate.respond("conn-test", &id, &hash, Answer::Approve, Scope::Once).is_err(), "nothing left pending");
     // What was said so far is stored: the question and the model's tool call.
     assert_eq!(f.ctx.store.messages(&f.session).unwrap().len(), 2);
     let audit = f.ctx.store.audit(10).unwrap();
@@ -285,8 +301,13 @@ async fn a_stream_cut_mid_answer_keeps_the_partial_answer_marked() {
     let endpoint = Endpoint::new(Wire::OpenAi, url);
     let session = store.create_session("custom", "m", "ipc", 1).unwrap();
     let ctx = TurnContext {
-        store,
-        gate: Arc::new(ApprovalGate::new(Duration::from_secs(120))),
+        store: store.clone(),
+        gate: Arc::new(ApprovalGate::new(
+            store.clone(),
+            Timeouts::uniform(Duration::from_secs(120)),
+            Vec::new(),
+            dir.path().join("tool_executions.log"),
+        )),
         http: http_client(&endpoint).unwrap(),
         endpoint,
         api_key: None,
@@ -294,8 +315,9 @@ async fn a_stream_cut_mid_answer_keeps_the_partial_answer_marked() {
         system_prompt: String::new(),
         tools: ToolRegistry::default(),
         limits: TurnLimits::default(),
-        audit_log: dir.path().join("tool_executions.log"),
         hooks: None,
+        security_log: dir.path().join("security.log"),
+        warnings: Vec::new(),
     };
     let channel = recorder(&ctx, Policy::Ignore);
     let result = run_turn(&ctx, &session, "what is the answer?", &channel, &CancellationToken::new()).await;

@@ -1,0 +1,309 @@
+//! The chat service: one way to hold a conversation, whatever the channel (the
+//! socket, a Matrix room, a Telegram chat, later a schedule). It owns the store,
+//! the approval gate, memory, the plugins' tools and hooks, the HTTP client and
+//! the running turns; a channel adapter only turns its input into
+//! [`Service::send`] and maps [`ChatError`] to its own way of saying it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use proto::security::{ScanPoint, ScanWarning};
+use tokio_util::sync::CancellationToken;
+
+use super::builtin;
+use super::turn::{Channel, TurnContext, TurnError, TurnLimits, TurnOutcome, run_turn, wrap_untrusted};
+use crate::approval::{Answer, ApprovalGate, ApprovalRequest, Decision, RespondError, Scope};
+use crate::clock::unix_now;
+use crate::config::{ChatSection, ProviderSection};
+use crate::llm::client::Endpoint;
+use crate::llm::presets::{self, ResolveError};
+use crate::memory::Memory;
+use crate::plugins::host::{PluginHooks, PluginHost};
+use crate::security::injection;
+use crate::store::{AuditEntry, SessionRow, Store, StoreError, StoredMessage};
+use crate::vault::Vault;
+
+/// Why a chat request failed, for the adapter to say in its own terms.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("{0}")]
+    NotConfigured(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Busy(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+    /// The turn itself failed; the session it ran in is named.
+    #[error("{error}")]
+    Turn { session: String, error: TurnError },
+}
+
+impl From<ResolveError> for ChatError {
+    fn from(e: ResolveError) -> Self {
+        ChatError::NotConfigured(e.to_string())
+    }
+}
+
+/// What the service reads from config.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub provider: ProviderSection,
+    pub chat: ChatSection,
+    /// `logs/`, for `security.log`.
+    pub logs: PathBuf,
+}
+
+pub struct Service {
+    store: Store,
+    gate: Arc<ApprovalGate>,
+    memory: Memory,
+    plugins: Arc<PluginHost>,
+    vault: Arc<Vault>,
+    settings: Settings,
+    /// Shared HTTP client for the providers (connection pool, TLS config), built
+    /// on the first turn: TLS set-up costs start-up time and idle memory.
+    http: OnceLock<reqwest::Client>,
+    /// Running turns by session, to cancel them and to refuse a second one.
+    turns: Mutex<HashMap<String, CancellationToken>>,
+}
+
+/// Removes a session's entry from the running turns when its turn ends, however it ends.
+struct Running<'a> {
+    turns: &'a Mutex<HashMap<String, CancellationToken>>,
+    session: String,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut turns) = self.turns.lock() {
+            turns.remove(&self.session);
+        }
+    }
+}
+
+impl Service {
+    pub fn new(
+        store: Store,
+        gate: Arc<ApprovalGate>,
+        memory: Memory,
+        plugins: Arc<PluginHost>,
+        vault: Arc<Vault>,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            store,
+            gate,
+            memory,
+            plugins,
+            vault,
+            settings,
+            http: OnceLock::new(),
+            turns: Mutex::default(),
+        }
+    }
+
+    /// The provider HTTP client, built on first use (timeouts are the endpoint defaults).
+    fn http(&self) -> Result<reqwest::Client, ChatError> {
+        if let Some(client) = self.http.get() {
+            return Ok(client.clone());
+        }
+        let defaults = Endpoint::new(presets::Wire::OpenAi, "");
+        let client = crate::llm::client::http_client(&defaults).map_err(|e| ChatError::Internal(e.to_string()))?;
+        Ok(self.http.get_or_init(|| client).clone())
+    }
+
+    /// The provider in force, as `daemon.status` shows it.
+    pub fn provider(&self) -> Result<presets::Resolved, ResolveError> {
+        let p = &self.settings.provider;
+        presets::resolve(&p.preset, &p.base_url, &p.model, p.context_tokens)
+    }
+
+    /// Builds what a turn needs from the config in force.
+    async fn context(&self) -> Result<(TurnContext, &'static str), ChatError> {
+        let provider = self.provider()?;
+        let preset = provider.preset;
+        // Decrypted now, for this turn only; keyless presets simply have none.
+        let key_name = format!("provider:{}:api_key", preset.id);
+        let api_key = self
+            .vault
+            .get(&key_name)
+            .map_err(|e| ChatError::Internal(e.to_string()))?
+            .map(|secret| age::secrecy::ExposeSecret::expose_secret(&secret).to_owned());
+        if api_key.is_none() && preset.needs_key {
+            return Err(ChatError::NotConfigured(format!(
+                "no API key for {}: run `pyractl setup` or `pyractl vault set {key_name}`",
+                preset.name
+            )));
+        }
+        let mut tools = builtin::registry(&self.memory);
+        self.plugins.register_tools(&mut tools);
+        let (system_prompt, warnings) = self.system_prompt().await;
+        let chat = &self.settings.chat;
+        let ctx = TurnContext {
+            store: self.store.clone(),
+            gate: self.gate.clone(),
+            http: self.http()?,
+            endpoint: Endpoint::new(preset.wire, provider.base_url),
+            api_key,
+            model: provider.model,
+            system_prompt,
+            tools,
+            limits: TurnLimits {
+                max_iterations: chat.max_tool_iterations.max(1),
+                result_chars: chat.result_chars,
+                context_tokens: provider.context_tokens,
+                max_tokens: self.settings.provider.max_tokens,
+            },
+            hooks: Some(Arc::new(PluginHooks(self.plugins.clone()))),
+            security_log: self.settings.logs.join("security.log"),
+            warnings,
+        };
+        Ok((ctx, preset.id))
+    }
+
+    /// Base prompt, then what the user's memory says (within its budget; scanned,
+    /// and fenced as untrusted data when flagged), then what each plugin's server
+    /// asks the model to know.
+    async fn system_prompt(&self) -> (String, Vec<ScanWarning>) {
+        let chat = &self.settings.chat;
+        let mut prompt = chat.system_prompt.clone();
+        let mut warnings = Vec::new();
+        for name in builtin::MEMORY_IN_PROMPT {
+            if let Ok(text) = self.memory.read(name) {
+                let verdict = injection::scan(&text);
+                if verdict.flagged {
+                    warnings.push(ScanWarning { point: ScanPoint::Memory, source: name.to_owned(), verdict });
+                }
+            }
+        }
+        let memory = builtin::memory_context(&self.memory, chat.memory_chars);
+        if !memory.is_empty() {
+            prompt.push_str("\n\n");
+            match warnings.first() {
+                Some(w) => prompt.push_str(&wrap_untrusted("the user's memory files", &w.verdict, &memory)),
+                None => prompt.push_str(&memory),
+            }
+        }
+        for (plugin, text) in self.plugins.instructions().await {
+            prompt.push_str(&format!("\n\n## Plugin {plugin}\n{text}"));
+        }
+        (prompt, warnings)
+    }
+
+    /// Runs one turn in `session` (a new one when `None`) with `channel` as its
+    /// origin. A second turn in a session that has one running is refused.
+    pub async fn send(
+        &self,
+        channel: &dyn Channel,
+        session: Option<String>,
+        text: &str,
+        cancel: CancellationToken,
+    ) -> Result<TurnOutcome, ChatError> {
+        let (ctx, preset) = self.context().await?;
+        let session = match session {
+            Some(id) => {
+                self.store.session(&id)?.ok_or_else(|| missing(&id))?;
+                id
+            }
+            None => self.store.create_session(preset, &ctx.model, channel.name(), unix_now())?,
+        };
+        let _running = {
+            let mut turns = self.turns.lock().map_err(|e| ChatError::Internal(e.to_string()))?;
+            if turns.contains_key(&session) {
+                return Err(ChatError::Busy(format!("a turn is already running in session {session}")));
+            }
+            turns.insert(session.clone(), cancel.clone());
+            Running { turns: &self.turns, session: session.clone() }
+        };
+        run_turn(&ctx, &session, text, channel, &cancel).await.map_err(|error| ChatError::Turn { session, error })
+    }
+
+    /// Cancels the running turn of `session`; whether one was running.
+    pub fn cancel(&self, session: &str) -> bool {
+        let token = self.turns.lock().ok().and_then(|t| t.get(session).cloned());
+        if let Some(token) = &token {
+            token.cancel();
+        }
+        token.is_some()
+    }
+
+    /// The approval requests `origin` may answer now.
+    pub fn pending(&self, origin: &str) -> Vec<ApprovalRequest> {
+        self.gate.pending(origin)
+    }
+
+    pub fn respond(
+        &self,
+        origin: &str,
+        id: &str,
+        args_sha256: &str,
+        answer: Answer,
+        scope: Scope,
+    ) -> Result<(), RespondError> {
+        self.gate.respond(origin, id, args_sha256, answer, scope)
+    }
+
+    /// `origin` went away: its pending approvals are denied as cancelled.
+    pub fn origin_gone(&self, origin: &str) -> usize {
+        self.gate.cancel_origin(origin)
+    }
+
+    pub fn sessions(&self, limit: u32) -> Result<Vec<SessionRow>, ChatError> {
+        Ok(self.store.sessions(limit)?)
+    }
+
+    pub fn session(&self, id: &str) -> Result<(SessionRow, Vec<StoredMessage>), ChatError> {
+        let row = self.store.session(id)?.ok_or_else(|| missing(id))?;
+        Ok((row, self.store.messages(id)?))
+    }
+
+    /// Deletes a session with its messages and grants; refused while its turn runs.
+    pub fn delete(&self, id: &str) -> Result<bool, ChatError> {
+        if self.turns.lock().map_err(|e| ChatError::Internal(e.to_string()))?.contains_key(id) {
+            return Err(ChatError::Busy(format!("session {id} has a turn running; cancel it first")));
+        }
+        Ok(self.store.delete_session(id)?)
+    }
+
+    pub fn audit(&self, limit: u32) -> Result<Vec<AuditEntry>, ChatError> {
+        Ok(self.store.audit(limit)?)
+    }
+
+    /// The user runs a plugin tool directly: no approval (the user is acting), audited `by_user`.
+    pub async fn call_plugin(
+        &self,
+        channel: &str,
+        tool: &str,
+        args: serde_json::Value,
+    ) -> Result<(String, bool), ChatError> {
+        let started = std::time::Instant::now();
+        let outcome = self.plugins.call_direct(tool, args.clone()).await;
+        let (text, status) = match &outcome {
+            Ok((text, false)) => (text.clone(), "ok"),
+            Ok((text, true)) => (text.clone(), "error"),
+            Err(e) => (e.clone(), "error"),
+        };
+        self.gate.audit(&AuditEntry {
+            at: unix_now(),
+            session: String::new(),
+            channel: channel.into(),
+            tool: tool.into(),
+            args: args.to_string(),
+            decision: Decision::ByUser.as_str().into(),
+            waited_ms: 0,
+            ran_ms: started.elapsed().as_millis() as u64,
+            outcome: status.into(),
+            result: text.chars().take(self.settings.chat.result_chars).collect(),
+            scan: None,
+        })?;
+        outcome.map_err(ChatError::NotFound)
+    }
+}
+
+fn missing(id: &str) -> ChatError {
+    ChatError::NotFound(format!("no session {id:?}"))
+}
