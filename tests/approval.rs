@@ -56,8 +56,9 @@ fn ask(client: &mut RawClient, id: i64) -> Value {
     }
 }
 
-fn respond(client: &mut RawClient, id: &str, decision: &str) -> Value {
-    client.call("approval.respond", json!({"id": id, "decision": decision}))
+fn respond(client: &mut RawClient, request: &Value, decision: &str) -> Value {
+    let (id, hash) = (&request["id"], &request["args_sha256"]);
+    client.call("approval.respond", json!({"id": id, "decision": decision, "args_sha256": hash}))
 }
 
 fn finish(client: &mut RawClient, id: i64) -> (Vec<Value>, Value) {
@@ -77,7 +78,7 @@ fn an_approved_call_runs_and_is_audited() {
     assert!(request["expires_at"].as_u64().unwrap() > 1_700_000_000);
     // approval.respond is answered while the turn goes on; read both in any order.
     client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond",
-        "params": {"id": request["id"], "decision": "approve"}}));
+        "params": {"id": request["id"], "decision": "approve", "args_sha256": request["args_sha256"]}}));
     let mut answered = false;
     let (events, response) = loop {
         let (events, msg) = finish(&mut client, if answered { 1 } else { 2 });
@@ -97,7 +98,7 @@ fn an_approved_call_runs_and_is_audited() {
     let audit = client.result("audit.list", json!({"limit": 1}));
     assert_eq!((audit[0]["decision"].as_str(), audit[0]["outcome"].as_str()), (Some("approved"), Some("ok")));
     // A second answer to the same request is stale.
-    assert_eq!(error_code(&respond(&mut client, request["id"].as_str().unwrap(), "approve")), Some(-32009));
+    assert_eq!(error_code(&respond(&mut client, &request, "approve")), Some(-32009));
 }
 
 #[test]
@@ -108,7 +109,7 @@ fn a_denied_call_does_not_run_and_the_model_is_told() {
     let mut client = pyrad.client();
     let request = ask(&mut client, 1);
     client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond",
-        "params": {"id": request["id"], "decision": "deny"}}));
+        "params": {"id": request["id"], "decision": "deny", "args_sha256": request["args_sha256"]}}));
     let (_, first) = finish(&mut client, 2);
     assert_eq!(first["result"], json!({}));
     let (_, response) = finish(&mut client, 1);
@@ -128,7 +129,7 @@ fn no_answer_in_time_is_a_denial() {
     let (_, response) = finish(&mut client, 1);
     assert_eq!(response["result"]["text"], "No answer; not saved.", "{response}");
     assert_eq!(response["result"]["tools"][0]["decision"], "timed_out");
-    let late = respond(&mut client, request["id"].as_str().unwrap(), "approve");
+    let late = respond(&mut client, &request, "approve");
     assert_eq!(error_code(&late), Some(-32009), "{late}");
 }
 
@@ -141,11 +142,12 @@ fn only_the_asking_connection_may_answer() {
     let request = ask(&mut owner, 1);
     let id = request["id"].as_str().unwrap();
     let mut stranger = pyrad.client();
-    let refused = respond(&mut stranger, id, "approve");
+    let refused = respond(&mut stranger, &request, "approve");
     assert_eq!(error_code(&refused), Some(-32009), "{refused}");
     assert!(refused["error"]["message"].as_str().unwrap().contains("another conversation"));
     owner.send(
-        &json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond", "params": {"id": id, "decision": "deny"}}),
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond",
+            "params": {"id": id, "decision": "deny", "args_sha256": request["args_sha256"]}}),
     );
     let (_, response) = finish(&mut owner, 1);
     assert_eq!(response["result"]["tools"][0]["decision"], "denied");

@@ -166,8 +166,8 @@ fn approval_answers_for_unknown_ids_and_bad_decisions_are_rejected() {
     let home = TestHome::new();
     let pyrad = Pyrad::start(&home);
     let mut client = pyrad.client();
-    let unknown = client.call("approval.respond", json!({"id": "nope", "decision": "approve"}));
+    let unknown = client.call("approval.respond", json!({"id": "nope", "decision": "approve", "args_sha256": "00"}));
     assert_eq!(error_code(&unknown), Some(-32009), "{unknown}");
-    let bad = client.call("approval.respond", json!({"id": "nope", "decision": "maybe"}));
+    let bad = client.call("approval.respond", json!({"id": "nope", "decision": "maybe", "args_sha256": "00"}));
     assert_eq!(error_code(&bad), Some(-32602), "{bad}");
 }

@@ -104,29 +104,34 @@ fn setup_keeps_the_config_comments_and_ask_answers() {
 fn ask_without_a_terminal_denies_tools_unless_config_allows_them() {
     let llm = FakeLlm::start(RULES);
     let home = TestHome::new();
-    let _pyrad = set_up(&home, &llm);
+    let mut pyrad = set_up(&home, &llm);
     let (code, stdout, stderr) = pyractl(&home, &["ask", "--json", "remember that I like tea"], None);
     assert_eq!(code, Some(0), "{stderr}");
     let answer: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(answer["text"], "Not saved.");
-    assert_eq!(answer["tools"][0]["decision"], "denied");
+    assert_eq!(answer["tools"][0]["decision"], "unattended_denied");
 
+    // pyrad decides unattended turns, from its own config.
     let path = home.path().join("config.toml");
     let config = std::fs::read_to_string(&path)
         .unwrap()
         .replace("unattended_allow = []", "unattended_allow = [\"memory__append\"]");
     std::fs::write(&path, config).unwrap();
+    let (code, _, stderr) = pyractl(&home, &["daemon", "restart"], None);
+    assert_eq!(code, Some(0), "{stderr}");
+    let pid: u32 = std::fs::read_to_string(home.path().join("run/pyrad.pid")).unwrap().trim().parse().unwrap();
+    pyrad.0 = Some(pid);
     // Another wording: fakellm keys conversations by their first message.
     let (_, stdout, _) = pyractl(&home, &["ask", "--json", "remember that I like green tea"], None);
     let answer: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(answer["text"], "Saved it.", "{answer}");
-    assert_eq!(answer["tools"][0]["decision"], "approved");
+    assert_eq!(answer["tools"][0]["decision"], "unattended_allowed");
 
     let (_, audit, _) = pyractl(&home, &["audit"], None);
     let lines: Vec<&str> = audit.lines().collect();
     assert_eq!(lines.len(), 2, "{audit}");
-    assert!(lines[0].contains("approved") && lines[0].contains("memory__append"), "{audit}");
-    assert!(lines[1].contains("denied"), "{audit}");
+    assert!(lines[0].contains("unattended_allowed") && lines[0].contains("memory__append"), "{audit}");
+    assert!(lines[1].contains("unattended_denied"), "{audit}");
     let (_, shown, _) = pyractl(&home, &["memory", "show", "user/profile.md"], None);
     assert_eq!(shown, "Likes tea.\n");
 }

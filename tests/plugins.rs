@@ -98,7 +98,7 @@ fn a_plugin_tool_runs_in_a_chat_turn_through_approval() {
         }
     };
     assert_eq!(request["tool"], "calc__add");
-    client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond", "params": {"id": request["id"], "decision": "approve"}}));
+    client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond", "params": {"id": request["id"], "decision": "approve", "args_sha256": request["args_sha256"]}}));
     let (_, answer) = client.until_response(1);
     assert_eq!(answer["result"]["text"], "Two and three make five.", "{answer}");
     assert_eq!(answer["result"]["tools"][0]["result"], "5");
@@ -236,7 +236,7 @@ fn hooks_run_in_order_can_answer_for_a_tool_and_rewrite_results() {
             break msg["params"].clone();
         }
     };
-    client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond", "params": {"id": request["id"], "decision": "approve"}}));
+    client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond", "params": {"id": request["id"], "decision": "approve", "args_sha256": request["args_sha256"]}}));
     let (_, answer) = client.until_response(1);
     assert_eq!(answer["result"]["tools"][0]["result"], "5 (checked)", "post_tool_execute rewrote it: {answer}");
     assert_eq!(answer["result"]["text"], "Checked five.");
@@ -456,7 +456,7 @@ fn a_declared_read_only_tool_skips_approval_only_once_granted() {
             break msg["params"].clone();
         }
     };
-    client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond", "params": {"id": request["id"], "decision": "deny"}}));
+    client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond", "params": {"id": request["id"], "decision": "deny", "args_sha256": request["args_sha256"]}}));
     client.until_response(1);
 
     assert_eq!(client.result("plugins.grant", json!({"name": "calc"})), json!(["add"]));

@@ -14,7 +14,7 @@ use proto::ipc::{
 use rustyline::error::ReadlineError;
 
 use crate::client::{Client, ClientError};
-use crate::paths::{Paths, config_value};
+use crate::paths::Paths;
 use crate::render;
 use crate::turn::{self, Approver};
 
@@ -69,10 +69,7 @@ pub fn run(paths: &Paths, resume: Option<String>) -> anyhow::Result<()> {
     let interrupt = Arc::new(AtomicBool::new(false));
     // Ctrl-C while an answer streams sets the flag; at the prompt rustyline reads it as a key.
     signal_hook::flag::register(signal_hook::consts::SIGINT, interrupt.clone())?;
-    let allow = config_value(&paths.home, "approval", "unattended_allow")
-        .and_then(|v| v.as_array().map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()))
-        .unwrap_or_default();
-    let approver = Approver::for_this_process(allow);
+    let approver = Approver::for_this_process();
     let markdown = std::io::stdout().is_terminal();
     let interactive = std::io::stdin().is_terminal();
 
@@ -116,7 +113,7 @@ pub fn run(paths: &Paths, resume: Option<String>) -> anyhow::Result<()> {
         }
         interrupt.store(false, std::sync::atomic::Ordering::SeqCst);
         let mut printer = Printer { markdown, pending: String::new(), in_fence: false };
-        let params = ChatSendParams { session: session.clone(), text };
+        let params = ChatSendParams { session: session.clone(), text, attended: Some(approver.attended()) };
         match turn::run(&mut client, &params, &approver, Some(&interrupt), |d| printer.push(d)) {
             Ok(result) => {
                 printer.finish();

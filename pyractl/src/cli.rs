@@ -80,6 +80,22 @@ pub enum Command {
     /// Plugins (MCP servers run by pyrad).
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// The prompt-injection scanner.
+    #[command(subcommand)]
+    Security(SecurityCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecurityCommand {
+    /// Scan text from standard input for prompt injection (exit 1 when flagged).
+    Scan {
+        /// Print the verdict as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Read one JSON object a line with a `text` field; write one verdict a line, in order.
+        #[arg(long, conflicts_with = "json")]
+        jsonl: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

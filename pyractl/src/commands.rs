@@ -8,13 +8,14 @@ use proto::ipc::{
     AuditList, ChatSendParams, ConfigureParams, Empty, ListParams, MemoryFile, MemoryList, MemoryLog, MemoryName,
     MemoryRead, MemoryRestore, MemoryRestoreParams, MemoryWrite, PluginCallParams, PluginInstallParams, PluginName,
     PluginSource, PluginsCall, PluginsConfigure, PluginsDisable, PluginsEnable, PluginsGrant, PluginsInspect,
-    PluginsInstall, PluginsList, PluginsReload, PluginsRevoke, PluginsSetupInfo, PluginsUninstall, SessionParams,
+    PluginsInstall, PluginsList, PluginsReload, PluginsRevoke, PluginsSetupInfo, PluginsUninstall, ScanParams,
+    SecurityScan, SessionParams,
     SessionsDelete, SessionsGet, SessionsList, VaultDelete, VaultKey, VaultList, VaultSet, VaultSetParams,
 };
 
 use crate::cli::{MemoryCommand, PluginCommand, SessionsCommand, VaultCommand};
 use crate::client::{Client, ClientError};
-use crate::paths::{Paths, config_value};
+use crate::paths::Paths;
 use crate::turn::{self, Approver};
 
 fn connect(paths: &Paths) -> Result<Client, ClientError> {
@@ -33,13 +34,10 @@ pub fn ask(paths: &Paths, text: Option<String>, session: Option<String>, json: b
     if text.trim().is_empty() {
         bail!("nothing to ask: give the question as an argument or on stdin");
     }
-    let allow = config_value(&paths.home, "approval", "unattended_allow")
-        .and_then(|v| v.as_array().map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()))
-        .unwrap_or_default();
-    let approver = Approver::for_this_process(allow);
+    let approver = Approver::for_this_process();
     let mut client = connect(paths)?;
     let mut stdout = std::io::stdout();
-    let result = turn::run(&mut client, &ChatSendParams { session, text }, &approver, None, |delta| {
+    let result = turn::run(&mut client, &ChatSendParams { session, text, attended: Some(approver.attended()) }, &approver, None, |delta| {
         if !json {
             let _ = stdout.write_all(delta.as_bytes());
             let _ = stdout.flush();
@@ -64,19 +62,82 @@ pub fn audit(paths: &Paths, limit: u32, json: bool) -> anyhow::Result<()> {
         println!("no tool executions yet");
     }
     for e in entries {
-        let field =
-            |k: &str| e.get(k).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).unwrap_or_default();
+        let flagged = e.scan.map(|v| format!("  [flagged: {}]", v.reason())).unwrap_or_default();
         println!(
-            "{}  {:<14} {:<20} {:<8} {}  {}",
-            field("at"),
-            field("decision"),
-            field("tool"),
-            field("outcome"),
-            field("args"),
-            field("session")
+            "{}  {:<14} {:<20} {:<8} {}  {}{flagged}",
+            e.at, e.decision, e.tool, e.outcome, e.args, e.session
         );
     }
     Ok(())
+}
+
+/// `pyractl security scan`: the verdict on stdin; `--jsonl` one verdict per input line, in order.
+/// Returns whether nothing was flagged.
+pub fn scan(paths: &Paths, json: bool, jsonl: bool) -> anyhow::Result<bool> {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).context("while reading the text to scan from stdin")?;
+    let mut client = connect(paths)?;
+    if !jsonl {
+        let verdict = client
+            .call::<SecurityScan>(&ScanParams { texts: vec![input] })?
+            .verdicts
+            .pop()
+            .context("pyrad returned no verdict")?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&verdict)?);
+        } else if verdict.flagged {
+            println!("flagged: {} (score {:.2})", verdict.reason(), verdict.score);
+            for f in &verdict.findings {
+                println!("  {:<20} {:.2}  {:<28} bytes {}..{}  {:?}", f.category.as_str(), f.score, f.rule, f.start, f.end, f.excerpt);
+            }
+        } else {
+            println!("not flagged (score {:.2})", verdict.score);
+        }
+        return Ok(!verdict.flagged);
+    }
+    let mut texts = Vec::new();
+    for (n, line) in input.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("line {}: not JSON", n + 1))?;
+        let text = value.get("text").and_then(|t| t.as_str()).with_context(|| format!("line {}: no string field \"text\"", n + 1))?;
+        texts.push(text.to_owned());
+    }
+    let mut stdout = std::io::stdout().lock();
+    let mut clean = true;
+    // In batches: each request stays well under the 1 MiB line limit.
+    let mut batch: Vec<String> = Vec::new();
+    let mut size = 0;
+    let mut flush = |batch: &mut Vec<String>, client: &mut Client| -> anyhow::Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let result = client.call::<SecurityScan>(&ScanParams { texts: std::mem::take(batch) })?;
+        for v in result.verdicts {
+            clean &= !v.flagged;
+            let line = serde_json::json!({"flagged": v.flagged, "categories": v.categories, "score": v.score, "findings": v.findings});
+            writeln!(stdout, "{line}")?;
+        }
+        Ok(())
+    };
+    for text in texts {
+        // JSON escaping can grow a text up to six times (invisible characters as \uXXXX).
+        let cost = text.len() * 6 + 16;
+        if cost > 900_000 {
+            anyhow::bail!("a text of {} bytes is too long for one scan request", text.len());
+        }
+        if size + cost > 900_000 || batch.len() >= 1000 {
+            flush(&mut batch, &mut client)?;
+            size = 0;
+        }
+        size += cost;
+        batch.push(text);
+    }
+    flush(&mut batch, &mut client)?;
+    drop(flush);
+    Ok(clean)
 }
 
 pub fn sessions(paths: &Paths, command: SessionsCommand) -> anyhow::Result<()> {

@@ -66,6 +66,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Memory(command) => commands::memory(&paths, command)?,
         Command::Vault(command) => commands::vault(&paths, command)?,
         Command::Plugin(command) => commands::plugin(&paths, command)?,
+        Command::Security(cli::SecurityCommand::Scan { json, jsonl }) => {
+            if !commands::scan(&paths, json, jsonl)? {
+                std::process::exit(1);
+            }
+        }
     }
     Ok(())
 }

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use proto::codec::ServerMessage;
 use proto::ipc::{
-    ApprovalRequestParams, ApprovalRespond, ApprovalRespondParams, ChatCancel, ChatSend, ChatSendParams,
-    ChatSendResult, SessionParams,
+    Answer, ApprovalRequestParams, ApprovalRespond, ApprovalRespondParams, ChatCancel, ChatSend, ChatSendParams,
+    ChatSendResult, Scope, SessionParams, ToolEventParams, WarningParams,
 };
+use proto::security::{ScanPoint, ScanWarning};
 
 use crate::client::{Client, ClientError};
 
@@ -17,51 +18,79 @@ use crate::client::{Client, ClientError};
 pub enum Approver {
     /// Ask on the terminal (`/dev/tty`), y/N/s.
     Terminal,
-    /// No terminal: approve only the listed tools, deny the rest.
-    Unattended(Vec<String>),
+    /// No terminal: pyrad decides by its `[approval] unattended_allow`; nothing reaches us.
+    Unattended,
 }
 
 impl Approver {
-    /// `Terminal` when there is one to ask on, else `Unattended` with `allow`.
-    pub fn for_this_process(allow: Vec<String>) -> Self {
+    /// `Terminal` when there is one to ask on, else `Unattended`.
+    pub fn for_this_process() -> Self {
         if std::io::stdin().is_terminal() && std::fs::File::open("/dev/tty").is_ok() {
             Approver::Terminal
         } else {
-            Approver::Unattended(allow)
+            Approver::Unattended
         }
     }
 
-    /// The decision and scope for `req`.
-    fn decide(&self, req: &ApprovalRequestParams) -> (&'static str, &'static str) {
+    pub fn attended(&self) -> bool {
+        matches!(self, Approver::Terminal)
+    }
+
+    /// The answer and scope for `req`.
+    fn decide(&self, req: &ApprovalRequestParams) -> (Answer, Scope) {
         match self {
-            Approver::Unattended(allow) if allow.iter().any(|t| t == &req.tool) => ("approve", "once"),
-            Approver::Unattended(_) => ("deny", "once"),
+            // pyrad does not ask an unattended turn; should it, the answer is no.
+            Approver::Unattended => (Answer::Deny, Scope::Once),
             Approver::Terminal => prompt(req),
         }
     }
 }
 
+/// A scanner warning as one line for people.
+pub fn warning_line(w: &ScanWarning) -> String {
+    let what = match w.point {
+        ScanPoint::Inbound => "your message".to_owned(),
+        ScanPoint::ToolArgs => format!("the arguments of {}", w.source),
+        ScanPoint::ToolResult => format!("the result of {}", w.source),
+        ScanPoint::Memory => format!("memory file {}", w.source),
+        ScanPoint::Unknown => w.source.clone(),
+    };
+    let excerpt = w.verdict.findings.iter().max_by(|a, b| a.score.total_cmp(&b.score)).map(|f| f.excerpt.as_str());
+    match excerpt {
+        Some(e) => format!(
+            "\u{26a0} possible prompt injection in {what} ({}, score {:.2}): \"{e}\"",
+            w.verdict.reason(),
+            w.verdict.score
+        ),
+        None => format!("\u{26a0} possible prompt injection in {what} ({}, score {:.2})", w.verdict.reason(), w.verdict.score),
+    }
+}
+
 /// Asks on the terminal; anything but y or s is a no.
-fn prompt(req: &ApprovalRequestParams) -> (&'static str, &'static str) {
+fn prompt(req: &ApprovalRequestParams) -> (Answer, Scope) {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let left = req.expires_at.saturating_sub(now);
     let args = serde_json::to_string_pretty(&req.args).unwrap_or_default();
     let mut tty = match std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") {
         Ok(tty) => tty,
-        Err(_) => return ("deny", "once"),
+        Err(_) => return (Answer::Deny, Scope::Once),
     };
-    let _ = write!(
-        tty,
-        "\n\u{26a0} The assistant wants to run {}\n{args}\nAllow? [y]es / [N]o / [s]ession ({left}s left): ",
-        req.tool
-    );
+    let mut text = format!("\n\u{26a0} The assistant wants to run {}\n{args}\n", req.tool);
+    if let Some(reason) = &req.reason {
+        text.push_str(&format!("Asking because {reason}.\n"));
+    }
+    for w in &req.warnings {
+        text.push_str(&warning_line(w));
+        text.push('\n');
+    }
+    let _ = write!(tty, "{text}Allow? [y]es / [N]o / [s]ession ({left}s left): ");
     let _ = tty.flush();
     let mut answer = String::new();
     let _ = std::io::BufReader::new(&tty).read_line(&mut answer);
     match answer.trim().to_ascii_lowercase().as_str() {
-        "y" | "yes" => ("approve", "once"),
-        "s" | "session" => ("approve", "session"),
-        _ => ("deny", "once"),
+        "y" | "yes" => (Answer::Approve, Scope::Once),
+        "s" | "session" => (Answer::Approve, Scope::Session),
+        _ => (Answer::Deny, Scope::Once),
     }
 }
 
@@ -112,8 +141,27 @@ pub fn run(
                     continue;
                 };
                 let (decision, scope) = approver.decide(&req);
-                let answer = ApprovalRespondParams { id: req.id, decision: decision.into(), scope: Some(scope.into()) };
+                // The answer names the arguments it was given for.
+                let answer =
+                    ApprovalRespondParams { id: req.id, decision, args_sha256: req.args_sha256, scope: Some(scope) };
                 client.start::<ApprovalRespond>(&answer)?;
+            }
+            ServerMessage::Notification(n) if n.method == "chat.warning" => {
+                if let Some(w) = n.params.and_then(|p| serde_json::from_value::<WarningParams>(p).ok()) {
+                    // Results are warned about with their chat.tool event; the rest here.
+                    if w.warning.point != ScanPoint::ToolResult {
+                        eprintln!("{}", warning_line(&w.warning));
+                    }
+                }
+            }
+            ServerMessage::Notification(n) if n.method == "chat.tool" => {
+                if let Some(t) = n.params.and_then(|p| serde_json::from_value::<ToolEventParams>(p).ok())
+                    && let Some(verdict) = t.verdict
+                    && matches!(t.status, proto::ipc::ToolStatus::Done | proto::ipc::ToolStatus::Failed)
+                {
+                    let w = ScanWarning { point: ScanPoint::ToolResult, source: t.name, verdict };
+                    eprintln!("{}", warning_line(&w));
+                }
             }
             ServerMessage::Notification(_) => {}
             ServerMessage::Response(r) if r.id.as_ref() == Some(&id) => {

@@ -424,7 +424,7 @@ async fn execute(
                 }
                 Decision::Cancelled => "the approval request was cancelled, so the call was not made",
                 Decision::UnattendedDenied => {
-                    "nobody was there to approve this call (an unattended turn), so it was not made"
+                    "nobody was there to approve this call (an unattended turn), so it was denied and not made"
                 }
                 _ => "the user denied this tool call",
             };
