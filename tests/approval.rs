@@ -145,10 +145,8 @@ fn only_the_asking_connection_may_answer() {
     let refused = respond(&mut stranger, &request, "approve");
     assert_eq!(error_code(&refused), Some(-32009), "{refused}");
     assert!(refused["error"]["message"].as_str().unwrap().contains("another conversation"));
-    owner.send(
-        &json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond",
-            "params": {"id": id, "decision": "deny", "args_sha256": request["args_sha256"]}}),
-    );
+    owner.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond",
+            "params": {"id": id, "decision": "deny", "args_sha256": request["args_sha256"]}}));
     let (_, response) = finish(&mut owner, 1);
     assert_eq!(response["result"]["tools"][0]["decision"], "denied");
 }
@@ -200,4 +198,76 @@ fn memory_is_readable_editable_and_versioned_over_the_socket() {
         assert_eq!(error_code(&refused), Some(-32602), "{bad}: {refused}");
     }
     assert_eq!(mode(&home.path().join("memory/knowledge/tea.md")), 0o600);
+}
+
+#[test]
+fn an_answer_for_other_arguments_is_refused_and_the_request_stays_pending() {
+    let llm = FakeLlm::start(RULES);
+    let home = TestHome::new();
+    let pyrad = start(&home, &llm, &[]);
+    let mut client = pyrad.client();
+    let request = ask(&mut client, 1);
+    let forged = json!({"id": request["id"], "decision": "approve", "args_sha256": "ab".repeat(32)});
+    let refused = client.call("approval.respond", forged);
+    assert_eq!(error_code(&refused), Some(-32009), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("args_sha256 mismatch"), "{refused}");
+    let missing = client.call("approval.respond", json!({"id": request["id"], "decision": "approve"}));
+    assert_eq!(error_code(&missing), Some(-32602), "the hash is required: {missing}");
+    // Still pending for this connection, and for nobody else.
+    let pending = client.result("approval.pending", json!({}));
+    assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
+    assert_eq!(pending[0]["id"], request["id"]);
+    assert_eq!(pending[0]["args_sha256"], request["args_sha256"]);
+    assert_eq!(pyrad.client().result("approval.pending", json!({})), json!([]));
+    client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond",
+        "params": {"id": request["id"], "decision": "deny", "args_sha256": request["args_sha256"]}}));
+    let (_, response) = finish(&mut client, 1);
+    assert_eq!(response["result"]["tools"][0]["decision"], "denied", "{response}");
+    assert_eq!(client.result("approval.pending", json!({})), json!([]));
+}
+
+#[test]
+fn a_session_grant_survives_a_restart() {
+    // "again" asks for the tool right after the user's message (fakellm's "previous" is the one before the last).
+    let rules = RULES.replace(
+        "rules:\n",
+        "rules:\n  - name: again\n    when:\n      messages_contain: \"remember it again\"\n      previous_message_role: assistant\n      previous_message_contains: \"noted\"\n    respond:\n      tool_calls:\n        - name: memory__append\n          arguments: {name: \"user/profile.md\", text: \"Likes tea a lot.\"}\n",
+    );
+    let llm = FakeLlm::start(&rules);
+    let home = TestHome::new();
+    let mut pyrad = start(&home, &llm, &[]);
+    let mut client = pyrad.client();
+    let request = ask(&mut client, 1);
+    client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "approval.respond",
+        "params": {"id": request["id"], "decision": "approve", "scope": "session", "args_sha256": request["args_sha256"]}}));
+    let (_, response) = finish(&mut client, 1);
+    let session = response["result"]["session"].as_str().unwrap().to_owned();
+    assert_eq!(response["result"]["tools"][0]["decision"], "approved", "{response}");
+    drop(client);
+    pyrad.signal(libc::SIGTERM);
+    assert!(pyrad.wait_exit().success());
+
+    let pyrad = start(&home, &llm, &[]);
+    let mut client = pyrad.client();
+    client.send(&json!({"jsonrpc": "2.0", "id": 3, "method": "chat.send",
+        "params": {"session": session, "text": "please remember it again"}}));
+    let (events, response) = finish(&mut client, 3);
+    assert!(events.iter().all(|e| e["method"] != "approval.request"), "no prompt after the restart: {events:?}");
+    assert_eq!(response["result"]["tools"][0]["decision"], "auto_by_grant", "{response}");
+    assert_eq!(
+        client.result("memory.read", json!({"name": "user/profile.md"}))["content"],
+        "Likes tea.\nLikes tea a lot.\n"
+    );
+    // A new session has no grant (other words: fakellm keys conversations by their first message).
+    client.send(
+        &json!({"jsonrpc": "2.0", "id": 4, "method": "chat.send", "params": {"text": "remember that I like coffee"}}),
+    );
+    loop {
+        let msg = client.recv_message();
+        assert!(msg.get("id").is_none(), "a new session must ask: {msg}");
+        if msg["method"] == "approval.request" {
+            assert_eq!(msg["params"]["tool"], "memory__append");
+            break;
+        }
+    }
 }

@@ -9,8 +9,8 @@ use proto::ipc::{
     MemoryRead, MemoryRestore, MemoryRestoreParams, MemoryWrite, PluginCallParams, PluginInstallParams, PluginName,
     PluginSource, PluginsCall, PluginsConfigure, PluginsDisable, PluginsEnable, PluginsGrant, PluginsInspect,
     PluginsInstall, PluginsList, PluginsReload, PluginsRevoke, PluginsSetupInfo, PluginsUninstall, ScanParams,
-    SecurityScan, SessionParams,
-    SessionsDelete, SessionsGet, SessionsList, VaultDelete, VaultKey, VaultList, VaultSet, VaultSetParams,
+    SecurityScan, SessionParams, SessionsDelete, SessionsGet, SessionsList, VaultDelete, VaultKey, VaultList, VaultSet,
+    VaultSetParams,
 };
 
 use crate::cli::{MemoryCommand, PluginCommand, SessionsCommand, VaultCommand};
@@ -37,12 +37,18 @@ pub fn ask(paths: &Paths, text: Option<String>, session: Option<String>, json: b
     let approver = Approver::for_this_process();
     let mut client = connect(paths)?;
     let mut stdout = std::io::stdout();
-    let result = turn::run(&mut client, &ChatSendParams { session, text, attended: Some(approver.attended()) }, &approver, None, |delta| {
-        if !json {
-            let _ = stdout.write_all(delta.as_bytes());
-            let _ = stdout.flush();
-        }
-    })?;
+    let result = turn::run(
+        &mut client,
+        &ChatSendParams { session, text, attended: Some(approver.attended()) },
+        &approver,
+        None,
+        |delta| {
+            if !json {
+                let _ = stdout.write_all(delta.as_bytes());
+                let _ = stdout.flush();
+            }
+        },
+    )?;
     if json {
         let out = serde_json::json!({"session": result.session, "text": result.text, "tools": result.tools});
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -63,10 +69,7 @@ pub fn audit(paths: &Paths, limit: u32, json: bool) -> anyhow::Result<()> {
     }
     for e in entries {
         let flagged = e.scan.map(|v| format!("  [flagged: {}]", v.reason())).unwrap_or_default();
-        println!(
-            "{}  {:<14} {:<20} {:<8} {}  {}{flagged}",
-            e.at, e.decision, e.tool, e.outcome, e.args, e.session
-        );
+        println!("{}  {:<14} {:<20} {:<8} {}  {}{flagged}", e.at, e.decision, e.tool, e.outcome, e.args, e.session);
     }
     Ok(())
 }
@@ -88,7 +91,15 @@ pub fn scan(paths: &Paths, json: bool, jsonl: bool) -> anyhow::Result<bool> {
         } else if verdict.flagged {
             println!("flagged: {} (score {:.2})", verdict.reason(), verdict.score);
             for f in &verdict.findings {
-                println!("  {:<20} {:.2}  {:<28} bytes {}..{}  {:?}", f.category.as_str(), f.score, f.rule, f.start, f.end, f.excerpt);
+                println!(
+                    "  {:<20} {:.2}  {:<28} bytes {}..{}  {:?}",
+                    f.category.as_str(),
+                    f.score,
+                    f.rule,
+                    f.start,
+                    f.end,
+                    f.excerpt
+                );
             }
         } else {
             println!("not flagged (score {:.2})", verdict.score);
@@ -102,7 +113,10 @@ pub fn scan(paths: &Paths, json: bool, jsonl: bool) -> anyhow::Result<bool> {
         }
         let value: serde_json::Value =
             serde_json::from_str(line).with_context(|| format!("line {}: not JSON", n + 1))?;
-        let text = value.get("text").and_then(|t| t.as_str()).with_context(|| format!("line {}: no string field \"text\"", n + 1))?;
+        let text = value
+            .get("text")
+            .and_then(|t| t.as_str())
+            .with_context(|| format!("line {}: no string field \"text\"", n + 1))?;
         texts.push(text.to_owned());
     }
     let mut stdout = std::io::stdout().lock();

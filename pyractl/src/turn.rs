@@ -62,7 +62,11 @@ pub fn warning_line(w: &ScanWarning) -> String {
             w.verdict.reason(),
             w.verdict.score
         ),
-        None => format!("\u{26a0} possible prompt injection in {what} ({}, score {:.2})", w.verdict.reason(), w.verdict.score),
+        None => format!(
+            "\u{26a0} possible prompt injection in {what} ({}, score {:.2})",
+            w.verdict.reason(),
+            w.verdict.score
+        ),
     }
 }
 

@@ -15,13 +15,13 @@ use tokio_util::task::TaskTracker;
 
 use crate::approval::{ApprovalGate, Timeouts};
 use crate::chat;
+use crate::clock::unix_now;
 use crate::config::Config;
 use crate::home::Home;
 use crate::memory::Memory;
 use crate::plugins::host::{HostPaths, PluginHost, search_paths};
 use crate::store::Store;
 use crate::vault::Vault;
-use crate::clock::unix_now;
 use crate::{ipc, notify};
 
 /// Why the daemon stops.
@@ -112,7 +112,6 @@ impl Daemon {
         self.connections.load(Ordering::Relaxed)
     }
 }
-
 
 /// Serves until `shutdown` completes or a client asks to stop, then stops cleanly.
 pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -> anyhow::Result<()> {

@@ -77,7 +77,9 @@ pub enum RespondError {
     Decided(String),
     #[error("approval {0:?} belongs to another conversation")]
     WrongOrigin(String),
-    #[error("approval {0:?} was answered for other arguments than it holds (args_sha256 mismatch); nothing was decided")]
+    #[error(
+        "approval {0:?} was answered for other arguments than it holds (args_sha256 mismatch); nothing was decided"
+    )]
     HashMismatch(String),
     #[error("cannot keep the grant: {0}")]
     Store(String),
@@ -146,14 +148,7 @@ pub fn args_sha256(args: &Value) -> String {
 
 impl ApprovalGate {
     pub fn new(store: Store, timeouts: Timeouts, unattended_allow: Vec<String>, audit_log: PathBuf) -> Self {
-        Self {
-            store,
-            timeouts,
-            unattended_allow,
-            audit_log,
-            pending: Mutex::default(),
-            decided: Mutex::default(),
-        }
+        Self { store, timeouts, unattended_allow, audit_log, pending: Mutex::default(), decided: Mutex::default() }
     }
 
     /// Decides `call`: by rule and grant when no person is needed, else by the
@@ -176,7 +171,11 @@ impl ApprovalGate {
         }
         if !call.attended {
             let listed = self.unattended_allow.iter().any(|t| t == call.tool);
-            return if listed && call.taint.is_none() { Decision::UnattendedAllowed } else { Decision::UnattendedDenied };
+            return if listed && call.taint.is_none() {
+                Decision::UnattendedAllowed
+            } else {
+                Decision::UnattendedDenied
+            };
         }
         self.ask(call, notify).await
     }
@@ -199,8 +198,12 @@ impl ApprovalGate {
             reason: call.taint.map(str::to_owned),
             warnings: call.warnings.to_vec(),
         };
-        let pending =
-            Pending { request: request.clone(), origin: call.origin.into(), asked: std::time::Instant::now(), reply: tx };
+        let pending = Pending {
+            request: request.clone(),
+            origin: call.origin.into(),
+            asked: std::time::Instant::now(),
+            reply: tx,
+        };
         if let Ok(mut map) = self.pending.lock() {
             map.insert(id.clone(), pending);
         }

@@ -33,17 +33,7 @@ fn gate() -> Fixture {
 }
 
 fn call<'a>(origin: &'a str, session: &'a str, tool: &'a str, args: &'a Value) -> Call<'a> {
-    Call {
-        origin,
-        kind: "ipc",
-        attended: true,
-        session,
-        tool,
-        args,
-        rule: ToolRule::Ask,
-        taint: None,
-        warnings: &[],
-    }
+    Call { origin, kind: "ipc", attended: true, session, tool, args, rule: ToolRule::Ask, taint: None, warnings: &[] }
 }
 
 /// Starts a held call on a task and returns its request (as the origin sees it).
@@ -195,7 +185,11 @@ async fn taint_makes_free_granted_and_exempt_calls_ask_and_says_why() {
         let gate = f.gate.clone();
         let args = args.clone();
         let task = tokio::spawn(async move {
-            let tainted = Call { rule, taint: Some("a result of web__fetch looked like a prompt injection"), ..call("c", "s1", tool, &args) };
+            let tainted = Call {
+                rule,
+                taint: Some("a result of web__fetch looked like a prompt injection"),
+                ..call("c", "s1", tool, &args)
+            };
             gate.decide(tainted, |r| {
                 let _ = tx.send(r);
             })

@@ -94,16 +94,7 @@ impl Service {
         vault: Arc<Vault>,
         settings: Settings,
     ) -> Self {
-        Self {
-            store,
-            gate,
-            memory,
-            plugins,
-            vault,
-            settings,
-            http: OnceLock::new(),
-            turns: Mutex::default(),
-        }
+        Self { store, gate, memory, plugins, vault, settings, http: OnceLock::new(), turns: Mutex::default() }
     }
 
     /// The provider HTTP client, built on first use (timeouts are the endpoint defaults).

@@ -172,7 +172,10 @@ impl Watch<'_> {
         crate::security::log_verdict(&self.ctx.security_log, self.session, self.channel.name(), &warning);
         self.channel.warning(self.session, self.turn, &warning);
         self.taint.get_or_insert_with(|| {
-            format!("{what} looked like a prompt injection ({}), so every tool call in this turn asks", warning.verdict.reason())
+            format!(
+                "{what} looked like a prompt injection ({}), so every tool call in this turn asks",
+                warning.verdict.reason()
+            )
         });
         self.warnings.push(warning);
     }
