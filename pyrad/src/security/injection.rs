@@ -58,11 +58,18 @@ fn ceil_char(s: &str, mut i: usize) -> usize {
 /// are each halfway there together make a flag.
 fn verdict(mut findings: Vec<ScanFinding>) -> ScanVerdict {
     findings.sort_by(|a, b| a.start.cmp(&b.start).then(b.score.total_cmp(&a.score)));
-    let mut scores = [0f32; 5];
+    // A rule counts once per category, at its strongest: the same weak signal
+    // twice ("~/.ssh" and "id_ed25519") is not two signals.
+    let mut strongest: std::collections::BTreeMap<(usize, &str), f32> = std::collections::BTreeMap::new();
     for f in &findings {
         if let Some(i) = Cat::ALL.iter().position(|c| *c == f.category) {
-            scores[i] = 1.0 - (1.0 - scores[i]) * (1.0 - f.score);
+            let s = strongest.entry((i, f.rule.as_str())).or_insert(0.0);
+            *s = s.max(f.score);
         }
+    }
+    let mut scores = [0f32; 5];
+    for ((i, _), score) in strongest {
+        scores[i] = 1.0 - (1.0 - scores[i]) * (1.0 - score);
     }
     let mut score = scores.iter().copied().fold(0.0, f32::max);
     let mut categories: Vec<Cat> =
@@ -103,6 +110,7 @@ fn scan_into(text: &str, base: usize, depth: u8, out: &mut Vec<ScanFinding>) {
         }
     }
     hidden_characters(text, &norm, &mut add);
+    smuggled_bytes(text, &mut add);
     if depth < MAX_DEPTH {
         hidden_regions(text, base, depth, out);
         encoded_blobs(text, base, depth, out);
@@ -150,8 +158,10 @@ fn hidden_characters(text: &str, norm: &Normalized, add: &mut impl FnMut(Cat, f3
         match c {
             '\u{202D}' | '\u{202E}' => add(Cat::Hidden, 0.7, "bidi_override", span),
             '\u{202A}'..='\u{202C}' | '\u{2066}'..='\u{2069}' => {
-                let rtl_nearby =
-                    text[at.saturating_sub(64)..].chars().take(96).any(|c| ('\u{590}'..='\u{8ff}').contains(&c));
+                let rtl_nearby = text[floor_char(text, at.saturating_sub(64))..]
+                    .chars()
+                    .take(96)
+                    .any(|c| ('\u{590}'..='\u{8ff}').contains(&c));
                 if !rtl_nearby {
                     add(Cat::Hidden, 0.55, "bidi_control", span);
                 }
@@ -193,6 +203,46 @@ fn hidden_characters(text: &str, norm: &Normalized, add: &mut impl FnMut(Cat, f3
             continue;
         }
         previous = Some(c);
+    }
+}
+
+/// Variation selectors after a character carry bytes nobody sees ("emoji smuggling"):
+/// a run of them is decoded both ways it is done and scanned.
+fn smuggled_bytes(text: &str, add: &mut impl FnMut(Cat, f32, &str, Range<usize>)) {
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if !is_vs_supplement(c) {
+            continue;
+        }
+        let mut run = vec![c];
+        let mut end = at + c.len_utf8();
+        while let Some(&(next_at, next)) = chars.peek() {
+            if !(is_vs_supplement(next) || ('\u{FE00}'..='\u{FE0F}').contains(&next)) {
+                break;
+            }
+            run.push(next);
+            end = next_at + next.len_utf8();
+            chars.next();
+        }
+        if run.len() < 4 {
+            continue;
+        }
+        let decode = |offset: u32| -> String {
+            run.iter()
+                .filter_map(|c| {
+                    let c = u32::from(*c);
+                    let b = if c >= 0xE0100 { c - 0xE0100 + offset } else { c - 0xFE00 };
+                    u8::try_from(b).ok()
+                })
+                .map(char::from)
+                .collect()
+        };
+        let strongest = [0, 16].iter().map(|o| scan(&decode(*o))).max_by(|a, b| a.score.total_cmp(&b.score));
+        let inner = strongest.unwrap_or_default();
+        add(Cat::Hidden, if inner.score >= 0.35 { 0.95 } else { 0.8 }, "variation_selector_bytes", at..end);
+        for f in inner.findings {
+            add(f.category, f.score, &f.rule, at..end);
+        }
     }
 }
 
@@ -260,7 +310,7 @@ fn quoted(text: &str, span: &Range<usize>) -> bool {
     let before = text[..span.start].trim_end().chars().next_back();
     let after = text[span.end..].trim_start().chars().next();
     before.is_some_and(|c| QUOTES.contains(&c)) && after.is_some_and(|c| QUOTES.contains(&c) || c == '.' || c == ',')
-        || text[span.start.saturating_sub(1)..span.start].starts_with(QUOTES)
+        || text[floor_char(text, span.start.saturating_sub(1))..span.start].starts_with(QUOTES)
             && text[span.end..].trim_start().starts_with(QUOTES)
 }
 
@@ -278,6 +328,7 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    let s = s.replace("\\x", "").replace("0x", "");
     let digits: Vec<u8> = s
         .bytes()
         .filter(u8::is_ascii_hexdigit)
@@ -304,6 +355,11 @@ fn is_invisible(c: char) -> bool {
         || is_tag(c)
         || matches!(c, '\u{00AD}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{034F}')
         || ('\u{FE00}'..='\u{FE0F}').contains(&c)
+        || is_vs_supplement(c)
+}
+
+fn is_vs_supplement(c: char) -> bool {
+    ('\u{E0100}'..='\u{E01EF}').contains(&c)
 }
 
 /// At most 120 characters of `s`, invisible characters written out.
@@ -384,6 +440,12 @@ impl Normalized {
                 }
             }
         }
+        // A text written in leetspeak throughout ("B3f0r3 4ny7h1ng") maps every digit in a word with letters.
+        let mixed_words = pending
+            .split(|p| !p.c.is_alphanumeric())
+            .filter(|w| w.iter().any(|p| p.c.is_alphabetic()) && w.iter().any(|p| p.c.is_ascii_digit()))
+            .count();
+        let leet_text = mixed_words >= 3;
         let mut text_out = String::with_capacity(pending.len());
         let mut origin = Vec::with_capacity(pending.len());
         let mut i = 0;
@@ -397,7 +459,11 @@ impl Normalized {
             let word = &pending[i..end];
             // Mapped only when the whole word can read as Latin: Russian stays Russian.
             let looks_latin = word.iter().all(|p| p.c.is_ascii() || p.latin.is_some());
-            let leet = leet_positions(word);
+            let leet = if leet_text && word.iter().any(|p| p.c.is_alphabetic()) {
+                word.iter().map(|p| p.c.is_ascii_digit()).collect()
+            } else {
+                leet_positions(word)
+            };
             for (k, p) in word.iter().enumerate() {
                 match (p.latin, looks_latin) {
                     (Some(latin), true) => {

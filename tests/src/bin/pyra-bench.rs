@@ -109,6 +109,7 @@ fn main() -> anyhow::Result<()> {
 
     chat_rows(&pyrad, dir.path(), &mut rows)?;
     plugin_rows(&pyrad, dir.path(), &mut rows)?;
+    scanner_rows(&pyrad, dir.path(), &mut rows)?;
 
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
     let vwidth = rows.iter().map(|r| r.1.len()).max().unwrap_or(10);
@@ -581,4 +582,152 @@ fn us(d: Duration) -> String {
 
 fn verdict(ok: bool, target: &str) -> String {
     format!("{target} {}", if ok { "(met)" } else { "(MISSED)" })
+}
+
+/// A connection that sends one request at a time and reads its one-line answer.
+struct LineClient {
+    stream: std::io::BufReader<UnixStream>,
+    next: u64,
+}
+
+impl LineClient {
+    fn connect(socket: &Path) -> anyhow::Result<Self> {
+        let stream = UnixStream::connect(socket)?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        let mut client = Self { stream: std::io::BufReader::new(stream), next: 1 };
+        client.call("hello", serde_json::json!({"protocol": "pyra", "version": 1, "client": "bench"}))?;
+        Ok(client)
+    }
+
+    fn call(&mut self, method: &str, params: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        use std::io::BufRead;
+        let id = self.next;
+        self.next += 1;
+        let line = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
+        self.stream.get_mut().write_all(line.as_bytes())?;
+        self.stream.get_mut().write_all(b"\n")?;
+        loop {
+            let mut answer = String::new();
+            if self.stream.read_line(&mut answer)? == 0 {
+                bail!("pyrad closed the connection");
+            }
+            let msg: serde_json::Value = serde_json::from_str(&answer)?;
+            if msg["id"] == id {
+                if let Some(e) = msg.get("error") {
+                    bail!("{method}: {e}");
+                }
+                return Ok(msg["result"].clone());
+            }
+        }
+    }
+
+    /// Verdicts of `texts`, in batches, and the time pyrad spent scanning.
+    fn scan(&mut self, texts: &[String]) -> anyhow::Result<(Vec<serde_json::Value>, Duration)> {
+        let mut verdicts = Vec::new();
+        let mut spent = Duration::ZERO;
+        for batch in texts.chunks(50) {
+            let result = self.call("security.scan", serde_json::json!({"texts": batch}))?;
+            spent += Duration::from_micros(result["elapsed_us"].as_u64().unwrap_or(0));
+            verdicts.extend(result["verdicts"].as_array().cloned().unwrap_or_default());
+        }
+        Ok((verdicts, spent))
+    }
+}
+
+/// The injection scanner on the labelled corpus (`tests/corpus/injection.jsonl`):
+/// precision and recall per category and overall on the held-out split (and the
+/// dev split the rules were tuned on), throughput, and the time a tool result's
+/// scan adds to a turn.
+fn scanner_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, String)>) -> anyhow::Result<()> {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/injection.jsonl");
+    let items: Vec<serde_json::Value> = std::fs::read_to_string(&corpus)
+        .with_context(|| format!("while reading {}", corpus.display()))?
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    let home = scratch.join("scan-home");
+    let (_, guard) = start(pyrad, &home, scratch)?;
+    let mut client = LineClient::connect(&home.join("run/pyrad.sock"))?;
+    let texts: Vec<String> = items.iter().map(|i| i["text"].as_str().unwrap_or_default().to_owned()).collect();
+    let (verdicts, _) = client.scan(&texts)?;
+    for split in ["heldout", "dev"] {
+        let mut tp = 0;
+        let mut fp = 0;
+        let mut fn_ = 0;
+        let mut by_cat: std::collections::BTreeMap<String, (u32, u32, u32, u32)> = Default::default();
+        for (item, verdict) in items.iter().zip(&verdicts) {
+            if item["split"] != split {
+                continue;
+            }
+            let malicious = item["label"] == "malicious";
+            let flagged = verdict["flagged"] == true;
+            match (malicious, flagged) {
+                (true, true) => tp += 1,
+                (false, true) => fp += 1,
+                (true, false) => fn_ += 1,
+                (false, false) => {}
+            }
+            let category = item["category"].as_str().unwrap_or("none").to_owned();
+            if malicious {
+                let e = by_cat.entry(category.clone()).or_default();
+                e.0 += 1;
+                e.1 += u32::from(flagged);
+            }
+            for c in verdict["categories"].as_array().into_iter().flatten().filter_map(|c| c.as_str()) {
+                let e = by_cat.entry(c.to_owned()).or_default();
+                e.2 += 1;
+                e.3 += u32::from(malicious);
+            }
+        }
+        let precision = f64::from(tp) / f64::from((tp + fp).max(1));
+        let recall = f64::from(tp) / f64::from((tp + fn_).max(1));
+        let met = recall >= 0.9 && precision >= 0.95;
+        let target = if split == "heldout" { verdict(met, "R >= 0.9 at P >= 0.95") } else { "(tuned on)".into() };
+        rows.push((
+            format!("scanner {split}: precision / recall ({} items)", count_split(&items, split)),
+            format!("{precision:.3} / {recall:.3}"),
+            target,
+        ));
+        if split == "heldout" {
+            for (cat, (n, caught, said, right)) in by_cat {
+                // Precision of a category: of the texts it was named for, how many were attacks at all.
+                let p = f64::from(right) / f64::from(said.max(1));
+                let r = f64::from(caught) / f64::from(n.max(1));
+                rows.push((
+                    format!("  heldout {cat}: precision / recall (n={n})"),
+                    format!("{p:.3} / {r:.3}"),
+                    String::new(),
+                ));
+            }
+        }
+    }
+    // Throughput: the whole corpus, five times over, as pyrad's own scan time.
+    let bytes: usize = texts.iter().map(String::len).sum::<usize>() * 5;
+    let mut spent = Duration::ZERO;
+    for _ in 0..5 {
+        spent += client.scan(&texts)?.1;
+    }
+    rows.push((
+        "scanner throughput (corpus x5, one CPU)".into(),
+        format!("{:.1} MB/s", bytes as f64 / 1e6 / spent.as_secs_f64()),
+        String::new(),
+    ));
+    // Added latency: one tool result the size the model sees (4000 characters of a page), scanned alone.
+    let page: String = texts.iter().filter(|t| t.len() > 1500).flat_map(|t| t.chars()).take(4000).collect();
+    let mut times = Vec::new();
+    for _ in 0..300 {
+        let (_, took) = client.scan(std::slice::from_ref(&page))?;
+        times.push(took);
+    }
+    rows.push((
+        "scan added per tool result (4000 chars), p50 / p99 of 300".into(),
+        format!("{} / {}", us(percentile(&mut times, 50.0)), us(percentile(&mut times, 99.0))),
+        String::new(),
+    ));
+    drop(guard);
+    Ok(())
+}
+
+fn count_split(items: &[serde_json::Value], split: &str) -> u32 {
+    items.iter().filter(|i| i["split"] == split).count() as u32
 }
