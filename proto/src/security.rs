@@ -48,7 +48,7 @@ impl InjectionCategory {
 pub struct ScanFinding {
     pub category: InjectionCategory,
     /// 0..=1: how strongly this match alone suggests an attack.
-    pub score: f32,
+    pub score: f64,
     /// The rule that matched, for the log and for tuning.
     pub rule: String,
     /// Byte offsets of the match in the scanned text.
@@ -63,7 +63,7 @@ pub struct ScanFinding {
 pub struct ScanVerdict {
     pub flagged: bool,
     /// 0..=1, the highest category score.
-    pub score: f32,
+    pub score: f64,
     /// The categories whose score reached the flag threshold, in a fixed order.
     pub categories: Vec<InjectionCategory>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

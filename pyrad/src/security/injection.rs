@@ -17,7 +17,7 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 /// A category whose score reaches this is flagged.
-pub const THRESHOLD: f32 = 0.5;
+pub const THRESHOLD: f64 = 0.5;
 /// Texts longer than this are scanned in their first and last halves of it:
 /// the scan stays linear and bounded for a 5 MiB web page.
 const MAX_SCAN_BYTES: usize = 256 * 1024;
@@ -60,18 +60,18 @@ fn verdict(mut findings: Vec<ScanFinding>) -> ScanVerdict {
     findings.sort_by(|a, b| a.start.cmp(&b.start).then(b.score.total_cmp(&a.score)));
     // A rule counts once per category, at its strongest: the same weak signal
     // twice ("~/.ssh" and "id_ed25519") is not two signals.
-    let mut strongest: std::collections::BTreeMap<(usize, &str), f32> = std::collections::BTreeMap::new();
+    let mut strongest: std::collections::BTreeMap<(usize, &str), f64> = std::collections::BTreeMap::new();
     for f in &findings {
         if let Some(i) = Cat::ALL.iter().position(|c| *c == f.category) {
             let s = strongest.entry((i, f.rule.as_str())).or_insert(0.0);
             *s = s.max(f.score);
         }
     }
-    let mut scores = [0f32; 5];
+    let mut scores = [0f64; 5];
     for ((i, _), score) in strongest {
         scores[i] = 1.0 - (1.0 - scores[i]) * (1.0 - score);
     }
-    let mut score = scores.iter().copied().fold(0.0, f32::max);
+    let mut score = scores.iter().copied().fold(0.0, f64::max);
     let mut categories: Vec<Cat> =
         Cat::ALL.iter().zip(scores).filter(|(_, s)| *s >= THRESHOLD).map(|(c, _)| *c).collect();
     let halfway: Vec<Cat> = Cat::ALL.iter().zip(scores).filter(|(_, s)| *s >= 0.35).map(|(c, _)| *c).collect();
@@ -86,12 +86,13 @@ fn verdict(mut findings: Vec<ScanFinding>) -> ScanVerdict {
 fn scan_into(text: &str, base: usize, depth: u8, out: &mut Vec<ScanFinding>) {
     let norm = Normalized::new(text);
     let discussion = rules::DISCUSSION.is_match(&norm.text);
-    let mut add = |category: Cat, score: f32, rule: &str, span: Range<usize>| {
+    let mut add = |category: Cat, score: f64, rule: &str, span: Range<usize>| {
         let (start, end) = (base + span.start, base + span.end);
         // The same rule family matching the same place twice (two views) counts once.
         if out.iter().any(|f| f.category == category && f.start < end && start < f.end && f.score >= score) {
             return;
         }
+        let score = (score * 1000.0).round() / 1000.0;
         out.push(ScanFinding { category, score, rule: rule.to_owned(), start, end, excerpt: excerpt(&text[span]) });
     };
     for (view, table) in [(&norm.text, &*rules::WORDS), (&norm.squeezed, &*rules::SQUEEZED)] {
@@ -118,7 +119,7 @@ fn scan_into(text: &str, base: usize, depth: u8, out: &mut Vec<ScanFinding>) {
 }
 
 /// Zero-width characters inside words, bidi controls, tag characters.
-fn hidden_characters(text: &str, norm: &Normalized, add: &mut impl FnMut(Cat, f32, &str, Range<usize>)) {
+fn hidden_characters(text: &str, norm: &Normalized, add: &mut impl FnMut(Cat, f64, &str, Range<usize>)) {
     let mut in_words = 0usize;
     let mut first: Option<usize> = None;
     let mut last = 0usize;
@@ -138,7 +139,7 @@ fn hidden_characters(text: &str, norm: &Normalized, add: &mut impl FnMut(Cat, f3
         }
     }
     if in_words > 0 {
-        let score = (0.55 + 0.1 * in_words as f32).min(0.95);
+        let score = (0.55 + 0.1 * in_words as f64).min(0.95);
         add(Cat::Hidden, score, "zero_width_in_words", first.unwrap_or(0)..last);
     }
     // Runs of zero-width characters are how text is hidden in "invisible ink".
@@ -208,7 +209,7 @@ fn hidden_characters(text: &str, norm: &Normalized, add: &mut impl FnMut(Cat, f3
 
 /// Variation selectors after a character carry bytes nobody sees ("emoji smuggling"):
 /// a run of them is decoded both ways it is done and scanned.
-fn smuggled_bytes(text: &str, add: &mut impl FnMut(Cat, f32, &str, Range<usize>)) {
+fn smuggled_bytes(text: &str, add: &mut impl FnMut(Cat, f64, &str, Range<usize>)) {
     let mut chars = text.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
         if !is_vs_supplement(c) {
@@ -254,7 +255,7 @@ fn hidden_regions(text: &str, base: usize, depth: u8, out: &mut Vec<ScanFinding>
             let (Some(whole), Some(inner)) = (caps.get(0), caps.name("inner")) else { continue };
             let mut inner_findings = Vec::new();
             scan_into(inner.as_str(), base + inner.start(), depth + 1, &mut inner_findings);
-            let strongest = inner_findings.iter().map(|f| f.score).fold(0.0, f32::max);
+            let strongest = inner_findings.iter().map(|f| f.score).fold(0.0, f64::max);
             if strongest >= 0.35 {
                 let score = if strongest >= THRESHOLD { 0.9 } else { 0.7 };
                 out.push(ScanFinding {
@@ -283,7 +284,7 @@ fn encoded_blobs(text: &str, base: usize, depth: u8, out: &mut Vec<ScanFinding>)
             }
             let mut inner = Vec::new();
             scan_into(&decoded, 0, depth + 1, &mut inner);
-            let strongest = inner.iter().map(|f| f.score).fold(0.0, f32::max);
+            let strongest = inner.iter().map(|f| f.score).fold(0.0, f64::max);
             if strongest < 0.35 {
                 continue;
             }
@@ -551,7 +552,7 @@ fn push(text: &mut String, origin: &mut Vec<(u32, u32)>, c: char, from: (u32, u3
 struct Rule {
     name: &'static str,
     category: Cat,
-    score: f32,
+    score: f64,
     regex: Regex,
 }
 
@@ -562,7 +563,7 @@ struct Table {
 }
 
 impl Table {
-    fn new(specs: &[(&'static str, Cat, f32, &str)]) -> Self {
+    fn new(specs: &[(&'static str, Cat, f64, &str)]) -> Self {
         // ASCII word boundaries keep the lazy DFA on (Unicode ones fall back to a slower engine).
         let patterns: Vec<String> = specs.iter().map(|(_, _, _, p)| p.replace(r"\b", r"(?-u:\b)")).collect();
         let set = RegexSet::new(&patterns).expect("the scanner's rules are valid regexes (tested)");

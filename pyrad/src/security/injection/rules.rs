@@ -15,7 +15,7 @@ const QUALIFIERS: &str = r"(?:previous|previously|prior|above|earlier|preceding|
 const NOUNS: &str = r"(?:instructions?|prompts?|directions?|directives?|rules|guidelines|guidance|context|commands?|orders|programming|constraints|guardrails|policies|restrictions|messages|tasks?|training|conditioning|settings)";
 const SECRETS: &str = r"(?:api[ _-]?keys?|passwords?|passphrases?|secrets?|(?:access |auth |bearer |session )?tokens?|credentials?|private keys?|ssh keys?|id_rsa|\.env\b|env(?:ironment)? var(?:iable)?s|cookies?|session ids?|conversation(?: history)?|chat (?:history|log)|(?:previous|earlier|all) messages|system prompt|vault|keychain|credit card(?: numbers?)?|2fa codes?|otp|recovery (?:codes?|keys?|phrase)|seed phrase|wallet|personal (?:data|information|details)|user'?s? (?:data|emails?|files|messages|address|phone|notes|contacts|calendar|documents|location)|(?:most )?recent (?:messages|emails)|(?:last|latest) \d+ (?:messages|emails)|messages in (?:the|this|their) (?:inbox|mailbox)|private (?:notes|files|messages|data|documents)|home address|browsing history|(?:a )?copy of (?:this|the) (?:chat|conversation)|contents of (?:~|/|the )\S*|\w*_(?:api_key|token|secret|password)\b|every file|all files)";
 
-fn spec(name: &'static str, category: Cat, score: f32, pattern: String) -> (&'static str, Cat, f32, String) {
+fn spec(name: &'static str, category: Cat, score: f64, pattern: String) -> (&'static str, Cat, f64, String) {
     (name, category, score, pattern)
 }
 
