@@ -150,7 +150,6 @@ pub fn scan(paths: &Paths, json: bool, jsonl: bool) -> anyhow::Result<bool> {
         batch.push(text);
     }
     flush(&mut batch, &mut client)?;
-    drop(flush);
     Ok(clean)
 }
 

@@ -339,7 +339,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
             _ => b - b'A' + 10,
         })
         .collect();
-    (digits.len() % 2 == 0).then(|| digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
+    digits.len().is_multiple_of(2).then(|| digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
 }
 
 fn is_zero_width(c: char) -> bool {

@@ -35,7 +35,7 @@ pub(super) static WORDS: LazyLock<Table> = LazyLock::new(|| {
         spec("stop_everything", InstructionOverride, 0.6, r"\bstop everything\b|\bskip (?:every|all|any) (?:check|verification|validation|safety|security)".into()),
         spec("ai_reading_this", InstructionOverride, 0.7, r"\b(?:ai|llm|bots?|assistants?|agents?|models?|chatbots?|language models?)\b (?:reading|summari[sz]ing|processing|parsing|analy[sz]ing|scanning|indexing|crawling) (?:this|the|these)\b".into()),
         spec("override_more_languages", InstructionOverride, 0.9, r"(?:negeer|zignoruj|ignoruj|ignorer|ignorera|ignoreer|ohita|تجاهل|התעלם|अनदेखा|abaikan|gormezden gel|bo qua|ignorați|ignorujte)[^.\n]{0,40}(?:instruc|instrukc|instrukt|تعليمات|הוראות|निर्देश|talimat|arahan|huong dan|ohjee|anvisning|pokyn)".into()),
-        spec("override_short", InstructionOverride, 0.6, format!(r"\b(?:ignore|disregard|forget) (?:that|this|it|everything|the above|above)\b[^.\n]{{0,20}}\b(?:and|instead|now)\b")),
+        spec("override_short", InstructionOverride, 0.6, r"\b(?:ignore|disregard|forget) (?:that|this|it|everything|the above|above)\b[^.\n]{0,20}\b(?:and|instead|now)\b".into()),
         spec("override_everything", InstructionOverride, 0.8, r"\b(?:ignore|disregard|forget) (?:everything|all(?: of)? (?:that|this|the above))(?: (?:you (?:were|have been) told|said|written|above|before|previously))?\b".into()),
         spec(
             "new_instructions",
