@@ -95,6 +95,7 @@ fn scan_into(text: &str, base: usize, depth: u8, out: &mut Vec<ScanFinding>) {
         let score = (score * 1000.0).round() / 1000.0;
         out.push(ScanFinding { category, score, rule: rule.to_owned(), start, end, excerpt: excerpt(&text[span]) });
     };
+    let mut seen: Vec<(Cat, Range<usize>, f64)> = Vec::new();
     for (view, table) in [(&norm.text, &*rules::WORDS), (&norm.squeezed, &*rules::SQUEEZED)] {
         for i in table.set.matches(view).iter() {
             let rule = &table.rules[i];
@@ -106,6 +107,15 @@ fn scan_into(text: &str, base: usize, depth: u8, out: &mut Vec<ScanFinding>) {
                 };
                 // An attack quoted in a text about attacks is an example, not an order.
                 let score = if discussion && quoted(text, &span) { rule.score * 0.4 } else { rule.score };
+                // One place says one thing per category: overlapping matches of several
+                // rules (or of the squeezed view) count once, unless the later one is stronger.
+                let overlaps = |(c, r, s): &(Cat, Range<usize>, f64)| {
+                    *c == rule.category && r.start < span.end && span.start < r.end && *s >= score
+                };
+                if seen.iter().any(overlaps) {
+                    continue;
+                }
+                seen.push((rule.category, span.clone(), score));
                 add(rule.category, score, rule.name, span);
             }
         }
