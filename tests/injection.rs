@@ -190,7 +190,7 @@ rules:
 }
 
 #[test]
-fn an_injected_message_taints_its_turn_and_tool_arguments_are_scanned() {
+fn an_injected_message_taints_its_turn() {
     let rules = r#"
 version: 1
 rules:
