@@ -195,3 +195,114 @@ fn every_corpus_text_and_every_cut_of_a_multibyte_text_scans_without_panicking()
         scan(&tricky[..i]);
     }
 }
+
+/// Tuning aid, not a test: `cargo test -p pyrad --release corpus_report -- --ignored --nocapture`
+/// prints dev precision/recall and scan time, and writes the dev misses to $PYRA_SCAN_REPORT.
+#[test]
+#[ignore = "a tuning aid: prints figures, asserts nothing"]
+fn corpus_report() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/corpus/injection.jsonl");
+    let items: Vec<serde_json::Value> = std::fs::read_to_string(path)
+        .expect("corpus")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let cold = std::time::Instant::now();
+    let _ = scan("warm up: ignore previous instructions");
+    println!("rule compilation and first scan: {:?}", cold.elapsed());
+    for i in &items {
+        let _ = scan(i["text"].as_str().unwrap_or_default());
+    }
+    println!("first pass: {:?}", cold.elapsed());
+    let start = std::time::Instant::now();
+    let verdicts: Vec<ScanVerdict> = items.iter().map(|i| scan(i["text"].as_str().unwrap_or_default())).collect();
+    let elapsed = start.elapsed();
+    let bytes: usize = items.iter().map(|i| i["text"].as_str().unwrap_or_default().len()).sum();
+    println!(
+        "{} items, {bytes} bytes in {elapsed:?}: {:.2} MB/s",
+        items.len(),
+        bytes as f64 / elapsed.as_secs_f64() / 1e6
+    );
+    let mut report = String::new();
+    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+    for (i, v) in items.iter().zip(&verdicts) {
+        if i["split"] != "dev" {
+            continue;
+        }
+        let m = i["label"] == "malicious";
+        match (m, v.flagged) {
+            (true, true) => tp += 1,
+            (false, true) => {
+                fp += 1;
+                report.push_str(&format!(
+                    "FP {:?} {:?}\n  {:?}\n",
+                    v.categories,
+                    v.findings.iter().map(|f| (&f.rule, &f.excerpt)).collect::<Vec<_>>(),
+                    &i["text"].as_str().unwrap_or_default().chars().take(300).collect::<String>()
+                ));
+            }
+            (true, false) => {
+                fn_ += 1;
+                report.push_str(&format!("FN {} {:.3} {}\n", i["category"], v.score, i["text"]));
+            }
+            _ => {}
+        }
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    println!(
+        "{}",
+        status.lines().filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS")).collect::<Vec<_>>().join(" ")
+    );
+    println!("dev P {:.3} R {:.3} fp {fp} fn {fn_}", tp as f64 / (tp + fp) as f64, tp as f64 / (tp + fn_) as f64);
+    // Held-out: figures only, never texts (tune on dev).
+    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+    for (i, v) in items.iter().zip(&verdicts).filter(|(i, _)| i["split"] == "heldout") {
+        match (i["label"] == "malicious", v.flagged) {
+            (true, true) => tp += 1,
+            (false, true) => fp += 1,
+            (true, false) => fn_ += 1,
+            _ => {}
+        }
+    }
+    println!("heldout P {:.3} R {:.3}", tp as f64 / (tp + fp) as f64, tp as f64 / (tp + fn_) as f64);
+    if let Ok(out) = std::env::var("PYRA_SCAN_REPORT") {
+        std::fs::write(out, report).expect("report");
+    }
+}
+
+#[test]
+#[ignore = "a tuning aid: prints figures, asserts nothing"]
+fn rule_costs() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/corpus/injection.jsonl");
+    let norms: Vec<Normalized> = std::fs::read_to_string(path)
+        .expect("corpus")
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .map(|i| Normalized::new(i["text"].as_str().unwrap_or_default()))
+        .collect();
+    let mut costs = Vec::new();
+    for (squeezed, table) in [(false, &*rules::WORDS), (true, &*rules::SQUEEZED)] {
+        for rule in &table.rules {
+            for n in &norms {
+                let _ = rule.regex.find_iter(if squeezed { &n.squeezed } else { &n.text }).count();
+            }
+            let t = std::time::Instant::now();
+            for n in &norms {
+                let _ = rule.regex.find_iter(if squeezed { &n.squeezed } else { &n.text }).count();
+            }
+            costs.push((t.elapsed(), rule.name));
+        }
+    }
+    let t = std::time::Instant::now();
+    for n in &norms {
+        let _ = rules::DISCUSSION.is_match(&n.text);
+    }
+    costs.push((t.elapsed(), "DISCUSSION"));
+    costs.sort();
+    costs.reverse();
+    let total: std::time::Duration = costs.iter().map(|c| c.0).sum();
+    println!("total {total:?}");
+    for (d, n) in costs.iter().take(20) {
+        println!("{d:>12?} {n}");
+    }
+}
