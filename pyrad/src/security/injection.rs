@@ -351,6 +351,25 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
     digits.len().is_multiple_of(2).then(|| digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
 }
 
+/// A JSON `\\uXXXX` escape (or a surrogate pair of them) at the start of `s`: the
+/// character and the escape's length in bytes.
+fn unicode_escape(s: &str) -> Option<(char, usize)> {
+    let unit = |s: &str| -> Option<u32> {
+        let hex = s.strip_prefix("\\u")?.get(..4)?;
+        u32::from_str_radix(hex, 16).ok()
+    };
+    let first = unit(s)?;
+    if (0xD800..0xDC00).contains(&first) {
+        let second = unit(s.get(6..)?)?;
+        if !(0xDC00..0xE000).contains(&second) {
+            return None;
+        }
+        let c = char::from_u32(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))?;
+        return Some((c, 12));
+    }
+    Some((char::from_u32(first)?, 6))
+}
+
 fn is_zero_width(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{180E}')
 }
@@ -418,14 +437,12 @@ impl Normalized {
         let mut pending: Vec<Pending> = Vec::with_capacity(text.len());
         let mut invisible = Vec::new();
         let mut last_space = true;
+        let mut newlines = 0;
         let mut chars = text.char_indices().peekable();
         while let Some((at, c)) = chars.next() {
             let mut from = (at as u32, (at + c.len_utf8()) as u32);
-            if is_invisible(c) {
-                invisible.push((at, c));
-                continue;
-            }
-            // Text inside a JSON string (a tool result) has its line breaks and quotes escaped.
+            // Text inside a JSON string (a tool result) has its line breaks, quotes and
+            // non-ASCII characters escaped.
             let mut c = c;
             if c == '\\' {
                 match chars.peek().map(|(_, n)| *n) {
@@ -435,21 +452,47 @@ impl Normalized {
                         from.1 += 1;
                     }
                     Some('"' | '\'' | '/') => continue,
+                    Some('u') => {
+                        if let Some((decoded, len)) = unicode_escape(&text[at..]) {
+                            for _ in 0..len - 1 {
+                                chars.next();
+                            }
+                            c = decoded;
+                            from.1 = (at + len) as u32;
+                        }
+                    }
                     _ => {}
                 }
+            }
+            if is_invisible(c) {
+                invisible.push((at, c));
+                continue;
             }
             if c.is_whitespace() {
                 // A run of white space is one space, or one line break if it holds one.
                 if !last_space {
                     pending.push(Pending { c: ' ', latin: None, from });
                     last_space = true;
+                    newlines = 0;
                 }
                 if c == '\n'
                     && let Some(last) = pending.last_mut()
                 {
                     last.c = '\n';
+                    newlines += 1;
                 }
                 continue;
+            }
+            // A single line break inside a sentence (hard-wrapped mail, a line-wrapped
+            // page) joins words like a space: the next line goes on in lower case.
+            if last_space && newlines == 1 && c.is_lowercase() {
+                let len = pending.len();
+                if len >= 2
+                    && pending[len - 1].c == '\n'
+                    && (pending[len - 2].c.is_alphanumeric() || pending[len - 2].c == ',')
+                {
+                    pending[len - 1].c = ' ';
+                }
             }
             last_space = false;
             if c.is_ascii() {
@@ -490,7 +533,9 @@ impl Normalized {
             let word = &pending[i..end];
             // Mapped only when the whole word can read as Latin: Russian stays Russian.
             let looks_latin = word.iter().all(|p| p.c.is_ascii() || p.latin.is_some());
-            let leet = if leet_text && word.iter().any(|p| p.c.is_alphabetic()) {
+            // "u53r'5": in a leetspeak text a lone digit after an apostrophe is a letter too.
+            let after_apostrophe = i > 0 && pending[i - 1].c == '\'' && word.len() == 1;
+            let leet = if leet_text && (after_apostrophe || word.iter().any(|p| p.c.is_alphabetic())) {
                 word.iter().map(|p| p.c.is_ascii_digit()).collect()
             } else {
                 leet_positions(word)

@@ -201,7 +201,8 @@ fn every_corpus_text_and_every_cut_of_a_multibyte_text_scans_without_panicking()
 #[test]
 #[ignore = "a tuning aid: prints figures, asserts nothing"]
 fn corpus_report() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/corpus/injection.jsonl");
+    let path = std::env::var("PYRA_CORPUS")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/corpus/injection.jsonl").to_owned());
     let items: Vec<serde_json::Value> = std::fs::read_to_string(path)
         .expect("corpus")
         .lines()
@@ -265,6 +266,13 @@ fn corpus_report() {
         }
     }
     println!("heldout P {:.3} R {:.3}", tp as f64 / (tp + fp) as f64, tp as f64 / (tp + fn_) as f64);
+    let mut by: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
+    for (i, v) in items.iter().zip(&verdicts).filter(|(i, _)| i["split"] == "heldout" && i["label"] == "malicious") {
+        let e = by.entry(format!("{} {}", i["category"], i["vector"])).or_default();
+        e.0 += 1;
+        e.1 += u32::from(v.flagged);
+    }
+    println!("heldout recall by category and vector: {by:?}");
     if let Ok(out) = std::env::var("PYRA_SCAN_REPORT") {
         std::fs::write(out, report).expect("report");
     }
