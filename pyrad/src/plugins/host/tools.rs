@@ -1,0 +1,104 @@
+//! The active plugins' MCP tools, offered to the model as `plugin__tool`: each
+//! call bounded by the plugin's timeout and counted in its figures; and the
+//! user's direct call (`plugins.call`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::super::mcp::McpTool;
+use super::{Plugin, PluginHost, State};
+use crate::chat::tools::{Tool, ToolRegistry, ToolResult};
+use crate::llm::ToolSpec;
+
+/// `plugin__tool`, with anything a provider would refuse replaced by `_`.
+pub fn tool_name(plugin: &str, tool: &str) -> String {
+    let clean: String =
+        tool.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
+    format!("{plugin}__{clean}")
+}
+
+impl PluginHost {
+    /// Adds every active plugin's tools to `registry`. A tool declared read-only
+    /// (`[approval] exempt`) is exemptable; the approval gate checks the user's grant.
+    pub fn register_tools(&self, registry: &mut ToolRegistry) {
+        for plugin in self.plugins().values().filter(|p| p.state() == State::Active) {
+            for tool in plugin.tools() {
+                let exempt = plugin.manifest.approval.exempt.contains(&tool.name);
+                registry.add(Arc::new(PluginTool { plugin: plugin.clone(), tool, exempt }));
+            }
+        }
+    }
+
+    /// Runs `plugin__tool` for the user directly; returns its text and error flag.
+    pub async fn call_direct(&self, full_name: &str, args: Value) -> Result<(String, bool), String> {
+        let (plugin_name, tool) =
+            full_name.split_once("__").ok_or_else(|| format!("{full_name:?} is not plugin__tool"))?;
+        let plugin = self.plugin(plugin_name)?;
+        if plugin.state() != State::Active {
+            let (state, reason) = plugin.state().parts();
+            return Err(format!(
+                "plugin {plugin_name} is {state}{}",
+                reason.map(|r| format!(": {r}")).unwrap_or_default()
+            ));
+        }
+        let known = plugin.tools().into_iter().find(|t| tool_name(plugin_name, &t.name) == full_name);
+        let Some(tool) = known else { return Err(format!("plugin {plugin_name} has no tool {tool:?}")) };
+        // Lookup failures are errors; a failed call is a result flagged as one.
+        Ok(PluginTool { plugin, tool, exempt: false }.run(args).await.unwrap_or_else(|e| (e, true)))
+    }
+}
+
+/// A plugin's MCP tool, offered to the model as `plugin__tool`.
+struct PluginTool {
+    plugin: Arc<Plugin>,
+    tool: McpTool,
+    /// Declared read-only (`[approval] exempt`): runs unasked once the user granted it (the gate checks).
+    exempt: bool,
+}
+
+impl PluginTool {
+    /// One call with the plugin's timeout; counted in its figures.
+    async fn run(&self, args: Value) -> Result<(String, bool), String> {
+        let client = self.plugin.running.lock().await.as_ref().map(|r| r.client.clone());
+        let Some(client) = client else {
+            return Err(format!("plugin {} is not running ({:?})", self.plugin.manifest.name, self.plugin.state()));
+        };
+        let timeout = Duration::from_secs(self.plugin.manifest.limits.call_timeout_secs);
+        let started = Instant::now();
+        let result = client.call_tool(&self.tool.name, args, timeout).await;
+        self.plugin.record(started, matches!(result, Ok((_, false))));
+        result.map_err(|e| e.to_string())
+    }
+}
+
+impl Tool for PluginTool {
+    fn rule(&self) -> crate::approval::ToolRule {
+        if self.exempt {
+            crate::approval::ToolRule::Exemptable {
+                plugin: self.plugin.manifest.name.clone(),
+                tool: self.tool.name.clone(),
+            }
+        } else {
+            crate::approval::ToolRule::Ask
+        }
+    }
+
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: tool_name(&self.plugin.manifest.name, &self.tool.name),
+            description: self.tool.description.clone(),
+            parameters: self.tool.input_schema.clone(),
+        }
+    }
+
+    fn call(&self, args: Value) -> std::pin::Pin<Box<dyn std::future::Future<Output = ToolResult> + Send + '_>> {
+        Box::pin(async move {
+            match self.run(args).await? {
+                (text, false) => Ok(text),
+                (text, true) => Err(text),
+            }
+        })
+    }
+}
