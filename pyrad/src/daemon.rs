@@ -19,6 +19,7 @@ use crate::clock::unix_now;
 use crate::config::Config;
 use crate::home::Home;
 use crate::memory::Memory;
+use crate::plugins::adapter::PluginHooks;
 use crate::plugins::host::{HostPaths, PluginHost, search_paths};
 use crate::store::Store;
 use crate::vault::Vault;
@@ -145,8 +146,16 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     ));
     let settings =
         chat::service::Settings { provider: config.provider.clone(), chat: config.chat.clone(), logs: home.logs() };
-    let chat =
-        Arc::new(chat::Service::new(store.clone(), gate, memory.clone(), plugins.clone(), vault.clone(), settings));
+    // The one place chat meets the plugins: the host, through chat's own traits.
+    let chat = Arc::new(chat::Service::new(
+        store.clone(),
+        gate,
+        memory.clone(),
+        plugins.clone(),
+        Arc::new(PluginHooks(plugins.clone())),
+        vault.clone(),
+        settings,
+    ));
     let daemon = Daemon(Arc::new(DaemonState {
         home,
         config,

@@ -8,7 +8,8 @@
 //! uninstall, stop. One plugin's run (spawn to crash) is in `supervise.rs`, how its
 //! process is built and sandboxed in `spawn.rs`, its tools in `tools.rs`, hook
 //! dispatch in `hooks.rs`, its settings and exemptions in `settings.rs`, prompts
-//! and resources in `catalog.rs`.
+//! and resources in `catalog.rs`. The host knows nothing of chat:
+//! `plugins::adapter` offers it to chat's traits.
 
 mod catalog;
 mod hooks;
@@ -30,8 +31,7 @@ use super::order::{Unplaced, order};
 use super::process::PluginProcess;
 use crate::vault::Vault;
 
-pub use hooks::PluginHooks;
-pub use tools::tool_name;
+pub use tools::{PluginTool, tool_name};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {

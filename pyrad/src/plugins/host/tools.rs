@@ -1,6 +1,6 @@
-//! The active plugins' MCP tools, offered to the model as `plugin__tool`: each
-//! call bounded by the plugin's timeout and counted in its figures; and the
-//! user's direct call (`plugins.call`).
+//! The active plugins' MCP tools (offered to the model as `plugin__tool` by
+//! `plugins::adapter`): each call bounded by the plugin's timeout and counted in
+//! its figures; and the user's direct call (`plugins.call`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,8 +9,6 @@ use serde_json::Value;
 
 use super::super::mcp::McpTool;
 use super::{Plugin, PluginHost, State};
-use crate::chat::tools::{Tool, ToolRegistry, ToolResult};
-use crate::llm::ToolSpec;
 
 /// `plugin__tool`, with anything a provider would refuse replaced by `_`.
 pub fn tool_name(plugin: &str, tool: &str) -> String {
@@ -20,15 +18,17 @@ pub fn tool_name(plugin: &str, tool: &str) -> String {
 }
 
 impl PluginHost {
-    /// Adds every active plugin's tools to `registry`. A tool declared read-only
-    /// (`[approval] exempt`) is exemptable; the approval gate checks the user's grant.
-    pub fn register_tools(&self, registry: &mut ToolRegistry) {
+    /// Every active plugin's tools. A tool declared read-only (`[approval] exempt`)
+    /// is exemptable; the approval gate checks the user's grant.
+    pub fn tools(&self) -> Vec<PluginTool> {
+        let mut out = Vec::new();
         for plugin in self.plugins().values().filter(|p| p.state() == State::Active) {
             for tool in plugin.tools() {
                 let exempt = plugin.manifest.approval.exempt.contains(&tool.name);
-                registry.add(Arc::new(PluginTool { plugin: plugin.clone(), tool, exempt }));
+                out.push(PluginTool { plugin: plugin.clone(), tool, exempt });
             }
         }
+        out
     }
 
     /// Runs `plugin__tool` for the user directly; returns its text and error flag.
@@ -51,7 +51,7 @@ impl PluginHost {
 }
 
 /// A plugin's MCP tool, offered to the model as `plugin__tool`.
-struct PluginTool {
+pub struct PluginTool {
     plugin: Arc<Plugin>,
     tool: McpTool,
     /// Declared read-only (`[approval] exempt`): runs unasked once the user granted it (the gate checks).
@@ -59,8 +59,36 @@ struct PluginTool {
 }
 
 impl PluginTool {
+    pub fn plugin(&self) -> &str {
+        &self.plugin.manifest.name
+    }
+
+    /// The tool's name on its server.
+    pub fn name(&self) -> &str {
+        &self.tool.name
+    }
+
+    /// `plugin__tool`.
+    pub fn full_name(&self) -> String {
+        tool_name(&self.plugin.manifest.name, &self.tool.name)
+    }
+
+    pub fn description(&self) -> &str {
+        &self.tool.description
+    }
+
+    /// Its arguments' JSON schema.
+    pub fn input_schema(&self) -> &Value {
+        &self.tool.input_schema
+    }
+
+    /// Declared read-only by its plugin (`[approval] exempt`).
+    pub fn exempt(&self) -> bool {
+        self.exempt
+    }
+
     /// One call with the plugin's timeout; counted in its figures.
-    async fn run(&self, args: Value) -> Result<(String, bool), String> {
+    pub async fn run(&self, args: Value) -> Result<(String, bool), String> {
         let client = self.plugin.running.lock().await.as_ref().map(|r| r.client.clone());
         let Some(client) = client else {
             return Err(format!("plugin {} is not running ({:?})", self.plugin.manifest.name, self.plugin.state()));
@@ -70,35 +98,5 @@ impl PluginTool {
         let result = client.call_tool(&self.tool.name, args, timeout).await;
         self.plugin.record(started, matches!(result, Ok((_, false))));
         result.map_err(|e| e.to_string())
-    }
-}
-
-impl Tool for PluginTool {
-    fn rule(&self) -> crate::approval::ToolRule {
-        if self.exempt {
-            crate::approval::ToolRule::Exemptable {
-                plugin: self.plugin.manifest.name.clone(),
-                tool: self.tool.name.clone(),
-            }
-        } else {
-            crate::approval::ToolRule::Ask
-        }
-    }
-
-    fn spec(&self) -> ToolSpec {
-        ToolSpec {
-            name: tool_name(&self.plugin.manifest.name, &self.tool.name),
-            description: self.tool.description.clone(),
-            parameters: self.tool.input_schema.clone(),
-        }
-    }
-
-    fn call(&self, args: Value) -> std::pin::Pin<Box<dyn std::future::Future<Output = ToolResult> + Send + '_>> {
-        Box::pin(async move {
-            match self.run(args).await? {
-                (text, false) => Ok(text),
-                (text, true) => Err(text),
-            }
-        })
     }
 }
