@@ -3,13 +3,11 @@
 //! long turns of later issues) run as their own tasks so responses interleave.
 
 use proto::Id;
-use proto::ipc::{
-    ClientRequest, DatabaseStatus, DeleteResult, Empty, PluginsListResult, ShutdownResult, StatusResult, TextResult,
-};
-use proto::rpc::{ErrorObject, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, NOT_FOUND, encode_reply};
+use proto::ipc::{ClientRequest, DatabaseStatus, DeleteResult, Empty, ShutdownResult, StatusResult};
+use proto::rpc::{ErrorObject, INTERNAL_ERROR, INVALID_REQUEST, encode_reply};
 
 use super::connection::Peer;
-use super::{chat, memory};
+use super::{chat, memory, plugins};
 use crate::daemon::Daemon;
 use crate::vault::VaultError;
 
@@ -77,59 +75,26 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::VaultSet(p) => {
             (reply(id, vault_result(daemon.vault.set(&p.key, &p.value)).map(|()| Empty)), Effect::None)
         }
-        ClientRequest::PluginsList => {
-            let (plugins, invalid) = daemon.plugins.reports();
-            (reply(id, Ok::<_, ErrorObject>(PluginsListResult { plugins, invalid })), Effect::None)
-        }
+        ClientRequest::PluginsList => (reply(id, Ok::<_, ErrorObject>(plugins::list(daemon))), Effect::None),
         ClientRequest::PluginsCall(p) => (reply(id, chat::call_plugin(daemon, p).await), Effect::None),
-        ClientRequest::PluginsEnable(p) => (reply(id, toggle(daemon, &p.name, true).await), Effect::None),
-        ClientRequest::PluginsDisable(p) => (reply(id, toggle(daemon, &p.name, false).await), Effect::None),
-        ClientRequest::PluginsReload => {
-            daemon.plugins.reload().await;
-            (reply(id, Ok::<_, ErrorObject>(Empty)), Effect::None)
-        }
-        ClientRequest::PluginsInspect(p) => (reply(id, inspect(daemon, &p.source)), Effect::None),
-        ClientRequest::PluginsInstall(p) => {
-            let done = daemon.plugins.install(std::path::Path::new(&p.source), &p.sha256, p.update).await;
-            let done =
-                done.map(|name| proto::ipc::PluginName { name }).map_err(|e| ErrorObject::new(INVALID_PARAMS, e));
-            (reply(id, done), Effect::None)
-        }
-        ClientRequest::PluginsUninstall(p) => {
-            let done =
-                daemon.plugins.uninstall(&p.name).await.map(|()| Empty).map_err(|e| ErrorObject::new(NOT_FOUND, e));
-            (reply(id, done), Effect::None)
-        }
-        ClientRequest::PluginsGrant(p) => {
-            let done = daemon.plugins.grant_exemptions(&p.name, true).map_err(|e| ErrorObject::new(NOT_FOUND, e));
-            (reply(id, done), Effect::None)
-        }
-        ClientRequest::PluginsRevoke(p) => {
-            let done = daemon.plugins.grant_exemptions(&p.name, false).map_err(|e| ErrorObject::new(NOT_FOUND, e));
-            (reply(id, done), Effect::None)
-        }
+        ClientRequest::PluginsEnable(p) => (reply(id, plugins::toggle(daemon, &p.name, true).await), Effect::None),
+        ClientRequest::PluginsDisable(p) => (reply(id, plugins::toggle(daemon, &p.name, false).await), Effect::None),
+        ClientRequest::PluginsReload => (reply(id, Ok::<_, ErrorObject>(plugins::reload(daemon).await)), Effect::None),
+        ClientRequest::PluginsInspect(p) => (reply(id, plugins::inspect(daemon, &p.source)), Effect::None),
+        ClientRequest::PluginsInstall(p) => (reply(id, plugins::install(daemon, p).await), Effect::None),
+        ClientRequest::PluginsUninstall(p) => (reply(id, plugins::uninstall(daemon, &p.name).await), Effect::None),
+        ClientRequest::PluginsGrant(p) => (reply(id, plugins::grant(daemon, &p.name, true)), Effect::None),
+        ClientRequest::PluginsRevoke(p) => (reply(id, plugins::grant(daemon, &p.name, false)), Effect::None),
         ClientRequest::PluginsPrompts => {
-            (reply(id, Ok::<_, ErrorObject>(daemon.plugins.prompts().await)), Effect::None)
+            (reply(id, Ok::<_, ErrorObject>(plugins::prompts(daemon).await)), Effect::None)
         }
-        ClientRequest::PluginsPrompt(p) => {
-            let args = serde_json::to_value(&p.arguments).unwrap_or_default();
-            let text = daemon.plugins.prompt(&p.plugin, &p.name, args).await;
-            (reply(id, text.map(|text| TextResult { text }).map_err(|e| ErrorObject::new(NOT_FOUND, e))), Effect::None)
-        }
+        ClientRequest::PluginsPrompt(p) => (reply(id, plugins::prompt(daemon, p).await), Effect::None),
         ClientRequest::PluginsResources => {
-            (reply(id, Ok::<_, ErrorObject>(daemon.plugins.resources().await)), Effect::None)
+            (reply(id, Ok::<_, ErrorObject>(plugins::resources(daemon).await)), Effect::None)
         }
-        ClientRequest::PluginsResource(p) => {
-            let text = daemon.plugins.resource(&p.plugin, &p.uri).await;
-            (reply(id, text.map(|text| TextResult { text }).map_err(|e| ErrorObject::new(NOT_FOUND, e))), Effect::None)
-        }
-        ClientRequest::PluginsSetupInfo(p) => {
-            (reply(id, daemon.plugins.setup_fields(&p.name).map_err(|e| ErrorObject::new(NOT_FOUND, e))), Effect::None)
-        }
-        ClientRequest::PluginsConfigure(p) => {
-            let done = daemon.plugins.configure(&p.name, p.values, p.secrets).await;
-            (reply(id, done.map(|()| Empty).map_err(|e| ErrorObject::new(INVALID_PARAMS, e))), Effect::None)
-        }
+        ClientRequest::PluginsResource(p) => (reply(id, plugins::resource(daemon, p).await), Effect::None),
+        ClientRequest::PluginsSetupInfo(p) => (reply(id, plugins::setup_info(daemon, &p.name)), Effect::None),
+        ClientRequest::PluginsConfigure(p) => (reply(id, plugins::configure(daemon, p).await), Effect::None),
         ClientRequest::VaultList => (reply(id, vault_result(daemon.vault.names())), Effect::None),
         ClientRequest::VaultDelete(p) => {
             let deleted = vault_result(daemon.vault.delete(&p.key)).map(|deleted| DeleteResult { deleted });
@@ -193,33 +158,4 @@ fn plugin_summary(daemon: &Daemon) -> proto::ipc::PluginCounts {
     let (total, active, failed, invalid) = daemon.plugins.counts();
     let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
     proto::ipc::PluginCounts { total: n(total), active: n(active), failed: n(failed), invalid: n(invalid) }
-}
-
-async fn toggle(daemon: &Daemon, name: &str, enabled: bool) -> Result<Empty, ErrorObject> {
-    daemon
-        .plugins
-        .set_enabled(name, enabled)
-        .await
-        .map(|()| Empty)
-        .map_err(|e| ErrorObject::new(proto::rpc::NOT_FOUND, e))
-}
-
-fn inspect(daemon: &Daemon, source: &str) -> Result<proto::ipc::PluginInspection, ErrorObject> {
-    let (staged, installed) =
-        daemon.plugins.inspect(std::path::Path::new(source)).map_err(|e| ErrorObject::new(INVALID_PARAMS, e))?;
-    let m = &staged.manifest;
-    let p = &m.permissions;
-    Ok(proto::ipc::PluginInspection {
-        name: m.name.clone(),
-        version: m.version.to_string(),
-        description: m.description.clone(),
-        command: m.command.clone(),
-        args: m.args.clone(),
-        permissions: serde_json::json!({
-            "read": p.read, "write": p.write, "network": p.network, "env": p.env, "vault": p.vault,
-        }),
-        hooks: m.hooks.iter().map(|h| h.name().to_owned()).collect(),
-        sha256: staged.sha256.clone(),
-        installed,
-    })
 }

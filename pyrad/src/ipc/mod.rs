@@ -6,6 +6,7 @@ mod chat;
 mod connection;
 mod dispatch;
 mod memory;
+mod plugins;
 
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::super::mcp::McpClient;
-use super::{PluginHost, State};
+use super::{PluginError, PluginHost, State};
 
 impl PluginHost {
     /// The active plugins' clients, in plugin order.
@@ -26,13 +26,13 @@ impl PluginHost {
         out
     }
 
-    async fn client_of(&self, name: &str) -> Result<(Arc<McpClient>, Duration), String> {
+    async fn client_of(&self, name: &str) -> Result<(Arc<McpClient>, Duration), PluginError> {
         self.active_clients()
             .await
             .into_iter()
             .find(|(n, _, _)| n == name)
             .map(|(_, c, t)| (c, t))
-            .ok_or_else(|| format!("no active plugin named {name:?}"))
+            .ok_or_else(|| PluginError::NotActive(name.to_owned()))
     }
 
     /// Every active plugin's prompts (plugins without the capability are skipped).
@@ -48,9 +48,9 @@ impl PluginHost {
         out
     }
 
-    pub async fn prompt(&self, plugin: &str, name: &str, args: Value) -> Result<String, String> {
+    pub async fn prompt(&self, plugin: &str, name: &str, args: Value) -> Result<String, PluginError> {
         let (client, timeout) = self.client_of(plugin).await?;
-        client.get_prompt(name, args, timeout).await.map_err(|e| e.to_string())
+        Ok(client.get_prompt(name, args, timeout).await?)
     }
 
     /// Every active plugin's resources.
@@ -66,9 +66,9 @@ impl PluginHost {
         out
     }
 
-    pub async fn resource(&self, plugin: &str, uri: &str) -> Result<String, String> {
+    pub async fn resource(&self, plugin: &str, uri: &str) -> Result<String, PluginError> {
         let (client, timeout) = self.client_of(plugin).await?;
-        client.read_resource(uri, timeout).await.map_err(|e| e.to_string())
+        Ok(client.read_resource(uri, timeout).await?)
     }
 
     /// The servers' `instructions`, for the system prompt.

@@ -12,6 +12,7 @@
 //! `plugins::adapter` offers it to chat's traits.
 
 mod catalog;
+mod error;
 mod hooks;
 mod settings;
 mod spawn;
@@ -31,6 +32,7 @@ use super::order::{Unplaced, order};
 use super::process::PluginProcess;
 use crate::vault::Vault;
 
+pub use error::PluginError;
 pub use tools::{PluginTool, tool_name};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,8 +290,8 @@ impl PluginHost {
         self.registry.lock().ok().and_then(|r| r.plugins.get(name).cloned())
     }
 
-    fn plugin(&self, name: &str) -> Result<Arc<Plugin>, String> {
-        self.find(name).ok_or_else(|| format!("no plugin named {name:?}"))
+    fn plugin(&self, name: &str) -> Result<Arc<Plugin>, PluginError> {
+        self.find(name).ok_or_else(|| PluginError::NotFound(name.to_owned()))
     }
 
     /// Finds every plugin folder, loads the valid manifests and starts the plugins in order.
@@ -341,9 +343,9 @@ impl PluginHost {
 
     /// Enables or disables a plugin (remembered across restarts); only it (and
     /// what depends on it) stops or starts.
-    pub async fn set_enabled(self: &Arc<Self>, name: &str, enabled: bool) -> Result<(), String> {
+    pub async fn set_enabled(self: &Arc<Self>, name: &str, enabled: bool) -> Result<(), PluginError> {
         self.plugin(name)?;
-        self.store.set_plugin_enabled(name, enabled).map_err(|e| e.to_string())?;
+        self.store.set_plugin_enabled(name, enabled)?;
         self.refresh(&[]).await;
         Ok(())
     }
@@ -528,37 +530,31 @@ impl PluginHost {
     }
 
     /// Where plugins are installed: the first search folder (`$PYRA_HOME/plugins`).
-    fn install_dir(&self) -> Result<PathBuf, String> {
-        self.paths.search.first().cloned().ok_or_else(|| "no plugin folder configured".to_owned())
+    fn install_dir(&self) -> Result<PathBuf, PluginError> {
+        self.paths.search.first().cloned().ok_or(PluginError::NoInstallDir)
     }
 
     /// Unpacks and checks `source` (see `install::stage`) and describes it.
-    pub fn inspect(&self, source: &Path) -> Result<(super::install::Staged, bool), String> {
+    pub fn inspect(&self, source: &Path) -> Result<(super::install::Staged, bool), PluginError> {
         let dir = self.install_dir()?;
-        let staged = super::install::stage(source, &dir.join(".staging")).map_err(|e| e.to_string())?;
+        let staged = super::install::stage(source, &dir.join(".staging"))?;
         let installed = dir.join(&staged.manifest.name).exists();
         Ok((staged, installed))
     }
 
     /// Installs `source` if it still hashes to `sha256`, then starts it (an update restarts it).
-    pub async fn install(self: &Arc<Self>, source: &Path, sha256: &str, update: bool) -> Result<String, String> {
+    pub async fn install(self: &Arc<Self>, source: &Path, sha256: &str, update: bool) -> Result<String, PluginError> {
         let (staged, _) = self.inspect(source)?;
         if staged.sha256 != sha256 {
-            return Err(format!(
-                "{} changed since it was inspected (sha256 {}); inspect it again",
-                source.display(),
-                staged.sha256
-            ));
+            return Err(PluginError::Changed { path: source.to_owned(), sha256: staged.sha256.clone() });
         }
         let dir = self.install_dir()?;
         let name = staged.manifest.name.clone();
         let _lifecycle = self.lifecycle.lock().await;
-        super::install::commit(&staged, &dir, update).map_err(|e| e.to_string())?;
+        super::install::commit(&staged, &dir, update)?;
         // New code, new trust: exemptions are granted again after an update.
         let _ = self.store.set_plugin_grants(&name, &[], crate::clock::unix_now());
-        self.store
-            .record_install(&name, &source.display().to_string(), sha256, crate::clock::unix_now())
-            .map_err(|e| e.to_string())?;
+        self.store.record_install(&name, &source.display().to_string(), sha256, crate::clock::unix_now())?;
         drop(_lifecycle);
         tracing::info!(plugin = %name, sha256, source = %source.display(), "plugin installed");
         self.refresh(&[]).await;
@@ -566,18 +562,18 @@ impl PluginHost {
     }
 
     /// Stops a plugin, removes its folder (not its data); what depends on it stops too.
-    pub async fn uninstall(self: &Arc<Self>, name: &str) -> Result<(), String> {
+    pub async fn uninstall(self: &Arc<Self>, name: &str) -> Result<(), PluginError> {
         let dir = self.install_dir()?;
-        let target = crate::security::safe_join(&dir, name).map_err(|e| e.to_string())?;
+        let target = crate::security::safe_join(&dir, name)?;
         if !target.join(super::manifest::FILE).is_file() {
-            return Err(format!("no installed plugin named {name:?} in {}", dir.display()));
+            return Err(PluginError::NotInstalled { name: name.to_owned(), dir });
         }
         {
             let _lifecycle = self.lifecycle.lock().await;
             if let Some(plugin) = self.find(name) {
                 self.stop_one(&plugin).await;
             }
-            std::fs::remove_dir_all(&target).map_err(|e| format!("cannot remove {}: {e}", target.display()))?;
+            std::fs::remove_dir_all(&target).map_err(|source| PluginError::Remove { path: target.clone(), source })?;
             let _ = self.store.forget_plugin(name);
         }
         tracing::info!(plugin = %name, "plugin uninstalled");

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::super::manifest::{EnvValue, Manifest, expand};
 use super::super::process::Spawn;
-use super::{Plugin, PluginHost};
+use super::{Plugin, PluginError, PluginHost};
 
 /// The file in a plugin's data folder that holds what `pyractl plugin setup` asked for.
 pub(super) const CONFIG_FILE: &str = "config.json";
@@ -17,7 +17,7 @@ pub(super) const CONFIG_FILE: &str = "config.json";
 impl PluginHost {
     /// The process's environment: PATH and HOME, the granted variables, and the
     /// manifest's env with `${VAR}` expanded and vault references decrypted.
-    pub(super) fn spawn_for(&self, plugin: &Plugin) -> Result<Spawn, String> {
+    pub(super) fn spawn_for(&self, plugin: &Plugin) -> Result<Spawn, PluginError> {
         let m = &plugin.manifest;
         let mut env: Vec<(String, String)> = Vec::new();
         for var in ["PATH", "HOME", "LANG", "TZ"].iter().map(|s| s.to_string()).chain(m.permissions.env.iter().cloned())
@@ -34,12 +34,9 @@ impl PluginHost {
                 }),
                 EnvValue::Vault(key) => {
                     use age::secrecy::ExposeSecret;
-                    match self.vault.get(&key) {
-                        Ok(Some(secret)) => secret.expose_secret().to_owned(),
-                        Ok(None) => {
-                            return Err(format!("vault key {key:?} is not set; run `pyractl plugin setup {}`", m.name));
-                        }
-                        Err(e) => return Err(e.to_string()),
+                    match self.vault.get(&key)? {
+                        Some(secret) => secret.expose_secret().to_owned(),
+                        None => return Err(PluginError::VaultKeyMissing { key, plugin: m.name.clone() }),
                     }
                 }
             };
@@ -48,26 +45,26 @@ impl PluginHost {
         }
         // Its own data folder, private, outside its (replaceable) plugin folder.
         let data = self.paths.data.join(&m.name);
-        crate::security::modes::ensure_dir(&self.paths.data).map_err(|e| e.to_string())?;
-        crate::security::modes::ensure_dir(&data).map_err(|e| e.to_string())?;
+        crate::security::modes::ensure_dir(&self.paths.data)?;
+        crate::security::modes::ensure_dir(&data)?;
         env.push(("PYRA_PLUGIN_DATA".into(), data.display().to_string()));
         env.push(("PYRA_PLUGIN_CONFIG".into(), data.join(CONFIG_FILE).display().to_string()));
         // Its temporary files live in its data folder: /tmp may hold a PYRA_HOME.
         let tmp = data.join("tmp");
-        crate::security::modes::ensure_dir(&tmp).map_err(|e| e.to_string())?;
+        crate::security::modes::ensure_dir(&tmp)?;
         env.push(("TMPDIR".into(), tmp.display().to_string()));
         let sandbox = match &self.paths.sandbox {
             Some(pyra_home) => {
                 let policy = sandbox_policy(plugin, pyra_home, &data);
                 tracing::debug!(plugin = %m.name, read = ?policy.read, write = ?policy.write, "sandbox");
-                env.push((crate::sandbox::ENV.into(), serde_json::to_string(&policy).map_err(|e| e.to_string())?));
+                env.push((crate::sandbox::ENV.into(), serde_json::to_string(&policy)?));
                 true
             }
             None => false,
         };
         // Sandboxed: pyrad itself starts, restricts itself, and becomes the plugin.
         let (command, args) = if sandbox {
-            let me = std::env::current_exe().map_err(|e| format!("cannot find pyrad itself: {e}"))?;
+            let me = std::env::current_exe().map_err(PluginError::CurrentExe)?;
             let mut args = vec![
                 crate::sandbox::FLAG.to_owned(),
                 "--".to_owned(),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::super::mcp::{McpClient, ServerEvent};
 use super::super::process::PluginProcess;
-use super::{Plugin, PluginHost, Running, State};
+use super::{Plugin, PluginError, PluginHost, Running, State};
 
 /// Crashes within `CRASH_WINDOW` after which a plugin stays failed.
 const MAX_CRASHES: usize = 5;
@@ -58,7 +58,8 @@ impl PluginHost {
             let started = self.connect(&plugin).await;
             let mut events = match started {
                 Ok(events) => events,
-                Err(reason) => {
+                Err(e) => {
+                    let reason = e.to_string();
                     tracing::warn!(plugin = %name, %reason, "plugin failed to start");
                     plugin.set_state(State::Failed(reason));
                     return;
@@ -123,18 +124,21 @@ impl PluginHost {
     }
 
     /// Spawns the process, performs the handshake and lists the tools.
-    async fn connect(&self, plugin: &Arc<Plugin>) -> Result<tokio::sync::mpsc::UnboundedReceiver<ServerEvent>, String> {
+    async fn connect(
+        &self,
+        plugin: &Arc<Plugin>,
+    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<ServerEvent>, PluginError> {
         let spawn = self.spawn_for(plugin)?;
         let begun = Instant::now();
         let (process, stdin, stdout) = PluginProcess::start(&spawn, &self.paths.logs)
-            .map_err(|e| format!("cannot start {:?}: {e}", spawn.command))?;
+            .map_err(|source| PluginError::Start { command: spawn.command.clone(), source })?;
         let pid = process.pid();
         // The plugin's own call timeout bounds its start too, up to a ceiling.
         let timeout = Duration::from_secs(plugin.manifest.limits.call_timeout_secs).min(START_TIMEOUT);
         let (client, events) = McpClient::start(&plugin.manifest.name, stdin, stdout, timeout)
             .await
-            .map_err(|e| format!("{e} (see logs/plugins/{}.log)", plugin.manifest.name))?;
-        let tools = client.list_tools(timeout).await.map_err(|e| e.to_string())?;
+            .map_err(|source| PluginError::Handshake { plugin: plugin.manifest.name.clone(), source })?;
+        let tools = client.list_tools(timeout).await?;
         plugin.with_run(|r| {
             r.tools = tools;
             r.pid = pid;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::super::mcp::McpTool;
-use super::{Plugin, PluginHost, State};
+use super::{Plugin, PluginError, PluginHost, State};
 
 /// `plugin__tool`, with anything a provider would refuse replaced by `_`.
 pub fn tool_name(plugin: &str, tool: &str) -> String {
@@ -32,21 +32,20 @@ impl PluginHost {
     }
 
     /// Runs `plugin__tool` for the user directly; returns its text and error flag.
-    pub async fn call_direct(&self, full_name: &str, args: Value) -> Result<(String, bool), String> {
+    pub async fn call_direct(&self, full_name: &str, args: Value) -> Result<(String, bool), PluginError> {
         let (plugin_name, tool) =
-            full_name.split_once("__").ok_or_else(|| format!("{full_name:?} is not plugin__tool"))?;
+            full_name.split_once("__").ok_or_else(|| PluginError::NotPluginTool(full_name.to_owned()))?;
         let plugin = self.plugin(plugin_name)?;
         if plugin.state() != State::Active {
             let (state, reason) = plugin.state().parts();
-            return Err(format!(
-                "plugin {plugin_name} is {state}{}",
-                reason.map(|r| format!(": {r}")).unwrap_or_default()
-            ));
+            return Err(PluginError::Unavailable { name: plugin_name.to_owned(), state, reason });
         }
         let known = plugin.tools().into_iter().find(|t| tool_name(plugin_name, &t.name) == full_name);
-        let Some(tool) = known else { return Err(format!("plugin {plugin_name} has no tool {tool:?}")) };
+        let Some(tool) = known else {
+            return Err(PluginError::NoTool { plugin: plugin_name.to_owned(), tool: tool.to_owned() });
+        };
         // Lookup failures are errors; a failed call is a result flagged as one.
-        Ok(PluginTool { plugin, tool, exempt: false }.run(args).await.unwrap_or_else(|e| (e, true)))
+        Ok(PluginTool { plugin, tool, exempt: false }.run(args).await.unwrap_or_else(|e| (e.to_string(), true)))
     }
 }
 
@@ -88,15 +87,18 @@ impl PluginTool {
     }
 
     /// One call with the plugin's timeout; counted in its figures.
-    pub async fn run(&self, args: Value) -> Result<(String, bool), String> {
+    pub async fn run(&self, args: Value) -> Result<(String, bool), PluginError> {
         let client = self.plugin.running.lock().await.as_ref().map(|r| r.client.clone());
         let Some(client) = client else {
-            return Err(format!("plugin {} is not running ({:?})", self.plugin.manifest.name, self.plugin.state()));
+            return Err(PluginError::NotRunning {
+                name: self.plugin.manifest.name.clone(),
+                state: self.plugin.state(),
+            });
         };
         let timeout = Duration::from_secs(self.plugin.manifest.limits.call_timeout_secs);
         let started = Instant::now();
         let result = client.call_tool(&self.tool.name, args, timeout).await;
         self.plugin.record(started, matches!(result, Ok((_, false))));
-        result.map_err(|e| e.to_string())
+        Ok(result?)
     }
 }
