@@ -7,8 +7,9 @@
 use proto::encode_line;
 use proto::ipc::{
     ApprovalRequestParams, ApprovalRequested, ApprovalRespondParams, AuditRecord, CancelResult, ChatDelta,
-    ChatSendParams, ChatSendResult, ChatTool, ChatWarning, DeleteResult, DeltaParams, Event, ScanParams, ScanResult,
-    SessionDetail, SessionInfo, SessionMessage, TokenUsage, ToolEventParams, ToolStatus, ToolUse, WarningParams,
+    ChatSendParams, ChatSendResult, ChatTool, ChatWarning, DeleteResult, DeltaParams, Event, Role, ScanParams,
+    ScanResult, SessionDetail, SessionInfo, SessionMessage, TokenUsage, ToolEventParams, ToolStatus, ToolUse,
+    WarningParams,
 };
 use proto::rpc::{
     APPROVAL_REJECTED, CANCELLED, ErrorObject, INTERNAL_ERROR, INVALID_PARAMS, NOT_CONFIGURED, NOT_FOUND, Notification,
@@ -183,16 +184,22 @@ pub fn list(daemon: &Daemon, limit: Option<u32>) -> Result<Vec<SessionInfo>, Err
     Ok(daemon.chat.sessions(limit.unwrap_or(50)).map_err(rpc_error)?.into_iter().map(info).collect())
 }
 
+/// A stored message's role on the wire.
+fn role(role: crate::llm::Role) -> Role {
+    match role {
+        crate::llm::Role::User => Role::User,
+        crate::llm::Role::Assistant => Role::Assistant,
+        crate::llm::Role::Tool => Role::Tool,
+    }
+}
+
 pub fn get(daemon: &Daemon, id: &str) -> Result<SessionDetail, ErrorObject> {
     let (row, messages) = daemon.chat.session(id).map_err(rpc_error)?;
     let messages = messages
         .into_iter()
         .map(|m| SessionMessage {
             turn: m.turn,
-            role: serde_json::to_value(m.message.role)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            role: role(m.message.role),
             content: m.message.content,
             tool_calls: m.message.tool_calls.iter().filter_map(|c| serde_json::to_value(c).ok()).collect(),
             tool_call_id: m.message.tool_call_id,
