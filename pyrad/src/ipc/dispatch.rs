@@ -3,7 +3,7 @@
 //! long turns of later issues) run as their own tasks so responses interleave.
 
 use proto::Id;
-use proto::ipc::{ClientRequest, DatabaseStatus, DeleteResult, Empty, ShutdownResult, StatusResult};
+use proto::ipc::{ClientRequest, DeleteResult, Empty, ShutdownResult};
 use proto::rpc::{ErrorObject, INTERNAL_ERROR, INVALID_REQUEST, encode_reply};
 
 use super::connection::Peer;
@@ -46,10 +46,10 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
             let error = ErrorObject::new(INVALID_REQUEST, "hello was already answered on this connection");
             (encode_reply::<()>(id, Err(error)), Effect::None)
         }
-        ClientRequest::DaemonStatus => (encode_reply(id, Ok(&status(daemon))), Effect::None),
+        ClientRequest::DaemonStatus => (encode_reply(id, Ok(&daemon.status())), Effect::None),
         ClientRequest::DaemonShutdown => {
             tracing::info!("shutdown requested over the socket");
-            (encode_reply(id, Ok(&ShutdownResult { pid: daemon.pid })), Effect::Shutdown)
+            (encode_reply(id, Ok(&ShutdownResult { pid: daemon.pid() })), Effect::Shutdown)
         }
         ClientRequest::ChatSend(p) => (reply(id, chat::send(daemon, peer, p).await), Effect::None),
         ClientRequest::ChatCancel(p) => (reply(id, chat::cancel(daemon, &p.session)), Effect::None),
@@ -73,7 +73,7 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::MemoryLog(p) => (reply(id, memory::log(daemon, &p.name)), Effect::None),
         ClientRequest::MemoryRestore(p) => (reply(id, memory::restore(daemon, &p.name, p.version)), Effect::None),
         ClientRequest::VaultSet(p) => {
-            (reply(id, vault_result(daemon.vault.set(&p.key, &p.value)).map(|()| Empty)), Effect::None)
+            (reply(id, vault_result(daemon.vault().set(&p.key, &p.value)).map(|()| Empty)), Effect::None)
         }
         ClientRequest::PluginsList => (reply(id, Ok::<_, ErrorObject>(plugins::list(daemon))), Effect::None),
         ClientRequest::PluginsCall(p) => (reply(id, chat::call_plugin(daemon, p).await), Effect::None),
@@ -95,9 +95,9 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::PluginsResource(p) => (reply(id, plugins::resource(daemon, p).await), Effect::None),
         ClientRequest::PluginsSetupInfo(p) => (reply(id, plugins::setup_info(daemon, &p.name)), Effect::None),
         ClientRequest::PluginsConfigure(p) => (reply(id, plugins::configure(daemon, p).await), Effect::None),
-        ClientRequest::VaultList => (reply(id, vault_result(daemon.vault.names())), Effect::None),
+        ClientRequest::VaultList => (reply(id, vault_result(daemon.vault().names())), Effect::None),
         ClientRequest::VaultDelete(p) => {
-            let deleted = vault_result(daemon.vault.delete(&p.key)).map(|deleted| DeleteResult { deleted });
+            let deleted = vault_result(daemon.vault().delete(&p.key)).map(|deleted| DeleteResult { deleted });
             (reply(id, deleted), Effect::None)
         }
     }
@@ -116,46 +116,4 @@ fn reply<T: serde::Serialize>(id: &Id, result: Result<T, ErrorObject>) -> Vec<u8
         Ok(value) => encode_reply(id, Ok(&value)),
         Err(e) => encode_reply::<()>(id, Err(e)),
     }
-}
-
-fn status(daemon: &Daemon) -> StatusResult {
-    StatusResult {
-        version: env!("CARGO_PKG_VERSION").into(),
-        protocol_version: proto::PROTOCOL_VERSION,
-        pid: daemon.pid,
-        uptime_secs: (daemon.started.elapsed().as_millis() as f64) / 1000.0,
-        started_at: daemon.started_at,
-        home: daemon.home.root.display().to_string(),
-        socket: daemon.socket.display().to_string(),
-        connections: daemon.connection_count(),
-        log_level: daemon.log_filter.clone(),
-        database: DatabaseStatus {
-            path: daemon.store.path().display().to_string(),
-            schema_version: daemon.schema_version,
-            previous_run_clean: daemon.previous_run_clean,
-        },
-        provider: provider(daemon),
-        sessions: None,
-        plugins: Some(plugin_summary(daemon)),
-        bots: None,
-    }
-}
-
-/// The configured provider, or `None` when none is.
-fn provider(daemon: &Daemon) -> Option<serde_json::Value> {
-    let p = &daemon.config.provider;
-    if p.preset.is_empty() {
-        return None;
-    }
-    Some(match daemon.chat.provider() {
-        Ok(r) => serde_json::json!({"preset": p.preset, "model": r.model, "base_url": r.base_url}),
-        Err(_) => serde_json::json!({"preset": p.preset, "model": p.model, "base_url": p.base_url}),
-    })
-}
-
-/// `{total, active, failed, invalid}` for `daemon.status`.
-fn plugin_summary(daemon: &Daemon) -> proto::ipc::PluginCounts {
-    let (total, active, failed, invalid) = daemon.plugins.counts();
-    let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
-    proto::ipc::PluginCounts { total: n(total), active: n(active), failed: n(failed), invalid: n(invalid) }
 }
