@@ -179,6 +179,28 @@ fn chat_messages_round_trip() {
         usage: TokenUsage { input_tokens: 80, output_tokens: 20 },
     }];
     check("sessions.list.response", &response::<SessionsList>(Id::Num(13), &listed));
+    let message = |role, content: &str| SessionMessage {
+        turn: 1,
+        role,
+        content: content.into(),
+        tool_calls: Vec::new(),
+        tool_call_id: None,
+        partial: false,
+        created_at: 1795000000,
+    };
+    let detail = SessionDetail {
+        session: listed[0].clone(),
+        messages: vec![
+            message(Role::User, "what time is it?"),
+            SessionMessage {
+                tool_calls: vec![json!({"id": "call_1", "name": "time__now", "arguments": "{}"})],
+                ..message(Role::Assistant, "")
+            },
+            SessionMessage { tool_call_id: Some("call_1".into()), ..message(Role::Tool, "12:00") },
+            SessionMessage { partial: true, ..message(Role::Assistant, "It is no") },
+        ],
+    };
+    check("sessions.get.response", &response::<SessionsGet>(Id::Num(14), &detail));
     let error = ErrorObject::new(PROVIDER_ERROR, "cannot reach 127.0.0.1:9: connection refused")
         .with_data(json!({"session": session}));
     check("error.provider", &Response::err(Some(Id::Num(10)), error));
@@ -265,6 +287,7 @@ fn every_golden_file_is_checked() {
         "approval.respond.request",
         "chat.cancel.request",
         "sessions.list.response",
+        "sessions.get.response",
         "error.provider",
         "hello.request",
         "hello.response",
@@ -376,6 +399,15 @@ fn params_are_checked_per_method() {
     assert_eq!(ClientRequest::parse("daemon.status", Some(json!({"x": 1}))).unwrap_err().code, INVALID_PARAMS);
     assert_eq!(ClientRequest::parse("nope", None).unwrap_err().code, METHOD_NOT_FOUND);
     assert_eq!(ClientRequest::parse("daemon.status", Some(json!([]))).unwrap(), ClientRequest::DaemonStatus);
+}
+
+#[test]
+fn roles_are_lowercase_words_and_unknown_ones_decode_as_unknown() {
+    for role in [Role::System, Role::User, Role::Assistant, Role::Tool] {
+        assert_eq!(serde_json::to_value(role).unwrap(), json!(role.as_str()));
+    }
+    let roles: Vec<Role> = serde_json::from_value(json!(["tool", "developer"])).unwrap();
+    assert_eq!(roles, vec![Role::Tool, Role::Unknown]);
 }
 
 #[test]

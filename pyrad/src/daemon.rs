@@ -3,22 +3,23 @@
 //! then stops them in reverse order within a time limit.
 
 use std::future::Future;
-use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use proto::ipc::{DatabaseStatus, PluginCounts, StatusResult};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::approval::{ApprovalGate, Timeouts};
 use crate::chat;
 use crate::clock::unix_now;
-use crate::config::Config;
+use crate::config::{Config, IpcSection};
 use crate::home::Home;
 use crate::memory::Memory;
+use crate::plugins::adapter::PluginHooks;
 use crate::plugins::host::{HostPaths, PluginHost, search_paths};
 use crate::store::Store;
 use crate::vault::Vault;
@@ -53,63 +54,150 @@ pub struct Startup {
     pub socket: PathBuf,
 }
 
-/// The daemon's shared state. Fields are read-mostly; counters are atomics.
-pub struct DaemonState {
-    pub home: Home,
-    pub config: Config,
-    pub socket: PathBuf,
-    pub log_filter: String,
-    pub store: Store,
-    pub pid: u32,
+/// The daemon's shared state: private, reached through [`Daemon`]'s methods.
+/// Fields are read-mostly; counters are atomics.
+struct DaemonState {
+    home: Home,
+    config: Config,
+    socket: PathBuf,
+    /// The log filter in force, for `daemon.status`.
+    log_filter: String,
+    store: Store,
+    pid: u32,
     /// For uptime.
-    pub started: Instant,
+    started: Instant,
     /// Unix seconds, for `daemon.status`.
-    pub started_at: u64,
+    started_at: u64,
     /// This run's row in `daemon_runs`, closed on a clean stop.
-    pub run_id: i64,
-    pub previous_run_clean: Option<bool>,
-    pub schema_version: u32,
+    run_id: i64,
+    previous_run_clean: Option<bool>,
+    schema_version: u32,
     /// Open client connections.
-    pub connections: AtomicU32,
+    connections: AtomicU32,
     /// Fired once, when the daemon starts to stop; every task watches it.
-    pub stop: CancellationToken,
+    stop: CancellationToken,
     /// Conversations for every channel: turns, approvals, sessions, audit.
-    pub chat: Arc<chat::Service>,
+    chat: Arc<chat::Service>,
     /// The user's memory files.
-    pub memory: Memory,
+    memory: Memory,
     /// Secrets, decrypted only when used.
-    pub vault: Arc<Vault>,
+    vault: Arc<Vault>,
     /// Plugins: MCP servers run as child processes.
-    pub plugins: Arc<PluginHost>,
+    plugins: Arc<PluginHost>,
     stop_reason: Mutex<Option<StopReason>>,
 }
 
-/// A cheap handle on the daemon; clone it into every task.
+/// A cheap handle on the daemon; clone it into every task. The channels (`ipc`)
+/// reach the services they adapt through it: [`chat`](Daemon::chat),
+/// [`plugins`](Daemon::plugins), [`memory`](Daemon::memory), [`vault`](Daemon::vault).
 #[derive(Clone)]
 pub struct Daemon(Arc<DaemonState>);
 
-impl Deref for Daemon {
-    type Target = DaemonState;
-    fn deref(&self) -> &DaemonState {
-        &self.0
+/// Counts one open connection until it is dropped.
+pub struct ConnectionCount(Daemon);
+
+impl Drop for ConnectionCount {
+    fn drop(&mut self) {
+        self.0.0.connections.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 impl Daemon {
     /// Asks the daemon to stop; the first reason given wins.
     pub fn request_stop(&self, reason: StopReason) {
-        if let Ok(mut slot) = self.stop_reason.lock() {
+        if let Ok(mut slot) = self.0.stop_reason.lock() {
             slot.get_or_insert(reason);
         }
-        self.stop.cancel();
+        self.0.stop.cancel();
     }
 
     pub fn stop_reason(&self) -> StopReason {
-        self.stop_reason.lock().ok().and_then(|r| *r).unwrap_or(StopReason::Request)
+        self.0.stop_reason.lock().ok().and_then(|r| *r).unwrap_or(StopReason::Request)
+    }
+
+    /// Completes when the daemon starts to stop.
+    pub async fn stopping(&self) {
+        self.0.stop.cancelled().await;
+    }
+
+    /// A token cancelled when the daemon stops (or sooner, by its holder: that
+    /// does not stop the daemon).
+    pub fn child_token(&self) -> CancellationToken {
+        self.0.stop.child_token()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.pid
+    }
+
+    /// The `[ipc]` settings: connection and in-flight limits.
+    pub fn ipc_settings(&self) -> &IpcSection {
+        &self.0.config.ipc
+    }
+
+    /// Counts a new connection; also whether it is over `ipc.max_connections`.
+    pub fn count_connection(&self) -> (ConnectionCount, bool) {
+        let before = self.0.connections.fetch_add(1, Ordering::Relaxed) as usize;
+        (ConnectionCount(self.clone()), before >= self.0.config.ipc.max_connections)
     }
 
     pub fn connection_count(&self) -> u32 {
-        self.connections.load(Ordering::Relaxed)
+        self.0.connections.load(Ordering::Relaxed)
+    }
+
+    pub fn chat(&self) -> &chat::Service {
+        &self.0.chat
+    }
+
+    pub fn plugins(&self) -> &Arc<PluginHost> {
+        &self.0.plugins
+    }
+
+    pub fn memory(&self) -> &Memory {
+        &self.0.memory
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.0.vault
+    }
+
+    /// What `daemon.status` answers.
+    pub fn status(&self) -> StatusResult {
+        let d = &self.0;
+        let (total, active, failed, invalid) = d.plugins.counts();
+        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        StatusResult {
+            version: env!("CARGO_PKG_VERSION").into(),
+            protocol_version: proto::PROTOCOL_VERSION,
+            pid: d.pid,
+            uptime_secs: (d.started.elapsed().as_millis() as f64) / 1000.0,
+            started_at: d.started_at,
+            home: d.home.root.display().to_string(),
+            socket: d.socket.display().to_string(),
+            connections: self.connection_count(),
+            log_level: d.log_filter.clone(),
+            database: DatabaseStatus {
+                path: d.store.path().display().to_string(),
+                schema_version: d.schema_version,
+                previous_run_clean: d.previous_run_clean,
+            },
+            provider: self.provider(),
+            sessions: None,
+            plugins: Some(PluginCounts { total: n(total), active: n(active), failed: n(failed), invalid: n(invalid) }),
+            bots: None,
+        }
+    }
+
+    /// The configured provider, or `None` when none is.
+    fn provider(&self) -> Option<serde_json::Value> {
+        let p = &self.0.config.provider;
+        if p.preset.is_empty() {
+            return None;
+        }
+        Some(match self.0.chat.provider() {
+            Ok(r) => serde_json::json!({"preset": p.preset, "model": r.model, "base_url": r.base_url}),
+            Err(_) => serde_json::json!({"preset": p.preset, "model": p.model, "base_url": p.base_url}),
+        })
     }
 }
 
@@ -145,8 +233,16 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     ));
     let settings =
         chat::service::Settings { provider: config.provider.clone(), chat: config.chat.clone(), logs: home.logs() };
-    let chat =
-        Arc::new(chat::Service::new(store.clone(), gate, memory.clone(), plugins.clone(), vault.clone(), settings));
+    // The one place chat meets the plugins: the host, through chat's own traits.
+    let chat = Arc::new(chat::Service::new(
+        store.clone(),
+        gate,
+        memory.clone(),
+        plugins.clone(),
+        Arc::new(PluginHooks(plugins.clone())),
+        vault.clone(),
+        settings,
+    ));
     let daemon = Daemon(Arc::new(DaemonState {
         home,
         config,
@@ -168,16 +264,17 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         stop_reason: Mutex::new(None),
     }));
 
-    let listener = ipc::bind(&daemon.socket)?;
-    let summary = format!("serving on {}", daemon.socket.display());
+    let state = &daemon.0;
+    let listener = ipc::bind(&state.socket)?;
+    let summary = format!("serving on {}", state.socket.display());
     // Plugins are known (not started) before READY, so the first plugins.list is complete.
-    daemon.plugins.discover().await;
-    tracing::info!(pid, socket = %daemon.socket.display(), "pyrad {} ready", env!("CARGO_PKG_VERSION"));
+    state.plugins.discover().await;
+    tracing::info!(pid, socket = %state.socket.display(), "pyrad {} ready", env!("CARGO_PKG_VERSION"));
     notify::ready(&summary);
-    notify::spawn_watchdog(daemon.stop.clone());
+    notify::spawn_watchdog(state.stop.clone());
     // Plugins start after READY: a slow one (npx fetching a package) must not hold up the daemon.
-    let host = daemon.plugins.clone();
-    let stop = daemon.stop.clone();
+    let host = state.plugins.clone();
+    let stop = state.stop.clone();
     tokio::spawn(async move {
         host.start_all().await;
         // A plugin folder added, removed or edited is picked up without a restart.
@@ -194,26 +291,26 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     let reason = daemon.stop_reason();
     tracing::info!(?reason, "stopping");
     notify::stopping("stopping");
-    daemon.stop.cancel();
+    state.stop.cancel();
     drop(listener);
-    if let Err(e) = std::fs::remove_file(&daemon.socket)
+    if let Err(e) = std::fs::remove_file(&state.socket)
         && e.kind() != std::io::ErrorKind::NotFound
     {
         tracing::warn!(error = %e, "could not remove the socket file");
     }
 
     connections.close();
-    let grace = Duration::from_secs(daemon.config.daemon.shutdown_timeout_secs);
+    let grace = Duration::from_secs(state.config.daemon.shutdown_timeout_secs);
     if tokio::time::timeout(grace, connections.wait()).await.is_err() {
         tracing::warn!(?grace, "in-flight requests did not finish in time; abandoning them");
     }
 
-    if tokio::time::timeout(grace, daemon.plugins.stop_all()).await.is_err() {
+    if tokio::time::timeout(grace, state.plugins.stop_all()).await.is_err() {
         tracing::warn!("plugins did not stop in time; they are killed with pyrad");
     }
 
-    let store = daemon.store.clone();
-    let run_id = daemon.run_id;
+    let store = state.store.clone();
+    let run_id = state.run_id;
     tokio::task::spawn_blocking(move || store.end_run(run_id, unix_now()))
         .await
         .context("while recording the clean stop")??;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::tools::{Tool, ToolRegistry, ToolResult};
+use super::tools::{Tool, ToolError, ToolRegistry, ToolResult};
 use crate::llm::ToolSpec;
 use crate::memory::Memory;
 
@@ -22,8 +22,11 @@ struct MemoryTool {
     op: Op,
 }
 
-fn string_arg(args: &Value, key: &str) -> Result<String, String> {
-    args.get(key).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| format!("missing string argument {key:?}"))
+fn string_arg(args: &Value, key: &str) -> Result<String, ToolError> {
+    args.get(key)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ToolError(format!("missing string argument {key:?}")))
 }
 
 impl Tool for MemoryTool {
@@ -61,21 +64,21 @@ impl Tool for MemoryTool {
         Box::pin(async move {
             match self.op {
                 Op::List => {
-                    let entries = self.memory.list().map_err(|e| e.to_string())?;
+                    let entries = self.memory.list()?;
                     if entries.is_empty() {
                         return Ok("(no memory files yet)".into());
                     }
                     Ok(entries.iter().map(|e| format!("{} ({} bytes)", e.name, e.bytes)).collect::<Vec<_>>().join("\n"))
                 }
-                Op::Read => self.memory.read(&string_arg(&args, "name")?).map_err(|e| e.to_string()),
+                Op::Read => Ok(self.memory.read(&string_arg(&args, "name")?)?),
                 Op::Write => {
                     let (name, content) = (string_arg(&args, "name")?, string_arg(&args, "content")?);
-                    let version = self.memory.write(&name, &content, "tool").map_err(|e| e.to_string())?;
+                    let version = self.memory.write(&name, &content, "tool")?;
                     Ok(format!("wrote {name} (version {version})"))
                 }
                 Op::Append => {
                     let (name, text) = (string_arg(&args, "name")?, string_arg(&args, "text")?);
-                    let version = self.memory.append(&name, &text, "tool").map_err(|e| e.to_string())?;
+                    let version = self.memory.append(&name, &text, "tool")?;
                     Ok(format!("appended to {name} (version {version})"))
                 }
             }

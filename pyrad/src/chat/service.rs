@@ -1,7 +1,8 @@
 //! The chat service: one way to hold a conversation, whatever the channel (the
 //! socket, a Matrix room, a Telegram chat, later a schedule). It owns the store,
-//! the approval gate, memory, the plugins' tools and hooks, the HTTP client and
-//! the running turns; a channel adapter only turns its input into
+//! the approval gate, memory, the tools and hooks from outside (the plugins', as
+//! [`ToolSource`] and [`Hooks`]: chat does not know who gives them), the HTTP
+//! client and the running turns; a channel adapter only turns its input into
 //! [`Service::send`] and maps [`ChatError`] to its own way of saying it.
 
 use std::collections::HashMap;
@@ -12,6 +13,8 @@ use proto::security::{ScanPoint, ScanWarning};
 use tokio_util::sync::CancellationToken;
 
 use super::builtin;
+use super::hooks::Hooks;
+use super::tools::ToolSource;
 use super::turn::{Channel, TurnContext, TurnError, TurnLimits, TurnOutcome, run_turn, wrap_untrusted};
 use crate::approval::{Answer, ApprovalGate, ApprovalRequest, Decision, RespondError, Scope};
 use crate::clock::unix_now;
@@ -19,7 +22,6 @@ use crate::config::{ChatSection, ProviderSection};
 use crate::llm::client::Endpoint;
 use crate::llm::presets::{self, ResolveError};
 use crate::memory::Memory;
-use crate::plugins::host::{PluginHooks, PluginHost};
 use crate::security::injection;
 use crate::store::{AuditEntry, SessionRow, Store, StoreError, StoredMessage};
 use crate::vault::Vault;
@@ -61,7 +63,10 @@ pub struct Service {
     store: Store,
     gate: Arc<ApprovalGate>,
     memory: Memory,
-    plugins: Arc<PluginHost>,
+    /// Tools beyond the built-in ones, and their servers' instructions.
+    tools: Arc<dyn ToolSource>,
+    /// What extends each turn at its hook points.
+    hooks: Arc<dyn Hooks>,
     vault: Arc<Vault>,
     settings: Settings,
     /// Shared HTTP client for the providers (connection pool, TLS config), built
@@ -90,11 +95,12 @@ impl Service {
         store: Store,
         gate: Arc<ApprovalGate>,
         memory: Memory,
-        plugins: Arc<PluginHost>,
+        tools: Arc<dyn ToolSource>,
+        hooks: Arc<dyn Hooks>,
         vault: Arc<Vault>,
         settings: Settings,
     ) -> Self {
-        Self { store, gate, memory, plugins, vault, settings, http: OnceLock::new(), turns: Mutex::default() }
+        Self { store, gate, memory, tools, hooks, vault, settings, http: OnceLock::new(), turns: Mutex::default() }
     }
 
     /// The provider HTTP client, built on first use (timeouts are the endpoint defaults).
@@ -131,7 +137,7 @@ impl Service {
             )));
         }
         let mut tools = builtin::registry(&self.memory);
-        self.plugins.register_tools(&mut tools);
+        self.tools.register_tools(&mut tools);
         let (system_prompt, warnings) = self.system_prompt().await;
         let chat = &self.settings.chat;
         let ctx = TurnContext {
@@ -149,7 +155,7 @@ impl Service {
                 context_tokens: provider.context_tokens,
                 max_tokens: self.settings.provider.max_tokens,
             },
-            hooks: Some(Arc::new(PluginHooks(self.plugins.clone()))),
+            hooks: Some(self.hooks.clone()),
             security_log: self.settings.logs.join("security.log"),
             warnings,
         };
@@ -179,7 +185,7 @@ impl Service {
                 None => prompt.push_str(&memory),
             }
         }
-        for (plugin, text) in self.plugins.instructions().await {
+        for (plugin, text) in self.tools.instructions().await {
             prompt.push_str(&format!("\n\n## Plugin {plugin}\n{text}"));
         }
         (prompt, warnings)
@@ -272,11 +278,11 @@ impl Service {
         args: serde_json::Value,
     ) -> Result<(String, bool), ChatError> {
         let started = std::time::Instant::now();
-        let outcome = self.plugins.call_direct(tool, args.clone()).await;
+        let outcome = self.tools.call_direct(tool, args.clone()).await;
         let (text, status) = match &outcome {
             Ok((text, false)) => (text.clone(), "ok"),
             Ok((text, true)) => (text.clone(), "error"),
-            Err(e) => (e.clone(), "error"),
+            Err(e) => (e.to_string(), "error"),
         };
         self.gate.audit(&AuditEntry {
             at: unix_now(),
@@ -291,7 +297,7 @@ impl Service {
             result: text.chars().take(self.settings.chat.result_chars).collect(),
             scan: None,
         })?;
-        outcome.map_err(ChatError::NotFound)
+        outcome.map_err(|e| ChatError::NotFound(e.to_string()))
     }
 }
 

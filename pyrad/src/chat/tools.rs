@@ -1,5 +1,6 @@
-//! Tools the model may call: the trait every tool implements (built-in ones now,
-//! plugin tools later) and the registry a turn draws from.
+//! Tools the model may call: the trait every tool implements, the registry a
+//! turn draws from, and [`ToolSource`], the tools from outside the daemon (the
+//! plugins, adapted in `plugins::adapter`) as chat sees them.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,7 +12,32 @@ use crate::approval::ToolRule;
 use crate::llm::ToolSpec;
 
 /// What a tool call produced: text for the model, or an error the model is told about.
-pub type ToolResult = Result<String, String>;
+pub type ToolResult = Result<String, ToolError>;
+
+/// Why a tool call failed, in words for the model (`the tool failed: …`) or the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ToolError(pub String);
+
+impl From<crate::memory::MemoryError> for ToolError {
+    fn from(e: crate::memory::MemoryError) -> Self {
+        ToolError(e.to_string())
+    }
+}
+
+/// A future a [`ToolSource`] returns.
+pub type SourceFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Tools from outside the daemon, and what their servers ask the model to know.
+pub trait ToolSource: Send + Sync {
+    /// Adds the tools on offer now to a turn's registry.
+    fn register_tools(&self, registry: &mut ToolRegistry);
+    /// `(name, text)` for each server that asks the system prompt to carry its text.
+    fn instructions(&self) -> SourceFuture<'_, Vec<(String, String)>>;
+    /// Runs `tool` for the user directly (no approval): its text and whether that
+    /// text is an error; `Err` when there is no such tool to run now.
+    fn call_direct(&self, tool: &str, args: Value) -> SourceFuture<'_, Result<(String, bool), ToolError>>;
+}
 
 pub trait Tool: Send + Sync {
     fn spec(&self) -> ToolSpec;

@@ -20,12 +20,12 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::history;
+use super::hooks::{Hooks, TurnEvent};
 use super::tools::{ToolRegistry, cap_result};
 use crate::approval::{ApprovalGate, ApprovalRequest, Call, Decision};
 use crate::clock::unix_now;
 use crate::llm::client::{Endpoint, stream};
 use crate::llm::{ChatRequest, LlmError, Message, StreamEvent, ToolCall, Usage};
-use crate::plugins::manifest::Hook;
 use crate::security::injection;
 use crate::store::{AuditEntry, NewMessage, Store, StoreError};
 
@@ -47,25 +47,6 @@ pub trait Channel: Send + Sync {
     fn approval(&self, request: ApprovalRequest);
     /// The scanner flagged a text of this turn.
     fn warning(&self, session: &str, turn: u32, warning: &ScanWarning);
-}
-
-/// A hook call's future.
-pub type HookFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-
-/// The turn's hook points, implemented by the plugin host. Every method must
-/// return promptly; a failing hook is the implementation's to log and skip.
-pub trait Hooks: Send + Sync {
-    /// Observation hooks: `session_resolved`, `message_received`, `pre_llm_call`,
-    /// `post_llm_response`, `turn_completed`.
-    fn observe(&self, hook: Hook, payload: Value) -> HookFuture<'_, ()>;
-    /// `system_prompt_extend`, as a chain.
-    fn extend_prompt(&self, prompt: String) -> HookFuture<'_, String>;
-    /// `tool_registry_build`: the names of tools to hide from this turn.
-    fn hidden_tools(&self, tools: Vec<String>) -> HookFuture<'_, Vec<String>>;
-    /// `pre_tool_execute`: `Some(result)` answers instead of running the tool.
-    fn before_tool(&self, session: &str, tool: &str, args: &Value) -> HookFuture<'_, Option<String>>;
-    /// `post_tool_execute`: the result, possibly rewritten.
-    fn after_tool(&self, session: &str, tool: &str, args: &Value, result: String) -> HookFuture<'_, String>;
 }
 
 /// Limits of a turn, from config.
@@ -99,7 +80,7 @@ pub struct TurnContext {
     pub system_prompt: String,
     pub tools: ToolRegistry,
     pub limits: TurnLimits,
-    /// The plugins' hooks, if any plugin is loaded.
+    /// The hooks that extend the turn (the plugins'), if any.
     pub hooks: Option<Arc<dyn Hooks>>,
     /// `logs/security.log`, where every verdict that flagged goes.
     pub security_log: PathBuf,
@@ -217,8 +198,8 @@ pub async fn run_turn(
         ctx.gate.audit(&flag_entry(session, channel, "inbound", &verdict))?;
     }
     if let Some(h) = &ctx.hooks {
-        h.observe(Hook::MessageReceived, json!({"channel": channel.name(), "text": user_text})).await;
-        h.observe(Hook::SessionResolved, json!({"session": session, "channel": channel.name()})).await;
+        h.observe(TurnEvent::MessageReceived, json!({"channel": channel.name(), "text": user_text})).await;
+        h.observe(TurnEvent::SessionResolved, json!({"session": session, "channel": channel.name()})).await;
     }
     let (system_prompt, hidden) = match &ctx.hooks {
         Some(h) => {
@@ -251,8 +232,11 @@ pub async fn run_turn(
             max_tokens: ctx.limits.max_tokens,
         };
         if let Some(h) = &ctx.hooks {
-            h.observe(Hook::PreLlmCall, json!({"session": session, "turn": turn, "messages": request.messages.len()}))
-                .await;
+            h.observe(
+                TurnEvent::PreLlmCall,
+                json!({"session": session, "turn": turn, "messages": request.messages.len()}),
+            )
+            .await;
         }
         let call = stream(&ctx.http, &ctx.endpoint, ctx.api_key.as_deref(), &request, |event| {
             if let StreamEvent::Text(text) = event {
@@ -286,14 +270,15 @@ pub async fn run_turn(
         if let Some(h) = &ctx.hooks {
             let calls: Vec<&str> = answer.tool_calls.iter().map(|c| c.name.as_str()).collect();
             h.observe(
-                Hook::PostLlmResponse,
+                TurnEvent::PostLlmResponse,
                 json!({"session": session, "turn": turn, "text": answer.content, "tool_calls": calls}),
             )
             .await;
         }
         if answer.tool_calls.is_empty() {
             if let Some(h) = &ctx.hooks {
-                h.observe(Hook::TurnCompleted, json!({"session": session, "turn": turn, "text": outcome.text})).await;
+                h.observe(TurnEvent::TurnCompleted, json!({"session": session, "turn": turn, "text": outcome.text}))
+                    .await;
             }
             outcome.warnings = watch.warnings;
             return Ok(outcome);

@@ -7,8 +7,9 @@
 use proto::encode_line;
 use proto::ipc::{
     ApprovalRequestParams, ApprovalRequested, ApprovalRespondParams, AuditRecord, CancelResult, ChatDelta,
-    ChatSendParams, ChatSendResult, ChatTool, ChatWarning, DeleteResult, DeltaParams, Event, ScanParams, ScanResult,
-    SessionDetail, SessionInfo, SessionMessage, TokenUsage, ToolEventParams, ToolStatus, ToolUse, WarningParams,
+    ChatSendParams, ChatSendResult, ChatTool, ChatWarning, DeleteResult, DeltaParams, Event, Role, ScanParams,
+    ScanResult, SessionDetail, SessionInfo, SessionMessage, TokenUsage, ToolEventParams, ToolStatus, ToolUse,
+    WarningParams,
 };
 use proto::rpc::{
     APPROVAL_REJECTED, CANCELLED, ErrorObject, INTERNAL_ERROR, INVALID_PARAMS, NOT_CONFIGURED, NOT_FOUND, Notification,
@@ -120,7 +121,7 @@ pub async fn send(daemon: &Daemon, peer: &Peer, params: ChatSendParams) -> Resul
         }
     });
     let channel = IpcChannel { origin: peer.origin.clone(), attended: params.attended.unwrap_or(true), events: tx };
-    let result = daemon.chat.send(&channel, params.session, &params.text, peer.gone.child_token()).await;
+    let result = daemon.chat().send(&channel, params.session, &params.text, peer.gone.child_token()).await;
     // Every event of the turn goes out before its result.
     drop(channel);
     let _ = forward.await;
@@ -140,19 +141,19 @@ pub async fn send(daemon: &Daemon, peer: &Peer, params: ChatSendParams) -> Resul
 }
 
 pub fn cancel(daemon: &Daemon, session: &str) -> Result<CancelResult, ErrorObject> {
-    Ok(CancelResult { cancelled: daemon.chat.cancel(session) })
+    Ok(CancelResult { cancelled: daemon.chat().cancel(session) })
 }
 
 pub fn respond(daemon: &Daemon, peer: &Peer, p: ApprovalRespondParams) -> Result<(), ErrorObject> {
     let scope = p.scope.unwrap_or_default();
-    daemon.chat.respond(&peer.origin, &p.id, &p.args_sha256, p.decision, scope).map_err(|e| {
+    daemon.chat().respond(&peer.origin, &p.id, &p.args_sha256, p.decision, scope).map_err(|e| {
         let code = if matches!(e, RespondError::Store(_)) { INTERNAL_ERROR } else { APPROVAL_REJECTED };
         ErrorObject::new(code, e.to_string())
     })
 }
 
 pub fn pending(daemon: &Daemon, peer: &Peer) -> Vec<ApprovalRequestParams> {
-    daemon.chat.pending(&peer.origin).into_iter().map(request_params).collect()
+    daemon.chat().pending(&peer.origin).into_iter().map(request_params).collect()
 }
 
 /// `security.scan`: the scanner on texts the user gives, for scripts and evaluation.
@@ -180,19 +181,25 @@ fn info(row: SessionRow) -> SessionInfo {
 }
 
 pub fn list(daemon: &Daemon, limit: Option<u32>) -> Result<Vec<SessionInfo>, ErrorObject> {
-    Ok(daemon.chat.sessions(limit.unwrap_or(50)).map_err(rpc_error)?.into_iter().map(info).collect())
+    Ok(daemon.chat().sessions(limit.unwrap_or(50)).map_err(rpc_error)?.into_iter().map(info).collect())
+}
+
+/// A stored message's role on the wire.
+fn role(role: crate::llm::Role) -> Role {
+    match role {
+        crate::llm::Role::User => Role::User,
+        crate::llm::Role::Assistant => Role::Assistant,
+        crate::llm::Role::Tool => Role::Tool,
+    }
 }
 
 pub fn get(daemon: &Daemon, id: &str) -> Result<SessionDetail, ErrorObject> {
-    let (row, messages) = daemon.chat.session(id).map_err(rpc_error)?;
+    let (row, messages) = daemon.chat().session(id).map_err(rpc_error)?;
     let messages = messages
         .into_iter()
         .map(|m| SessionMessage {
             turn: m.turn,
-            role: serde_json::to_value(m.message.role)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            role: role(m.message.role),
             content: m.message.content,
             tool_calls: m.message.tool_calls.iter().filter_map(|c| serde_json::to_value(c).ok()).collect(),
             tool_call_id: m.message.tool_call_id,
@@ -204,11 +211,11 @@ pub fn get(daemon: &Daemon, id: &str) -> Result<SessionDetail, ErrorObject> {
 }
 
 pub fn delete(daemon: &Daemon, id: &str) -> Result<DeleteResult, ErrorObject> {
-    Ok(DeleteResult { deleted: daemon.chat.delete(id).map_err(rpc_error)? })
+    Ok(DeleteResult { deleted: daemon.chat().delete(id).map_err(rpc_error)? })
 }
 
 pub fn audit(daemon: &Daemon, limit: Option<u32>) -> Result<Vec<AuditRecord>, ErrorObject> {
-    let entries = daemon.chat.audit(limit.unwrap_or(50)).map_err(rpc_error)?;
+    let entries = daemon.chat().audit(limit.unwrap_or(50)).map_err(rpc_error)?;
     Ok(entries
         .into_iter()
         .map(|e| AuditRecord {
@@ -232,6 +239,6 @@ pub async fn call_plugin(
     daemon: &Daemon,
     p: proto::ipc::PluginCallParams,
 ) -> Result<proto::ipc::PluginCallResult, ErrorObject> {
-    let (text, is_error) = daemon.chat.call_plugin("ipc", &p.tool, p.args).await.map_err(rpc_error)?;
+    let (text, is_error) = daemon.chat().call_plugin("ipc", &p.tool, p.args).await.map_err(rpc_error)?;
     Ok(proto::ipc::PluginCallResult { text, is_error })
 }

@@ -42,7 +42,7 @@ pub async fn serve(daemon: &Daemon, stream: Stream, id: u64, over_limit: bool) {
             tracing::debug!(conn = id, ?pid, "connection accepted");
             if over_limit {
                 tracing::warn!(conn = id, "too many connections; refusing one");
-                let limit = daemon.config.ipc.max_connections;
+                let limit = daemon.ipc_settings().max_connections;
                 let busy =
                     ErrorObject::new(proto::rpc::BUSY, format!("pyrad is serving its limit of {limit} connections"));
                 outbox.send(&Response::err(None, busy)).await;
@@ -51,7 +51,7 @@ pub async fn serve(daemon: &Daemon, stream: Stream, id: u64, over_limit: bool) {
                 conn.read_loop(reader).await;
                 // Gone: its turns stop and its pending approvals are denied.
                 conn.peer.gone.cancel();
-                let cancelled = daemon.chat.origin_gone(&conn.peer.origin);
+                let cancelled = daemon.chat().origin_gone(&conn.peer.origin);
                 if cancelled > 0 {
                     tracing::info!(conn = id, cancelled, "client left; its pending approvals are cancelled");
                 }
@@ -128,8 +128,8 @@ struct Connection {
 
 impl Connection {
     fn new(daemon: Daemon, id: u64, outbox: Outbox) -> Self {
-        let permits = Arc::new(Semaphore::new(daemon.config.ipc.max_in_flight.max(1)));
-        let peer = Peer { origin: format!("ipc-{id}"), outbox: outbox.clone(), gone: daemon.stop.child_token() };
+        let permits = Arc::new(Semaphore::new(daemon.ipc_settings().max_in_flight.max(1)));
+        let peer = Peer { origin: format!("ipc-{id}"), outbox: outbox.clone(), gone: daemon.child_token() };
         Self {
             daemon,
             id,
@@ -152,7 +152,7 @@ impl Connection {
                 }
             }
             let read = tokio::select! {
-                () = self.daemon.stop.cancelled() => {
+                () = self.daemon.stopping() => {
                     if self.greeted {
                         let reason = self.daemon.stop_reason().as_str().to_owned();
                         self.event::<DaemonStopping>(&StoppingParams { reason }).await;
@@ -241,7 +241,7 @@ impl Connection {
             protocol: PROTOCOL_NAME.into(),
             version: PROTOCOL_VERSION,
             daemon: concat!("pyrad/", env!("CARGO_PKG_VERSION")).into(),
-            pid: self.daemon.pid,
+            pid: self.daemon.pid(),
             features: proto::version::FEATURES.to_vec(),
         };
         self.outbox.send_line(&proto::rpc::encode_reply(&req.id, Ok(&result))).await;

@@ -17,27 +17,33 @@ fn error(e: MemoryError) -> ErrorObject {
 }
 
 pub fn list(daemon: &Daemon) -> Result<Vec<MemoryEntry>, ErrorObject> {
-    Ok(daemon.memory.list().map_err(error)?.into_iter().map(|e| MemoryEntry { name: e.name, bytes: e.bytes }).collect())
+    Ok(daemon
+        .memory()
+        .list()
+        .map_err(error)?
+        .into_iter()
+        .map(|e| MemoryEntry { name: e.name, bytes: e.bytes })
+        .collect())
 }
 
 pub fn read(daemon: &Daemon, name: String) -> Result<MemoryFile, ErrorObject> {
-    let content = daemon.memory.read(&name).map_err(error)?;
+    let content = daemon.memory().read(&name).map_err(error)?;
     Ok(MemoryFile { name, content })
 }
 
 pub fn write(daemon: &Daemon, file: MemoryFile) -> Result<MemoryVersion, ErrorObject> {
-    Ok(MemoryVersion { version: daemon.memory.write(&file.name, &file.content, "user").map_err(error)? })
+    Ok(MemoryVersion { version: daemon.memory().write(&file.name, &file.content, "user").map_err(error)? })
 }
 
 pub fn append(daemon: &Daemon, name: &str, text: &str) -> Result<MemoryVersion, ErrorObject> {
-    Ok(MemoryVersion { version: daemon.memory.append(name, text, "user").map_err(error)? })
+    Ok(MemoryVersion { version: daemon.memory().append(name, text, "user").map_err(error)? })
 }
 
 pub fn log(daemon: &Daemon, name: &str) -> Result<Vec<MemoryLogEntry>, ErrorObject> {
-    let versions = daemon.memory.log(name).map_err(error)?;
+    let versions = daemon.memory().log(name).map_err(error)?;
     Ok(versions.into_iter().map(|(version, at, source, bytes)| MemoryLogEntry { version, at, source, bytes }).collect())
 }
 
 pub fn restore(daemon: &Daemon, name: &str, version: u32) -> Result<MemoryVersion, ErrorObject> {
-    Ok(MemoryVersion { version: daemon.memory.restore(name, version).map_err(error)? })
+    Ok(MemoryVersion { version: daemon.memory().restore(name, version).map_err(error)? })
 }

@@ -6,10 +6,10 @@ mod chat;
 mod connection;
 mod dispatch;
 mod memory;
+mod plugins;
 
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -54,18 +54,17 @@ pub async fn accept_loop(listener: &Listener, daemon: &Daemon, connections: &Tas
     let mut next_id: u64 = 0;
     loop {
         let accepted = tokio::select! {
-            () = daemon.stop.cancelled() => return,
+            () = daemon.stopping() => return,
             accepted = listener.accept() => accepted,
         };
         match accepted {
             Ok(stream) => {
                 next_id += 1;
                 let daemon = daemon.clone();
-                let over_limit =
-                    daemon.connections.fetch_add(1, Ordering::Relaxed) as usize >= daemon.config.ipc.max_connections;
+                let (counted, over_limit) = daemon.count_connection();
                 connections.spawn(async move {
                     connection::serve(&daemon, stream, next_id, over_limit).await;
-                    daemon.connections.fetch_sub(1, Ordering::Relaxed);
+                    drop(counted);
                 });
             }
             Err(e) => {

@@ -70,7 +70,7 @@ impl Tool for Fixed {
     fn call(
         &self,
         _args: Value,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + '_>> {
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::chat::tools::ToolResult> + Send + '_>> {
         Box::pin(async move { Ok(self.text.to_owned()) })
     }
 }
