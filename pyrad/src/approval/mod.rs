@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
 use crate::clock::unix_now;
-use crate::store::{AuditEntry, Store, StoreError};
+use crate::store::{AuditRecord, Store, StoreError};
 
 /// What the origin is shown and answers to.
 #[derive(Debug, Clone, PartialEq)]
@@ -277,7 +277,7 @@ impl ApprovalGate {
     }
 
     /// Writes one audit record: the `audit` table and `logs/tool_executions.log`.
-    pub fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+    pub fn audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
         self.store.record_audit(entry)?;
         append_audit_log(&self.audit_log, entry);
         Ok(())
@@ -298,7 +298,7 @@ impl ApprovalGate {
 const AUDIT_LOG_CAP: u64 = 10 * 1024 * 1024;
 
 /// One JSON line per execution in `logs/tool_executions.log` (0600).
-fn append_audit_log(path: &std::path::Path, entry: &AuditEntry) {
+fn append_audit_log(path: &std::path::Path, entry: &AuditRecord) {
     let line = match serde_json::to_string(entry) {
         Ok(line) => line + "\n",
         Err(e) => return tracing::warn!(error = %e, "cannot encode an audit entry"),

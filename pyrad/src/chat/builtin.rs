@@ -98,15 +98,14 @@ pub fn registry(memory: &Memory) -> ToolRegistry {
 /// The memory files that enter every system prompt.
 pub const MEMORY_IN_PROMPT: [&str; 2] = ["user/profile.md", crate::memory::INDEX];
 
-/// What the model is told it remembers: the profile and the index, within `budget` characters.
-pub fn memory_context(memory: &Memory, budget: usize) -> String {
-    let mut parts = Vec::new();
-    if let Some(profile) = memory.read("user/profile.md").ok().filter(|p| !p.trim().is_empty()) {
-        parts.push(format!("### user/profile.md\n{profile}"));
-    }
-    if let Ok(index) = memory.read(crate::memory::INDEX) {
-        parts.push(format!("### {}\n{index}", crate::memory::INDEX));
-    }
+/// What the model is told it remembers: the memory files of `MEMORY_IN_PROMPT` (read
+/// once by the caller, which also scans them) as one section within `budget` characters.
+pub fn memory_context(files: &[(&str, String)], budget: usize) -> String {
+    let parts: Vec<String> = files
+        .iter()
+        .filter(|(_, text)| !text.trim().is_empty())
+        .map(|(name, text)| format!("### {name}\n{text}"))
+        .collect();
     if parts.is_empty() || budget == 0 {
         return String::new();
     }

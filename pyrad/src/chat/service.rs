@@ -23,7 +23,7 @@ use crate::llm::client::Endpoint;
 use crate::llm::presets::{self, ResolveError};
 use crate::memory::Memory;
 use crate::security::injection;
-use crate::store::{AuditEntry, SessionRow, Store, StoreError, StoredMessage};
+use crate::store::{AuditRecord, SessionRow, Store, StoreError, StoredMessage};
 use crate::vault::Vault;
 
 /// Why a chat request failed, for the adapter to say in its own terms.
@@ -169,15 +169,16 @@ impl Service {
         let chat = &self.settings.chat;
         let mut prompt = chat.system_prompt.clone();
         let mut warnings = Vec::new();
-        for name in builtin::MEMORY_IN_PROMPT {
-            if let Ok(text) = self.memory.read(name) {
-                let verdict = injection::scan(&text);
-                if verdict.flagged {
-                    warnings.push(ScanWarning { point: ScanPoint::Memory, source: name.to_owned(), verdict });
-                }
+        // Each file is read once: what is scanned is what enters the prompt.
+        let files: Vec<(&str, String)> =
+            builtin::MEMORY_IN_PROMPT.iter().filter_map(|name| Some((*name, self.memory.read(name).ok()?))).collect();
+        for (name, text) in &files {
+            let verdict = injection::scan(text);
+            if verdict.flagged {
+                warnings.push(ScanWarning { point: ScanPoint::Memory, source: (*name).to_owned(), verdict });
             }
         }
-        let memory = builtin::memory_context(&self.memory, chat.memory_chars);
+        let memory = builtin::memory_context(&files, chat.memory_chars);
         if !memory.is_empty() {
             prompt.push_str("\n\n");
             match warnings.first() {
@@ -266,7 +267,7 @@ impl Service {
         Ok(self.store.delete_session(id)?)
     }
 
-    pub fn audit(&self, limit: u32) -> Result<Vec<AuditEntry>, ChatError> {
+    pub fn audit(&self, limit: u32) -> Result<Vec<AuditRecord>, ChatError> {
         Ok(self.store.audit(limit)?)
     }
 
@@ -284,7 +285,7 @@ impl Service {
             Ok((text, true)) => (text.clone(), "error"),
             Err(e) => (e.to_string(), "error"),
         };
-        self.gate.audit(&AuditEntry {
+        self.gate.audit(&AuditRecord {
             at: unix_now(),
             session: String::new(),
             channel: channel.into(),

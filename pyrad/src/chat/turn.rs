@@ -27,7 +27,7 @@ use crate::clock::unix_now;
 use crate::llm::client::{Endpoint, stream};
 use crate::llm::{ChatRequest, LlmError, Message, StreamEvent, ToolCall, Usage};
 use crate::security::injection;
-use crate::store::{AuditEntry, NewMessage, Store, StoreError};
+use crate::store::{AuditRecord, NewMessage, Store, StoreError};
 
 /// Where a turn came from, and where its output and approval prompts go back to.
 pub trait Channel: Send + Sync {
@@ -175,9 +175,8 @@ pub fn wrap_untrusted(source: &str, verdict: &ScanVerdict, text: &str) -> String
 }
 
 /// The scanner's verdict as the audit keeps it.
-fn scan_note(verdict: Option<&ScanVerdict>) -> Option<String> {
-    let v = ScanVerdict { findings: Vec::new(), ..verdict?.clone() };
-    serde_json::to_string(&v).ok()
+fn scan_note(verdict: Option<&ScanVerdict>) -> Option<ScanVerdict> {
+    Some(ScanVerdict { findings: Vec::new(), ..verdict?.clone() })
 }
 
 /// Runs one turn of `session`. Partial answers are stored, marked partial.
@@ -298,8 +297,8 @@ pub async fn run_turn(
 }
 
 /// An audit row for a flagged text that was no tool call.
-fn flag_entry(session: &str, channel: &dyn Channel, what: &str, verdict: &ScanVerdict) -> AuditEntry {
-    AuditEntry {
+fn flag_entry(session: &str, channel: &dyn Channel, what: &str, verdict: &ScanVerdict) -> AuditRecord {
+    AuditRecord {
         at: unix_now(),
         session: session.into(),
         channel: channel.name().into(),
@@ -356,7 +355,7 @@ async fn execute(
             Some(v) => wrap_untrusted(&format!("a plugin hook answering for {}", call.name), v, &answer),
             None => answer,
         };
-        ctx.gate.audit(&AuditEntry {
+        ctx.gate.audit(&AuditRecord {
             at: unix_now(),
             session: session.into(),
             channel: channel.name().into(),
@@ -444,7 +443,7 @@ async fn execute(
         }
     };
     let ran_ms = if outcome == "skipped" { 0 } else { started.elapsed().as_millis() as u64 };
-    ctx.gate.audit(&AuditEntry {
+    ctx.gate.audit(&AuditRecord {
         at: unix_now(),
         session: session.into(),
         channel: channel.name().into(),

@@ -215,23 +215,7 @@ pub fn delete(daemon: &Daemon, id: &str) -> Result<DeleteResult, ErrorObject> {
 }
 
 pub fn audit(daemon: &Daemon, limit: Option<u32>) -> Result<Vec<AuditRecord>, ErrorObject> {
-    let entries = daemon.chat().audit(limit.unwrap_or(50)).map_err(rpc_error)?;
-    Ok(entries
-        .into_iter()
-        .map(|e| AuditRecord {
-            at: e.at,
-            session: e.session,
-            channel: e.channel,
-            tool: e.tool,
-            args: e.args,
-            decision: e.decision,
-            waited_ms: e.waited_ms,
-            ran_ms: e.ran_ms,
-            outcome: e.outcome,
-            result: e.result,
-            scan: e.scan.and_then(|s| serde_json::from_str(&s).ok()),
-        })
-        .collect())
+    daemon.chat().audit(limit.unwrap_or(50)).map_err(rpc_error)
 }
 
 /// `plugins.call`: the user runs a plugin tool; audited as `by_user`.

@@ -1,32 +1,11 @@
 //! The audit of tool executions: one row per call, whatever was decided.
 
-use rusqlite::params;
-use serde::{Deserialize, Serialize};
-
 use super::{Store, StoreError};
+use rusqlite::params;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub at: u64,
-    pub session: String,
-    pub channel: String,
-    pub tool: String,
-    /// The arguments as JSON text.
-    pub args: String,
-    /// `approved`, `denied`, `timed_out`, `auto_by_grant`, `cancelled`, `not_required`.
-    pub decision: String,
-    /// How long the call waited for a decision.
-    pub waited_ms: u64,
-    /// How long it ran (0 when it did not run).
-    pub ran_ms: u64,
-    /// `ok`, `error` or `skipped`.
-    pub outcome: String,
-    /// The result as given to the model (already capped).
-    pub result: String,
-    /// The scanner's categories and score when it flagged the arguments or the result, as JSON.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scan: Option<String>,
-}
+/// One audited call is a [`AuditRecord`], the same type `audit.list` answers with;
+/// its `scan` is kept as JSON text in the table.
+pub use proto::ipc::AuditRecord;
 
 impl Store {
     /// The tools approved for the rest of `session`.
@@ -48,7 +27,8 @@ impl Store {
         })
     }
 
-    pub fn record_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+    pub fn record_audit(&self, e: &AuditRecord) -> Result<(), StoreError> {
+        let scan = e.scan.as_ref().and_then(|v| serde_json::to_string(v).ok());
         self.with(|c| {
             c.execute(
                 "INSERT INTO audit (at, session_id, channel, tool, args, decision, waited_ms, ran_ms, outcome, result, scan)
@@ -64,7 +44,7 @@ impl Store {
                     e.ran_ms as i64,
                     e.outcome,
                     e.result,
-                    e.scan
+                    scan
                 ],
             )?;
             Ok(())
@@ -72,14 +52,14 @@ impl Store {
     }
 
     /// The newest `limit` entries, newest first.
-    pub fn audit(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+    pub fn audit(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         self.with(|c| {
             let mut stmt = c.prepare(
                 "SELECT at, session_id, channel, tool, args, decision, waited_ms, ran_ms, outcome, result, scan
                  FROM audit ORDER BY id DESC LIMIT ?1",
             )?;
             let rows = stmt.query_map(params![limit], |r| {
-                Ok(AuditEntry {
+                Ok(AuditRecord {
                     at: r.get::<_, i64>(0)? as u64,
                     session: r.get(1)?,
                     channel: r.get(2)?,
@@ -90,7 +70,7 @@ impl Store {
                     ran_ms: r.get::<_, i64>(7)? as u64,
                     outcome: r.get(8)?,
                     result: r.get(9)?,
-                    scan: r.get(10)?,
+                    scan: r.get::<_, Option<String>>(10)?.and_then(|s| serde_json::from_str(&s).ok()),
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -106,7 +86,7 @@ mod tests {
     fn entries_come_back_newest_first() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("pyra.db")).unwrap();
-        let entry = |tool: &str, at| AuditEntry {
+        let entry = |tool: &str, at| AuditRecord {
             at,
             session: "s".into(),
             channel: "ipc".into(),
@@ -117,7 +97,12 @@ mod tests {
             ran_ms: 0,
             outcome: "skipped".into(),
             result: "denied by the user".into(),
-            scan: (tool == "b").then(|| "{\"categories\":[\"hidden\"]}".into()),
+            scan: (tool == "b").then(|| proto::security::ScanVerdict {
+                flagged: true,
+                score: 0.9,
+                categories: vec![proto::security::InjectionCategory::Hidden],
+                findings: Vec::new(),
+            }),
         };
         store.record_audit(&entry("a", 1)).unwrap();
         store.record_audit(&entry("b", 2)).unwrap();

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 mod audit;
 mod memory;
 mod sessions;
-pub use audit::AuditEntry;
+pub use audit::AuditRecord;
 pub use sessions::{NewMessage, SessionRow, StoredMessage};
 
 /// Each entry moves the schema one version up; never edit one that has shipped.
