@@ -81,7 +81,8 @@ pub struct StatusResult {
     /// Plugins by state; `null` while the daemon has no plugin host.
     #[serde(default)]
     pub plugins: Option<PluginCounts>,
-    /// Matrix and Telegram bots; `null` while none is built in.
+    /// Each bot by name (`telegram`, `matrix`): `{state, reason?, username?}` with state
+    /// `starting`, `connected`, `error` or `disabled`.
     #[serde(default)]
     pub bots: Option<Value>,
 }
@@ -696,6 +697,55 @@ impl std::fmt::Debug for VaultSetParams {
     }
 }
 
+/// `bots.status`: each bot's state by name.
+pub enum BotsStatus {}
+impl Method for BotsStatus {
+    const NAME: &'static str = "bots.status";
+    type Params = Empty;
+    type Result = std::collections::BTreeMap<String, BotStatus>;
+}
+
+/// `bots.reload`: read `[bots]` from config.toml and the bots' secrets from the
+/// vault again, and restart the bots (a running turn finishes first in its chat).
+pub enum BotsReload {}
+impl Method for BotsReload {
+    const NAME: &'static str = "bots.reload";
+    type Params = Empty;
+    type Result = std::collections::BTreeMap<String, BotStatus>;
+}
+
+/// `bots.passphrase`: set the passphrase the bots ask for (kept as a bcrypt hash,
+/// cost 12, in the vault); the bots are restarted with it.
+pub enum BotsPassphrase {}
+impl Method for BotsPassphrase {
+    const NAME: &'static str = "bots.passphrase";
+    type Params = PassphraseParams;
+    type Result = std::collections::BTreeMap<String, BotStatus>;
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassphraseParams {
+    pub passphrase: String,
+}
+
+impl std::fmt::Debug for PassphraseParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PassphraseParams").field("passphrase", &"[redacted]").finish()
+    }
+}
+
+/// One bot's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotStatus {
+    /// `starting`, `connected`, `error`, `disabled`.
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
 /// `vault.list`: the names of the stored secrets, never their values.
 pub enum VaultList {}
 impl Method for VaultList {
@@ -1047,6 +1097,9 @@ pub enum ClientRequest {
     VaultSet(VaultSetParams),
     VaultList,
     VaultDelete(VaultKey),
+    BotsStatus,
+    BotsReload,
+    BotsPassphrase(PassphraseParams),
     PluginsList,
     PluginsCall(PluginCallParams),
     PluginsEnable(PluginName),
@@ -1091,6 +1144,9 @@ impl ClientRequest {
             VaultSet::NAME => params_of::<VaultSet>(params).map(ClientRequest::VaultSet),
             VaultList::NAME => params_of::<VaultList>(params).map(|Empty| ClientRequest::VaultList),
             VaultDelete::NAME => params_of::<VaultDelete>(params).map(ClientRequest::VaultDelete),
+            BotsStatus::NAME => params_of::<BotsStatus>(params).map(|Empty| ClientRequest::BotsStatus),
+            BotsReload::NAME => params_of::<BotsReload>(params).map(|Empty| ClientRequest::BotsReload),
+            BotsPassphrase::NAME => params_of::<BotsPassphrase>(params).map(ClientRequest::BotsPassphrase),
             PluginsList::NAME => params_of::<PluginsList>(params).map(|Empty| ClientRequest::PluginsList),
             PluginsCall::NAME => params_of::<PluginsCall>(params).map(ClientRequest::PluginsCall),
             PluginsEnable::NAME => params_of::<PluginsEnable>(params).map(ClientRequest::PluginsEnable),

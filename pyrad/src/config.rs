@@ -19,6 +19,60 @@ pub struct Config {
     pub chat: ChatSection,
     pub approval: ApprovalSection,
     pub plugins: PluginsSection,
+    pub bots: BotsSection,
+}
+
+/// The messaging bots and the gate in front of them. Credentials live in the vault
+/// (`bot:telegram:token`, `bot:passphrase` is the bcrypt hash of the passphrase).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BotsSection {
+    /// The passphrase is asked again after this many seconds without a message.
+    pub passphrase_idle_secs: u64,
+    /// Messages a sender may send an hour (approval answers do not count).
+    pub messages_per_hour: u32,
+    /// `refuse` (texts the scanner scores at least `refuse_score`) or `mark` (pass, tainted).
+    pub injection: crate::bots::gate::InjectionPolicy,
+    pub refuse_score: f64,
+    pub telegram: TelegramSection,
+}
+
+impl Default for BotsSection {
+    fn default() -> Self {
+        Self {
+            passphrase_idle_secs: 12 * 3600,
+            messages_per_hour: 20,
+            injection: crate::bots::gate::InjectionPolicy::Refuse,
+            refuse_score: 0.8,
+            telegram: TelegramSection::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelegramSection {
+    pub enabled: bool,
+    /// Telegram user ids that may talk to the bot; it refuses to start without one.
+    pub allow: Vec<i64>,
+    /// The Bot API's base URL.
+    pub api_url: String,
+    /// A streamed answer is edited at most this often.
+    pub edit_interval_ms: u64,
+    /// Seconds a getUpdates long poll waits (the HTTP client allows 17).
+    pub poll_timeout_secs: u32,
+}
+
+impl Default for TelegramSection {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            allow: Vec::new(),
+            api_url: "https://api.telegram.org/".into(),
+            edit_interval_ms: 1000,
+            poll_timeout_secs: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -84,6 +84,7 @@ struct DaemonState {
     vault: Arc<Vault>,
     /// Plugins: MCP servers run as child processes.
     plugins: Arc<PluginHost>,
+    bots: crate::bots::Bots,
     stop_reason: Mutex<Option<StopReason>>,
 }
 
@@ -161,6 +162,21 @@ impl Daemon {
         &self.0.vault
     }
 
+    /// Each bot's state.
+    pub fn bots(&self) -> std::collections::BTreeMap<String, crate::bots::BotState> {
+        self.0.bots.status()
+    }
+
+    /// Reads `[bots]` from config.toml (and the environment) and the vault again, and restarts the bots.
+    pub fn reload_bots(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, crate::bots::BotState>, crate::config::ConfigError> {
+        let d = &self.0;
+        let config = crate::config::Config::load(&d.home.config_file(), std::env::vars())?;
+        d.bots.start(&config.bots, d.chat.clone(), &d.vault, d.store.clone(), &d.stop);
+        Ok(d.bots.status())
+    }
+
     /// What `daemon.status` answers.
     pub fn status(&self) -> StatusResult {
         let d = &self.0;
@@ -184,7 +200,7 @@ impl Daemon {
             provider: self.provider(),
             sessions: None,
             plugins: Some(PluginCounts { total: n(total), active: n(active), failed: n(failed), invalid: n(invalid) }),
-            bots: None,
+            bots: serde_json::to_value(d.bots.status()).ok(),
         }
     }
 
@@ -261,6 +277,7 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         memory,
         vault,
         plugins,
+        bots: crate::bots::Bots::default(),
         stop_reason: Mutex::new(None),
     }));
 
@@ -272,6 +289,8 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     tracing::info!(pid, socket = %state.socket.display(), "pyrad {} ready", env!("CARGO_PKG_VERSION"));
     notify::ready(&summary);
     notify::spawn_watchdog(state.stop.clone());
+    // The bots connect after READY too; one that fails is reported and retried, never fatal.
+    state.bots.start(&state.config.bots, state.chat.clone(), &state.vault, state.store.clone(), &state.stop);
     // Plugins start after READY: a slow one (npx fetching a package) must not hold up the daemon.
     let host = state.plugins.clone();
     let stop = state.stop.clone();

@@ -4,6 +4,7 @@
 //! until SIGTERM, SIGINT or `daemon.shutdown`.
 
 mod approval;
+mod bots;
 mod chat;
 mod clock;
 mod config;

@@ -47,6 +47,9 @@ pub trait Channel: Send + Sync {
     fn approval(&self, request: ApprovalRequest);
     /// The scanner flagged a text of this turn.
     fn warning(&self, session: &str, turn: u32, warning: &ScanWarning);
+    /// An approval request this channel was shown was decided (answered, timed out,
+    /// cancelled): a chat edits its prompt so no stale button stays live.
+    fn decided(&self, _request_id: &str, _decision: Decision) {}
 }
 
 /// Limits of a turn, from config.
@@ -387,15 +390,23 @@ async fn execute(
                 taint: watch.taint.as_deref(),
                 warnings: &watch.warnings,
             };
+            let asked_id = std::sync::Mutex::new(None);
             let wait = ctx.gate.decide(request, |r| {
                 channel.tool(session, turn, call, ToolStatus::AwaitingApproval, args_verdict.as_ref());
+                if let Ok(mut id) = asked_id.lock() {
+                    *id = Some(r.id.clone());
+                }
                 channel.approval(r);
             });
             // A cancel while waiting is still a decision, and is audited as one.
-            tokio::select! {
+            let decision = tokio::select! {
                 d = wait => d,
                 () = cancel.cancelled() => Decision::Cancelled,
+            };
+            if let Some(id) = asked_id.lock().ok().and_then(|mut id| id.take()) {
+                channel.decided(&id, decision);
             }
+            decision
         }
     };
     let waited_ms = asked.elapsed().as_millis() as u64;

@@ -96,11 +96,28 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::PluginsSetupInfo(p) => (reply(id, plugins::setup_info(daemon, &p.name)), Effect::None),
         ClientRequest::PluginsConfigure(p) => (reply(id, plugins::configure(daemon, p).await), Effect::None),
         ClientRequest::VaultList => (reply(id, vault_result(daemon.vault().names())), Effect::None),
+        ClientRequest::BotsStatus => (reply(id, Ok::<_, ErrorObject>(daemon.bots())), Effect::None),
+        ClientRequest::BotsReload => (reply(id, reload_bots(daemon)), Effect::None),
+        ClientRequest::BotsPassphrase(p) if p.passphrase.trim().chars().count() < 8 => {
+            let error = ErrorObject::new(proto::rpc::INVALID_PARAMS, "a passphrase needs at least 8 characters");
+            (reply::<()>(id, Err(error)), Effect::None)
+        }
+        ClientRequest::BotsPassphrase(p) => {
+            let set = match crate::bots::gate::hash_passphrase(&p.passphrase).await {
+                Ok(hash) => vault_result(daemon.vault().set(crate::bots::PASSPHRASE, &hash)),
+                Err(e) => Err(ErrorObject::new(INTERNAL_ERROR, format!("cannot hash the passphrase: {e}"))),
+            };
+            (reply(id, set.and_then(|()| reload_bots(daemon))), Effect::None)
+        }
         ClientRequest::VaultDelete(p) => {
             let deleted = vault_result(daemon.vault().delete(&p.key)).map(|deleted| DeleteResult { deleted });
             (reply(id, deleted), Effect::None)
         }
     }
+}
+
+fn reload_bots(daemon: &Daemon) -> Result<std::collections::BTreeMap<String, crate::bots::BotState>, ErrorObject> {
+    daemon.reload_bots().map_err(|e| ErrorObject::new(proto::rpc::INVALID_PARAMS, e.to_string()))
 }
 
 /// Vault errors name the file or the key, never a value.

@@ -8,9 +8,11 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, params};
 
 mod audit;
+mod bots;
 mod memory;
 mod sessions;
 pub use audit::AuditRecord;
+pub use bots::InboxRow;
 pub use sessions::{NewMessage, SessionRow, StoredMessage};
 
 /// Each entry moves the schema one version up; never edit one that has shipped.
@@ -96,6 +98,25 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (session_id, tool)
     );
     ALTER TABLE audit ADD COLUMN scan TEXT;",
+    // 9: the bots. An inbound message is stored with the poll offset after it in one
+    // transaction, so a crash or restart neither loses nor repeats one; `bot_state`
+    // keeps offsets and each chat's current session.
+    "CREATE TABLE bot_inbox (
+        bot        TEXT    NOT NULL,
+        update_id  INTEGER NOT NULL,
+        chat       TEXT    NOT NULL,
+        sender     TEXT    NOT NULL,
+        message_id INTEGER NOT NULL,
+        text       TEXT    NOT NULL,
+        state      TEXT    NOT NULL DEFAULT 'new',
+        answer     TEXT,
+        at         INTEGER NOT NULL,
+        PRIMARY KEY (bot, update_id)
+    );
+    CREATE TABLE bot_state (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );",
 ];
 
 /// The schema version this build migrates to.

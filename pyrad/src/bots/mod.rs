@@ -1,0 +1,142 @@
+//! The messaging bots: each is one more adapter of `chat::Service`, with the
+//! one [`gate::Gate`] in front of it. A bot that cannot start (no allowlist, no
+//! token, a bad token, the service down) is reported with its reason in
+//! `daemon.status`; pyrad and the other bots keep serving.
+
+pub mod format;
+pub mod gate;
+#[cfg(feature = "telegram")]
+pub mod telegram;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use age::secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+
+use crate::chat::Service;
+use crate::config::BotsSection;
+use crate::store::Store;
+use crate::vault::Vault;
+
+/// The vault entry holding the bcrypt hash of the bots' passphrase.
+pub const PASSPHRASE: &str = "bot:passphrase";
+/// The vault entry holding the Telegram bot token.
+pub const TELEGRAM_TOKEN: &str = "bot:telegram:token";
+
+pub use proto::ipc::BotStatus as BotState;
+
+/// Each bot's state, by name, for `daemon.status`, and the token that stops the
+/// bots started last.
+#[derive(Clone, Default)]
+pub struct Bots {
+    states: Arc<Mutex<BTreeMap<&'static str, SharedState>>>,
+    running: Arc<Mutex<Option<CancellationToken>>>,
+}
+
+/// One bot's state, written by the bot, read by `daemon.status`.
+pub type SharedState = Arc<Mutex<BotState>>;
+
+fn state(state: &str, reason: Option<String>) -> BotState {
+    BotState { state: state.into(), reason, username: None }
+}
+
+impl Bots {
+    /// Each bot's state now.
+    pub fn status(&self) -> BTreeMap<String, BotState> {
+        let Ok(states) = self.states.lock() else { return BTreeMap::new() };
+        states.iter().map(|(name, s)| ((*name).to_owned(), s.lock().map(|s| s.clone()).unwrap_or_default())).collect()
+    }
+
+    fn set(&self, name: &'static str, state: BotState) -> SharedState {
+        let shared = Arc::new(Mutex::new(state));
+        if let Ok(mut states) = self.states.lock() {
+            states.insert(name, shared.clone());
+        }
+        shared
+    }
+
+    /// Starts the configured bots, stopping the ones started before; each runs
+    /// until `stop` or the next start.
+    pub fn start(
+        &self,
+        config: &BotsSection,
+        service: Arc<Service>,
+        vault: &Vault,
+        store: Store,
+        stop: &CancellationToken,
+    ) {
+        let stop = stop.child_token();
+        if let Ok(mut running) = self.running.lock()
+            && let Some(previous) = running.replace(stop.clone())
+        {
+            previous.cancel();
+        }
+        let passphrase_hash = match vault.get(PASSPHRASE) {
+            Ok(hash) => hash.map(|h| h.expose_secret().to_owned()),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the bots' passphrase; the bots stay off");
+                self.set("telegram", state("error", Some(format!("cannot read the vault: {e}"))));
+                return;
+            }
+        };
+        let gate_settings = |allow: Vec<String>| gate::GateSettings {
+            allow,
+            passphrase_hash: passphrase_hash.clone(),
+            idle: Duration::from_secs(config.passphrase_idle_secs),
+            messages_per_hour: config.messages_per_hour,
+            injection: config.injection,
+            refuse_score: config.refuse_score,
+        };
+        let telegram = &config.telegram;
+        if !telegram.enabled {
+            self.set("telegram", state("disabled", None));
+            return;
+        }
+        if telegram.allow.is_empty() {
+            tracing::error!("the Telegram bot has no allowlist ([bots.telegram] allow); it does not start");
+            self.set("telegram", state("error", Some("no allowlist: set [bots.telegram] allow".into())));
+            return;
+        }
+        #[cfg(feature = "telegram")]
+        {
+            let token = match vault.get(TELEGRAM_TOKEN) {
+                Ok(Some(t)) => t.expose_secret().to_owned(),
+                Ok(None) => {
+                    let reason =
+                        format!("no token: `pyractl bots setup telegram --token-stdin` stores it as {TELEGRAM_TOKEN}");
+                    self.set("telegram", state("error", Some(reason)));
+                    return;
+                }
+                Err(e) => {
+                    self.set("telegram", state("error", Some(format!("cannot read the vault: {e}"))));
+                    return;
+                }
+            };
+            let api_url = match reqwest::Url::parse(&telegram.api_url) {
+                Ok(u) => u,
+                Err(e) => {
+                    let reason = format!("[bots.telegram] api_url {:?}: {e}", telegram.api_url);
+                    self.set("telegram", state("error", Some(reason)));
+                    return;
+                }
+            };
+            let allow = telegram.allow.iter().map(i64::to_string).collect();
+            let gate = Arc::new(gate::Gate::new(gate_settings(allow)));
+            let state = self.set("telegram", state("starting", None));
+            let settings = telegram::Settings {
+                token,
+                api_url,
+                edit_interval: Duration::from_millis(telegram.edit_interval_ms),
+                poll_timeout: telegram.poll_timeout_secs.min(15),
+            };
+            tokio::spawn(telegram::run(settings, service, gate, store, state, stop));
+        }
+        #[cfg(not(feature = "telegram"))]
+        {
+            let _ = (gate_settings, service, store, stop);
+            self.set("telegram", state("error", Some("this pyrad was built without the telegram feature".into())));
+        }
+    }
+}
