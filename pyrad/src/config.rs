@@ -270,6 +270,33 @@ sandbox = true
 # Seconds between health pings; a plugin that does not answer one within its
 # call timeout is restarted.
 health_secs = 30
+
+[bots]
+# The Telegram and Matrix bots share this gate. The passphrase they ask for is
+# set with `pyractl bots passphrase --stdin` (kept as a bcrypt hash in the vault).
+# Seconds without a message after which the passphrase is asked again.
+passphrase_idle_secs = 43200
+# Messages one sender may send an hour; answers to approval prompts do not count.
+messages_per_hour = 20
+# What happens to an incoming message the injection scanner flags: "refuse"
+# refuses it when it scores at least refuse_score (and passes lower ones with
+# their turn tainted, so every tool call asks); "mark" passes them all, tainted.
+injection = "refuse"
+# The score (0 to 1) from which a flagged message is refused.
+refuse_score = 0.8
+
+[bots.telegram]
+# Run the Telegram bot (`pyractl bots setup telegram --token-stdin --allow <id>`
+# sets this, the allowlist and the token in the vault).
+enabled = false
+# Telegram user ids that may talk to the bot; it does not start without one.
+allow = []
+# The Bot API's base URL.
+api_url = "https://api.telegram.org/"
+# A streamed answer is edited at most once per this many milliseconds.
+edit_interval_ms = 1000
+# Seconds one getUpdates long poll waits for a message (at most 15).
+poll_timeout_secs = 10
 "#;
 
 /// A configuration that cannot be used, said so a person can fix it.

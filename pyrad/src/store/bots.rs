@@ -136,9 +136,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("pyra.db")).unwrap();
         assert_eq!(store.bot_offset("telegram").unwrap(), 0);
-        store.bot_receive("telegram", &[row(7, "one"), row(8, "two")], 9, 1).unwrap();
+        let now = crate::clock::unix_now();
+        store.bot_receive("telegram", &[row(7, "one"), row(8, "two")], 9, now).unwrap();
         // The same updates again (the offset was not confirmed before a crash): nothing doubles.
-        store.bot_receive("telegram", &[row(8, "two again")], 9, 2).unwrap();
+        store.bot_receive("telegram", &[row(8, "two again")], 9, now).unwrap();
         assert_eq!(store.bot_offset("telegram").unwrap(), 9);
         let open = store.bot_unfinished("telegram").unwrap();
         assert_eq!(open.iter().map(|r| r.text.as_str()).collect::<Vec<_>>(), ["one", "two"]);
