@@ -102,6 +102,12 @@ impl Gate {
         self.settings.allow.iter().any(|a| a == sender)
     }
 
+    /// Whether the next text from `sender` is a passphrase attempt (it is then never stored).
+    pub fn expects_passphrase(&self, sender: &str) -> bool {
+        self.settings.passphrase_hash.is_some()
+            && self.lock().get(sender).is_some_and(|s| s.challenged || s.locked_until.is_some())
+    }
+
     /// Decides about one text from `sender` at `now`.
     pub async fn admit(&self, sender: &str, text: &str, now: Instant) -> Admit {
         if !self.allows(sender) {

@@ -177,8 +177,16 @@ pub async fn run(
         if next == offset {
             continue;
         }
-        // Stored with the offset after it, or not at all (then polled again).
-        if let Err(e) = store.bot_receive(BOT, &rows, next, unix_now()) {
+        // Stored with the offset after it, or not at all (then polled again). A
+        // passphrase attempt is stored without its text: it is handled from memory.
+        let stored: Vec<InboxRow> = rows
+            .iter()
+            .map(|r| InboxRow {
+                text: if shared.gate.expects_passphrase(&r.sender) { String::new() } else { r.text.clone() },
+                ..r.clone()
+            })
+            .collect();
+        if let Err(e) = store.bot_receive(BOT, &stored, next, unix_now()) {
             tracing::error!(error = %e, "cannot store Telegram messages; they will be fetched again");
             tokio::time::sleep(backoff).await;
             continue;
@@ -242,6 +250,10 @@ impl Shared {
             self.done(&row, false);
             return;
         }
+        if row.text.trim().is_empty() {
+            // A passphrase attempt from before a restart: its text was never stored.
+            return self.done(&row, true);
+        }
         let say = |text: String| {
             let this = self.clone();
             async move { this.send_plain(chat, &text).await }
@@ -256,6 +268,8 @@ impl Shared {
                 self.forget(chat, &row).await;
                 say("🔓 Unlocked.".into()).await;
                 if let Some(text) = kept {
+                    // The answer cannot reply to the passphrase, which is deleted.
+                    let row = InboxRow { message_id: 0, ..row.clone() };
                     self.turn(chat, &row, &text, stop).await;
                 }
             }
@@ -430,8 +444,14 @@ impl Shared {
     async fn show(&self, chat: ChatId, live: Option<MessageId>, text: &str, reply_to: MessageId) -> Option<MessageId> {
         match live {
             None => {
+                let reply = (reply_to.0 != 0)
+                    .then(|| teloxide::types::ReplyParameters::new(reply_to).allow_sending_without_reply());
                 let sent = retry(|| {
-                    self.bot.send_message(chat, text).reply_parameters(teloxide::types::ReplyParameters::new(reply_to))
+                    let mut req = self.bot.send_message(chat, text);
+                    if let Some(r) = reply.clone() {
+                        req = req.reply_parameters(r);
+                    }
+                    req
                 })
                 .await;
                 match sent {
@@ -476,7 +496,8 @@ impl Shared {
                 retry(|| self.bot.edit_message_text(chat, id, &html).parse_mode(ParseMode::Html)).await.map(|_| ())
             }
             None => {
-                let reply = (reply_to.0 != 0).then(|| teloxide::types::ReplyParameters::new(reply_to));
+                let reply = (reply_to.0 != 0)
+                    .then(|| teloxide::types::ReplyParameters::new(reply_to).allow_sending_without_reply());
                 retry(|| {
                     let mut req = self.bot.send_message(chat, &html).parse_mode(ParseMode::Html);
                     if let Some(r) = reply.clone() {

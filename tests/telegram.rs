@@ -1,0 +1,198 @@
+//! The Telegram bot, driven as a person uses it: messages and button presses go
+//! into a faithful fake of the Bot API (tests/fakes/telegram_bot_api.py), which
+//! pyrad's teloxide client talks to unchanged; what the person would see is read
+//! back from the fake's record of the chat.
+
+use std::time::Duration;
+
+use pyra_tests::telegram::FakeTelegram;
+use pyra_tests::{FakeLlm, Pyrad, TestHome};
+use serde_json::{Value, json};
+
+const ADA: i64 = 4242;
+const EVE: i64 = 6666;
+const T: Duration = Duration::from_secs(20);
+
+const RULES: &str = r#"
+version: 1
+rules:
+  - name: noted
+    when:
+      tool_result_contains: "notes.md"
+    respond:
+      content: "Noted it."
+  - name: refused
+    when:
+      tool_result_contains: "denied"
+    respond:
+      content: "I did not write it."
+  - name: timed-out
+    when:
+      tool_result_contains: "timed out"
+    respond:
+      content: "Nobody answered, so I left it."
+  - name: note
+    when:
+      messages_contain: "note"
+    respond:
+      tool_calls:
+        - name: memory__append
+          arguments: {"name": "notes.md", "text": "buy green tea"}
+  - name: hello
+    when:
+      messages_contain: "hello"
+    respond:
+      content: "Hi **Ada** <3, tea & cake?"
+"#;
+
+/// pyrad with the Telegram bot pointed at the fake, allowing only Ada.
+fn start(llm: &FakeLlm, telegram: &FakeTelegram, extra: &str) -> (TestHome, Pyrad) {
+    let home = TestHome::new();
+    std::fs::create_dir_all(home.path()).unwrap();
+    let config = format!(
+        "[bots]\npassphrase_idle_secs = 3600\n\n[bots.telegram]\nenabled = true\nallow = [{ADA}]\napi_url = \"{}\"\nedit_interval_ms = 300\npoll_timeout_secs = 1\n{extra}",
+        telegram.url()
+    );
+    std::fs::write(home.path().join("config.toml"), config).unwrap();
+    let pyrad = Pyrad::start_with(&home, llm.options());
+    let mut client = pyrad.client();
+    client.result("vault.set", json!({"key": "bot:telegram:token", "value": telegram.token()}));
+    client.result("bots.reload", json!({}));
+    wait_connected(&pyrad);
+    (home, pyrad)
+}
+
+fn wait_connected(pyrad: &Pyrad) -> Value {
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let status = pyrad.client().result("bots.status", json!({}));
+        if status["telegram"]["state"] == "connected" {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the bot did not connect: {status}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The bot's messages in a chat.
+fn bot_messages(chat: &Value) -> Vec<Value> {
+    chat["messages"].as_array().unwrap().iter().filter(|m| m["from_bot"] == true).cloned().collect()
+}
+
+#[test]
+fn a_conversation_in_a_private_chat_and_a_stranger_gets_nothing() {
+    let llm = FakeLlm::start(RULES);
+    let telegram = FakeTelegram::start();
+    let (_home, pyrad) = start(&llm, &telegram, "");
+    let status = pyrad.client().result("daemon.status", json!({}));
+    assert_eq!(status["bots"]["telegram"]["state"], "connected", "{status}");
+
+    telegram.send_text(EVE, "hello");
+    let asked = telegram.send_text(ADA, "hello");
+    let chat = telegram.wait_for(ADA, T, |chat| {
+        bot_messages(chat).iter().any(|m| m["text"].as_str().is_some_and(|t| t.contains("Hi Ada <3, tea & cake?")))
+    });
+    let answer = bot_messages(&chat).into_iter().last().unwrap();
+    // Markdown went out as HTML: the bold is an entity, the < and & are text.
+    assert_eq!(answer["parse_mode"], "HTML", "{answer}");
+    assert!(answer["entities"].as_array().unwrap().iter().any(|e| e["type"] == "bold"), "{answer}");
+    assert_eq!(answer["reply_to_message_id"], asked, "{answer}");
+    // The stranger got no answer at all.
+    assert!(bot_messages(&telegram.chat(EVE)).is_empty(), "{}", telegram.chat(EVE));
+    // Typing was shown while the model worked.
+    assert!(telegram.calls().iter().any(|c| c["method"] == "sendChatAction"), "no typing notice");
+}
+
+#[test]
+fn a_tool_call_asks_in_the_chat_and_the_prompt_ends_as_its_outcome() {
+    let llm = FakeLlm::start(RULES);
+    let telegram = FakeTelegram::start();
+    let (_home, _pyrad) = start(&llm, &telegram, "");
+    telegram.send_text(ADA, "please take a note");
+    let chat = telegram.wait_for(ADA, T, |chat| bot_messages(chat).iter().any(|m| !m["reply_markup"].is_null()));
+    let prompt = bot_messages(&chat).into_iter().find(|m| !m["reply_markup"].is_null()).unwrap();
+    let text = prompt["text"].as_str().unwrap();
+    assert!(text.contains("memory__append") && text.contains("buy green tea") && text.contains("s left"), "{text}");
+    let buttons = &prompt["reply_markup"]["inline_keyboard"];
+    let approve = buttons[0][0]["callback_data"].as_str().unwrap().to_owned();
+    assert_eq!(buttons[0][0]["text"], "Approve");
+    assert_eq!(buttons[0][1]["text"], "Deny");
+    let id = prompt["message_id"].as_i64().unwrap();
+
+    // Somebody else pressing the button is refused, and nothing is decided.
+    telegram.press_in(EVE, ADA, id, &approve);
+    // Ada approves.
+    telegram.press(ADA, id, &approve);
+    let chat = telegram.wait_for(ADA, T, |chat| {
+        bot_messages(chat).iter().any(|m| m["text"].as_str().is_some_and(|t| t.contains("Noted it.")))
+    });
+    let prompt = chat["messages"].as_array().unwrap().iter().find(|m| m["message_id"] == id).unwrap().clone();
+    assert!(prompt["text"].as_str().unwrap().contains("Approved"), "{prompt}");
+    assert!(prompt["reply_markup"].is_null() || prompt["reply_markup"]["inline_keyboard"] == json!([]), "{prompt}");
+    let answers: Vec<String> = chat["callback_answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["text"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(answers.iter().any(|a| a.contains("Only the person")), "{answers:?}");
+    assert!(answers.iter().any(|a| a == "Approved."), "{answers:?}");
+    // A second press of the same button is stale.
+    telegram.press(ADA, id, &approve);
+    let chat = telegram.wait_for(ADA, T, |chat| chat["callback_answers"].as_array().unwrap().len() >= 3);
+    let last = chat["callback_answers"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["text"].as_str().unwrap().contains("already decided"), "{last}");
+}
+
+#[test]
+fn an_unanswered_prompt_times_out_and_says_so() {
+    let llm = FakeLlm::start(RULES);
+    let telegram = FakeTelegram::start();
+    let (_home, _pyrad) = start(&llm, &telegram, "\n[approval]\ntimeouts = { telegram = 2 }\n");
+    telegram.send_text(ADA, "please take a note");
+    let chat = telegram.wait_for(ADA, T, |chat| {
+        bot_messages(chat)
+            .iter()
+            .any(|m| m["text"].as_str().is_some_and(|t| t.contains("Nobody answered, so I left it.")))
+    });
+    let prompt =
+        bot_messages(&chat).into_iter().find(|m| m["text"].as_str().unwrap().contains("memory__append")).unwrap();
+    assert!(prompt["text"].as_str().unwrap().contains("Timed out"), "{prompt}");
+    assert!(prompt["reply_markup"].is_null() || prompt["reply_markup"]["inline_keyboard"] == json!([]), "{prompt}");
+    assert!(
+        bot_messages(&chat).iter().any(|m| m["text"].as_str().unwrap().contains("Nobody answered in time")),
+        "{chat}"
+    );
+}
+
+#[test]
+fn the_passphrase_is_asked_first_and_never_kept() {
+    let llm = FakeLlm::start(RULES);
+    let telegram = FakeTelegram::start();
+    let (home, pyrad) = start(&llm, &telegram, "");
+    pyrad.client().result("bots.passphrase", json!({"passphrase": "correct horse battery"}));
+    wait_connected(&pyrad);
+    telegram.send_text(ADA, "hello");
+    telegram
+        .wait_for(ADA, T, |chat| bot_messages(chat).iter().any(|m| m["text"].as_str().unwrap().contains("passphrase")));
+    let wrong = telegram.send_text(ADA, "wrong horse");
+    telegram.wait_for(ADA, T, |chat| {
+        bot_messages(chat).iter().any(|m| m["text"].as_str().unwrap().contains("Wrong passphrase"))
+    });
+    let right = telegram.send_text(ADA, "correct horse battery");
+    // The kept first message is answered after the passphrase.
+    let chat = telegram
+        .wait_for(ADA, T, |chat| bot_messages(chat).iter().any(|m| m["text"].as_str().unwrap().contains("Hi Ada")));
+    let deleted =
+        |id: i64| chat["messages"].as_array().unwrap().iter().any(|m| m["message_id"] == id && m["deleted"] == true);
+    assert!(deleted(wrong) && deleted(right), "passphrase attempts are deleted from the chat: {chat}");
+    // Neither attempt is in pyrad's database or logs.
+    drop(pyrad);
+    let db = std::fs::read(home.path().join("data/pyra.db")).unwrap_or_default();
+    let wal = std::fs::read(home.path().join("data/pyra.db-wal")).unwrap_or_default();
+    assert!(!db.is_empty());
+    for bytes in [&db, &wal] {
+        assert!(!bytes.windows(13).any(|w| w == b"correct horse"), "the passphrase was stored");
+    }
+    assert!(!home.log().contains("correct horse"), "the passphrase was logged");
+}
