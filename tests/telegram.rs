@@ -2,6 +2,7 @@
 //! into a faithful fake of the Bot API (tests/fakes/telegram_bot_api.py), which
 //! pyrad's teloxide client talks to unchanged; what the person would see is read
 //! back from the fake's record of the chat.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::time::Duration;
 
