@@ -48,10 +48,15 @@ rules:
 
 /// pyrad with the Telegram bot pointed at the fake, allowing only Ada.
 fn start(llm: &FakeLlm, telegram: &FakeTelegram, extra: &str) -> (TestHome, Pyrad) {
+    start_with(llm, telegram, "", extra)
+}
+
+/// The same, with more `[bots]` keys and more config after `[bots.telegram]`.
+fn start_with(llm: &FakeLlm, telegram: &FakeTelegram, bots: &str, extra: &str) -> (TestHome, Pyrad) {
     let home = TestHome::new();
     std::fs::create_dir_all(home.path()).unwrap();
     let config = format!(
-        "[bots]\npassphrase_idle_secs = 3600\n\n[bots.telegram]\nenabled = true\nallow = [{ADA}]\napi_url = \"{}\"\nedit_interval_ms = 300\npoll_timeout_secs = 1\n{extra}",
+        "[bots]\npassphrase_idle_secs = 3600\n{bots}\n[bots.telegram]\nenabled = true\nallow = [{ADA}]\napi_url = \"{}\"\nedit_interval_ms = 300\npoll_timeout_secs = 1\n{extra}",
         telegram.url()
     );
     std::fs::write(home.path().join("config.toml"), config).unwrap();
@@ -196,4 +201,113 @@ fn the_passphrase_is_asked_first_and_never_kept() {
         assert!(!bytes.windows(13).any(|w| w == b"correct horse"), "the passphrase was stored");
     }
     assert!(!home.log().contains("correct horse"), "the passphrase was logged");
+}
+
+#[test]
+fn a_message_sent_while_pyrad_is_down_is_answered_once_after_the_restart() {
+    let llm = FakeLlm::start(RULES);
+    let telegram = FakeTelegram::start();
+    let (home, mut pyrad) = start(&llm, &telegram, "");
+    telegram.send_text(ADA, "hello there");
+    telegram.wait_for(ADA, T, |chat| bot_messages(chat).len() == 1);
+    pyrad.signal(libc::SIGTERM);
+    pyrad.wait_exit();
+    let second = telegram.send_text(ADA, "hello again");
+    let pyrad = Pyrad::start_with(&home, llm.options());
+    wait_connected(&pyrad);
+    let chat = telegram.wait_for(ADA, T, |chat| bot_messages(chat).iter().any(|m| m["reply_to_message_id"] == second));
+    // Give a repeat every chance to show up: one more round trip through the bot.
+    telegram.send_text(ADA, "hello, last one");
+    let chat2 = telegram.wait_for(ADA, T, |chat| bot_messages(chat).len() >= 3);
+    let answers = bot_messages(&chat2);
+    assert_eq!(answers.len(), 3, "each message answered exactly once: {chat2}");
+    assert_eq!(bot_messages(&chat).iter().filter(|m| m["reply_to_message_id"] == second).count(), 1);
+    // And every update gets confirmed by the next poll.
+    let deadline = std::time::Instant::now() + T;
+    while !telegram.updates()["pending"].as_array().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "{}", telegram.updates());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_429_is_waited_out_and_rejected_formatting_is_sent_as_plain_text() {
+    let llm = FakeLlm::start(RULES);
+    let telegram = FakeTelegram::start();
+    let (_home, _pyrad) = start(&llm, &telegram, "");
+    let full = |chat: &Value, text: &str| bot_messages(chat).iter().filter(|m| m["text"] == text).count();
+    telegram.fail("sendMessage", "429", 1, json!({"retry_after": 1}));
+    telegram.send_text(ADA, "hello");
+    telegram.wait_for(ADA, T, |chat| full(chat, "Hi Ada <3, tea & cake?") == 1);
+    let statuses: Vec<i64> = telegram.calls_of("sendMessage").iter().map(|c| c["status"].as_i64().unwrap()).collect();
+    assert_eq!(statuses.first(), Some(&429), "{statuses:?}");
+
+    // Telegram refuses the formatting (whether the answer is sent or edited into place).
+    telegram.fail("sendMessage", "400-entities", 1, json!({}));
+    telegram.fail("editMessageText", "400-entities", 1, json!({}));
+    telegram.send_text(ADA, "hello once more");
+    let chat = telegram.wait_for(ADA, T, |chat| full(chat, "Hi **Ada** <3, tea & cake?") == 1);
+    let plain = bot_messages(&chat).into_iter().find(|m| m["text"] == "Hi **Ada** <3, tea & cake?").unwrap();
+    assert!(plain["parse_mode"].is_null(), "the answer arrives, unformatted: {plain}");
+}
+
+#[test]
+fn the_hourly_limit_answers_once_then_stays_quiet() {
+    let llm = FakeLlm::start(RULES);
+    let telegram = FakeTelegram::start();
+    let (_home, _pyrad) = start_with(&llm, &telegram, "messages_per_hour = 2\n", "");
+    for i in 0..4 {
+        telegram.send_text(ADA, &format!("hello {i}"));
+    }
+    let chat = telegram.wait_for(ADA, T, |chat| {
+        bot_messages(chat).iter().any(|m| m["text"].as_str().unwrap().contains("hourly message limit"))
+    });
+    // Let the fourth message through the worker too, then count.
+    telegram.wait_for(ADA, T, |chat| chat["messages"].as_array().unwrap().len() >= 7);
+    let texts: Vec<String> =
+        bot_messages(&telegram.chat(ADA)).iter().map(|m| m["text"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(texts.iter().filter(|t| t.contains("Hi Ada")).count(), 2, "{texts:?}");
+    assert_eq!(texts.iter().filter(|t| t.contains("hourly message limit")).count(), 1, "{texts:?} {chat}");
+}
+
+#[test]
+fn pyractl_connects_the_bot_without_a_restart_and_reports_a_bad_token() {
+    let llm = FakeLlm::start(RULES);
+    let telegram = FakeTelegram::start();
+    let home = TestHome::new();
+    let pyrad = Pyrad::start_with(&home, llm.options());
+    let (code, out, err) = pyra_tests::pyractl_with_input(&home, &["bots", "status"], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), "telegram: disabled");
+
+    // A wrong token: an error with the reason, and the token shown nowhere.
+    let wrong = "7000000001:AAWrongTokenWrongTokenWrongToken00";
+    let url = telegram.url();
+    let setup = ["bots", "setup", "telegram", "--token-stdin", "--allow", "4242", "--api-url", url.as_str()];
+    let (code, out, err) = pyra_tests::pyractl_with_input(&home, &setup, &format!("{wrong}\n"));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("telegram: error") && out.contains("Invalid bot token"), "{out}");
+    assert!(!out.contains(wrong) && !home.log().contains(wrong), "the token leaked: {out}");
+
+    // The right one: connected, as the bot's username, and the config says so.
+    let (code, out, err) = pyra_tests::pyractl_with_input(&home, &setup, &format!("{}\n", telegram.token()));
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), "telegram: connected as @pyra_test_bot");
+    let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert!(config.contains("[bots.telegram]") && config.contains("allow = [4242]"), "{config}");
+    let (_, out, _) = pyra_tests::pyractl_with_input(&home, &["bots", "status", "--json"], "");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["telegram"]["state"], "connected", "{status}");
+    telegram.send_text(ADA, "hello");
+    telegram.wait_for(ADA, T, |chat| bot_messages(chat).iter().any(|m| m["text"] == "Hi Ada <3, tea & cake?"));
+
+    // A short passphrase is refused; a good one is asked for from then on.
+    let (code, _, err) = pyra_tests::pyractl_with_input(&home, &["bots", "passphrase", "--stdin"], "short\n");
+    assert_ne!(code, Some(0));
+    assert!(err.contains("at least 8 characters"), "{err}");
+    let (code, out, err) =
+        pyra_tests::pyractl_with_input(&home, &["bots", "passphrase", "--stdin"], "tea and biscuits\n");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("passphrase set"), "{out}");
+    drop(pyrad);
 }

@@ -29,6 +29,8 @@ pub enum Feature {
     Vault,
     /// `plugins.*`.
     Plugins,
+    /// `bots.status|reload|passphrase`, and `bots` in `daemon.status`.
+    Bots,
     /// A feature this build does not know.
     #[serde(other)]
     Unknown,
@@ -43,4 +45,5 @@ pub const FEATURES: &[Feature] = &[
     Feature::Memory,
     Feature::Vault,
     Feature::Plugins,
+    Feature::Bots,
 ];

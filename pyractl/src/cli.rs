@@ -83,6 +83,44 @@ pub enum Command {
     /// The prompt-injection scanner.
     #[command(subcommand)]
     Security(SecurityCommand),
+    /// The messaging bots (Telegram).
+    #[command(subcommand)]
+    Bots(BotsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BotsCommand {
+    /// Each bot's state: connected, error (with the reason) or disabled.
+    Status {
+        /// Print the states as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the passphrase the bots ask for, read from standard input.
+    Passphrase {
+        /// Read it from standard input (the only way; the flag says so in scripts).
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Connect a bot; takes effect without restarting pyrad.
+    #[command(subcommand)]
+    Setup(BotsSetup),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BotsSetup {
+    /// The Telegram bot: a token from @BotFather and the user ids allowed in.
+    Telegram {
+        /// Read the bot token from standard input (never from the command line).
+        #[arg(long)]
+        token_stdin: bool,
+        /// A Telegram user id allowed to talk to the bot (repeat for more).
+        #[arg(long = "allow", required = true)]
+        allow: Vec<i64>,
+        /// The Bot API's base URL (for a local Bot API server).
+        #[arg(long)]
+        api_url: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

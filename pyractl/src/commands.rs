@@ -5,15 +5,15 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use proto::ipc::{
-    AuditList, ChatSendParams, ConfigureParams, Empty, ListParams, MemoryFile, MemoryList, MemoryLog, MemoryName,
-    MemoryRead, MemoryRestore, MemoryRestoreParams, MemoryWrite, PluginCallParams, PluginInstallParams, PluginName,
-    PluginSource, PluginsCall, PluginsConfigure, PluginsDisable, PluginsEnable, PluginsGrant, PluginsInspect,
-    PluginsInstall, PluginsList, PluginsReload, PluginsRevoke, PluginsSetupInfo, PluginsUninstall, ScanParams,
-    SecurityScan, SessionParams, SessionsDelete, SessionsGet, SessionsList, VaultDelete, VaultKey, VaultList, VaultSet,
-    VaultSetParams,
+    AuditList, BotsPassphrase, BotsReload, BotsStatus, ChatSendParams, ConfigureParams, Empty, ListParams, MemoryFile,
+    MemoryList, MemoryLog, MemoryName, MemoryRead, MemoryRestore, MemoryRestoreParams, MemoryWrite, PassphraseParams,
+    PluginCallParams, PluginInstallParams, PluginName, PluginSource, PluginsCall, PluginsConfigure, PluginsDisable,
+    PluginsEnable, PluginsGrant, PluginsInspect, PluginsInstall, PluginsList, PluginsReload, PluginsRevoke,
+    PluginsSetupInfo, PluginsUninstall, ScanParams, SecurityScan, SessionParams, SessionsDelete, SessionsGet,
+    SessionsList, VaultDelete, VaultKey, VaultList, VaultSet, VaultSetParams,
 };
 
-use crate::cli::{MemoryCommand, PluginCommand, SessionsCommand, VaultCommand};
+use crate::cli::{BotsCommand, BotsSetup, MemoryCommand, PluginCommand, SessionsCommand, VaultCommand};
 use crate::client::{Client, ClientError};
 use crate::paths::Paths;
 use crate::turn::{self, Approver};
@@ -247,6 +247,65 @@ pub fn vault(paths: &Paths, command: VaultCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub fn bots(paths: &Paths, command: BotsCommand) -> anyhow::Result<()> {
+    let states = match command {
+        BotsCommand::Status { json } => {
+            let states = connect(paths)?.call::<BotsStatus>(&Empty)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&states)?);
+                return Ok(());
+            }
+            states
+        }
+        BotsCommand::Passphrase { stdin: _ } => {
+            let passphrase = read_secret("passphrase (not echoed): ")?;
+            let states = connect(paths)?.call::<BotsPassphrase>(&PassphraseParams { passphrase })?;
+            println!("passphrase set");
+            states
+        }
+        BotsCommand::Setup(BotsSetup::Telegram { token_stdin: _, allow, api_url }) => {
+            let token = read_secret("bot token from @BotFather (not echoed): ")?;
+            let mut client = connect(paths)?;
+            write_config(paths, |doc| {
+                let bots = doc.entry("bots").or_insert(toml_edit::table());
+                let bots = bots.as_table_mut().context("[bots] in config.toml is not a table")?;
+                bots.set_implicit(true);
+                let telegram = bots.entry("telegram").or_insert(toml_edit::table());
+                let telegram = telegram.as_table_mut().context("[bots.telegram] in config.toml is not a table")?;
+                telegram["enabled"] = toml_edit::value(true);
+                telegram["allow"] = toml_edit::value(allow.iter().copied().collect::<toml_edit::Array>());
+                if let Some(url) = &api_url {
+                    telegram["api_url"] = toml_edit::value(url.as_str());
+                }
+                Ok(())
+            })?;
+            client.call::<VaultSet>(&VaultSetParams { key: "bot:telegram:token".into(), value: token })?;
+            client.call::<BotsReload>(&Empty)?;
+            // Give it a moment to connect, so the answer says whether the token works.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                let states = client.call::<BotsStatus>(&Empty)?;
+                let settled = states.get("telegram").is_some_and(|s| s.state != "starting");
+                if settled || std::time::Instant::now() > deadline {
+                    break states;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    };
+    for (name, s) in &states {
+        let mut line = format!("{name}: {}", s.state);
+        if let Some(user) = &s.username {
+            line.push_str(&format!(" as @{user}"));
+        }
+        if let Some(reason) = &s.reason {
+            line.push_str(&format!(" ({reason})"));
+        }
+        println!("{line}");
+    }
+    Ok(())
+}
+
 /// A secret from stdin: one line, without echo when stdin is a terminal.
 fn read_secret(prompt: &str) -> anyhow::Result<String> {
     let stdin = std::io::stdin();
@@ -380,15 +439,26 @@ fn wizard() -> anyhow::Result<(String, String, String, Option<String>)> {
 
 /// Sets `[provider]` keys in config.toml, keeping every comment and other key.
 fn write_provider_config(paths: &Paths, provider: &str, model: &str, base_url: &str) -> anyhow::Result<()> {
+    write_config(paths, |doc| {
+        let table = doc.entry("provider").or_insert(toml_edit::table());
+        let table = table.as_table_mut().context("[provider] in config.toml is not a table")?;
+        table["preset"] = toml_edit::value(provider);
+        table["model"] = toml_edit::value(model);
+        table["base_url"] = toml_edit::value(base_url);
+        Ok(())
+    })
+}
+
+/// Edits config.toml in place (comments and other keys kept), written 0600 through a rename.
+fn write_config(
+    paths: &Paths,
+    edit: impl FnOnce(&mut toml_edit::DocumentMut) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let path = paths.home.join("config.toml");
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let mut doc: toml_edit::DocumentMut =
         text.parse().with_context(|| format!("{} is not valid TOML", path.display()))?;
-    let table = doc.entry("provider").or_insert(toml_edit::table());
-    let table = table.as_table_mut().context("[provider] in config.toml is not a table")?;
-    table["preset"] = toml_edit::value(provider);
-    table["model"] = toml_edit::value(model);
-    table["base_url"] = toml_edit::value(base_url);
+    edit(&mut doc)?;
     if let Some(dir) = path.parent() {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;

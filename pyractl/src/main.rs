@@ -65,6 +65,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sessions(command) => commands::sessions(&paths, command)?,
         Command::Memory(command) => commands::memory(&paths, command)?,
         Command::Vault(command) => commands::vault(&paths, command)?,
+        Command::Bots(command) => commands::bots(&paths, command)?,
         Command::Plugin(command) => commands::plugin(&paths, command)?,
         Command::Security(cli::SecurityCommand::Scan { json, jsonl }) => {
             if !commands::scan(&paths, json, jsonl)? {

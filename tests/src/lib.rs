@@ -414,3 +414,36 @@ impl Drop for FakeLlm {
         let _ = self.child.wait();
     }
 }
+
+/// Runs pyractl on `home` with `stdin` as its input: (exit code, stdout, stderr),
+/// killed if it has not finished within a minute.
+pub fn pyractl_with_input(home: &TestHome, args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    let mut command = Command::new(bin("pyractl"));
+    command.env("PYRA_HOME", home.path()).args(args);
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("spawn pyractl");
+    let mut input = child.stdin.take().expect("pyractl's stdin");
+    let text = stdin.to_owned();
+    std::thread::spawn(move || {
+        let _ = input.write_all(text.as_bytes());
+    });
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Output is drained while it runs (a full pipe would stall it).
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(out) => out.expect("pyractl's output"),
+        Err(_) => {
+            drop(PidGuard(Some(pid)));
+            panic!("pyractl {args:?} did not finish");
+        }
+    };
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

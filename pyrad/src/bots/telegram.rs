@@ -86,7 +86,7 @@ pub async fn run(
         BotCommand::new("resume", "go back to a conversation: /resume <id>"),
     ];
     if let Err(e) = bot.set_my_commands(commands).send().await {
-        tracing::warn!(error = %e, "cannot set the Telegram bot's commands");
+        tracing::warn!(error = %clean(&e), "cannot set the Telegram bot's commands");
     }
     let shared = Arc::new(Shared {
         bot: bot.clone(),
@@ -100,7 +100,7 @@ pub async fn run(
     // What a previous run stored but did not finish.
     match store.bot_unfinished(BOT) {
         Ok(rows) => rows.into_iter().for_each(|row| dispatch(&shared, &mut workers, row, &stop)),
-        Err(e) => tracing::error!(error = %e, "cannot read the Telegram inbox"),
+        Err(e) => tracing::error!(error = %clean(&e), "cannot read the Telegram inbox"),
     }
     let mut offset = store.bot_offset(BOT).unwrap_or(0);
     let mut backoff = Duration::from_secs(1);
@@ -187,7 +187,7 @@ pub async fn run(
             })
             .collect();
         if let Err(e) = store.bot_receive(BOT, &stored, next, unix_now()) {
-            tracing::error!(error = %e, "cannot store Telegram messages; they will be fetched again");
+            tracing::error!(error = %clean(&e), "cannot store Telegram messages; they will be fetched again");
             tokio::time::sleep(backoff).await;
             continue;
         }
@@ -309,14 +309,14 @@ impl Shared {
     async fn forget(&self, chat: ChatId, row: &InboxRow) {
         let id = MessageId(i32::try_from(row.message_id).unwrap_or_default());
         if let Err(e) = self.bot.delete_message(chat, id).send().await {
-            tracing::debug!(error = %e, "cannot delete a passphrase message");
+            tracing::debug!(error = %clean(&e), "cannot delete a passphrase message");
         }
         self.done(row, true);
     }
 
     fn done(&self, row: &InboxRow, redact: bool) {
         if let Err(e) = self.store.bot_done(BOT, row.update_id, redact) {
-            tracing::error!(error = %e, "cannot mark a Telegram message handled");
+            tracing::error!(error = %clean(&e), "cannot mark a Telegram message handled");
         }
     }
 
@@ -329,7 +329,7 @@ impl Shared {
         match command {
             "/start" | "/new" => {
                 if let Err(e) = self.store.set_bot_state(&Self::session_key(chat), "") {
-                    tracing::error!(error = %e, "cannot start a new Telegram conversation");
+                    tracing::error!(error = %clean(&e), "cannot start a new Telegram conversation");
                 }
                 self.send_plain(chat, "New conversation.").await;
                 return self.done(row, false);
@@ -375,25 +375,25 @@ impl Shared {
         let answer = match &result {
             Ok(outcome) => {
                 if let Err(e) = self.store.set_bot_state(&Self::session_key(chat), &outcome.session) {
-                    tracing::error!(error = %e, "cannot remember the Telegram conversation");
+                    tracing::error!(error = %clean(&e), "cannot remember the Telegram conversation");
                 }
                 outcome.text.clone()
             }
             Err(ChatError::Turn { session, error }) => {
                 if let Err(e) = self.store.set_bot_state(&Self::session_key(chat), session) {
-                    tracing::error!(error = %e, "cannot remember the Telegram conversation");
+                    tracing::error!(error = %clean(&e), "cannot remember the Telegram conversation");
                 }
                 format!("⚠️ {error}")
             }
             Err(e) => format!("⚠️ {e}"),
         };
         if let Err(e) = self.store.bot_answered(BOT, row.update_id, &answer) {
-            tracing::error!(error = %e, "cannot keep a Telegram answer");
+            tracing::error!(error = %clean(&e), "cannot keep a Telegram answer");
         }
         let _ = channel.tx.send(Event::Finish(answer));
         drop(channel);
         if let Err(e) = streamer.await {
-            tracing::error!(error = %e, "the Telegram answer streamer failed");
+            tracing::error!(error = %clean(&e), "the Telegram answer streamer failed");
         }
         self.done(row, false);
     }
@@ -457,7 +457,7 @@ impl Shared {
                 match sent {
                     Ok(m) => Some(m.id),
                     Err(e) => {
-                        tracing::warn!(error = %e, "cannot send a Telegram message");
+                        tracing::warn!(error = %clean(&e), "cannot send a Telegram message");
                         None
                     }
                 }
@@ -466,7 +466,7 @@ impl Shared {
                 if let Err(e) = retry(|| self.bot.edit_message_text(chat, id, text)).await
                     && !matches!(e, RequestError::Api(teloxide::ApiError::MessageNotModified))
                 {
-                    tracing::warn!(error = %e, "cannot edit a Telegram message");
+                    tracing::warn!(error = %clean(&e), "cannot edit a Telegram message");
                 }
                 Some(id)
             }
@@ -518,16 +518,16 @@ impl Shared {
                     None => retry(|| self.bot.send_message(chat, piece)).await.map(|_| ()),
                 };
                 if let Err(e) = plain {
-                    tracing::error!(error = %e, "cannot deliver a Telegram answer");
+                    tracing::error!(error = %clean(&e), "cannot deliver a Telegram answer");
                 }
             }
-            Err(e) => tracing::error!(error = %e, "cannot deliver a Telegram answer"),
+            Err(e) => tracing::error!(error = %clean(&e), "cannot deliver a Telegram answer"),
         }
     }
 
     async fn send_plain(&self, chat: ChatId, text: &str) {
         if let Err(e) = retry(|| self.bot.send_message(chat, text)).await {
-            tracing::warn!(error = %e, "cannot send a Telegram message");
+            tracing::warn!(error = %clean(&e), "cannot send a Telegram message");
         }
     }
 
@@ -560,10 +560,10 @@ impl Shared {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, tool = r.tool, "cannot deliver an approval prompt; the call is denied");
+                tracing::error!(error = %clean(&e), tool = r.tool, "cannot deliver an approval prompt; the call is denied");
                 let origin = channel_name(chat);
                 if let Err(e) = self.service.respond(&origin, &r.id, &r.args_sha256, Answer::Deny, Scope::Once) {
-                    tracing::warn!(error = %e, "cannot deny an undeliverable request");
+                    tracing::warn!(error = %clean(&e), "cannot deny an undeliverable request");
                 }
             }
         }
@@ -581,7 +581,7 @@ impl Shared {
         };
         let text = format!("{}\n{word}", p.text.rsplit_once('\n').map_or(p.text.as_str(), |(head, _)| head));
         if let Err(e) = retry(|| self.bot.edit_message_text(p.chat, p.message, &text)).await {
-            tracing::warn!(error = %e, "cannot edit an approval prompt");
+            tracing::warn!(error = %clean(&e), "cannot edit an approval prompt");
         }
         if decision == Decision::TimedOut {
             self.send_plain(p.chat, &format!("Nobody answered in time, so {} was not run.", p.tool)).await;
@@ -592,7 +592,7 @@ impl Shared {
     async fn callback(&self, q: teloxide::types::CallbackQuery) {
         let reply = self.answer(&q);
         if let Err(e) = self.bot.answer_callback_query(q.id.clone()).text(reply).send().await {
-            tracing::warn!(error = %e, "cannot answer a Telegram button press");
+            tracing::warn!(error = %clean(&e), "cannot answer a Telegram button press");
         }
     }
 
@@ -629,7 +629,7 @@ impl Shared {
 async fn typing(bot: Bot, chat: ChatId) {
     loop {
         if let Err(e) = bot.send_chat_action(chat, ChatAction::Typing).send().await {
-            tracing::debug!(error = %e, "cannot send a typing notice");
+            tracing::debug!(error = %clean(&e), "cannot send a typing notice");
         }
         tokio::time::sleep(Duration::from_secs(4)).await;
     }
@@ -673,7 +673,18 @@ fn minutes(d: Duration) -> String {
 
 /// An error text with the token (which teloxide puts in URLs) cut out.
 fn redact(text: &str, token: &str) -> String {
-    if token.is_empty() { text.to_owned() } else { text.replace(token, "<token>") }
+    let text = if token.is_empty() { text.to_owned() } else { text.replace(token, "<token>") };
+    clean(&text)
+}
+
+static TOKEN_SHAPE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"\d{5,}:[A-Za-z0-9_-]{20,}").expect("the token pattern is valid (tested)")
+});
+
+/// Anything shaped like a bot token cut out of an error's text (reqwest puts the
+/// request URL, `/bot<token>/<method>`, into its errors).
+fn clean(e: &impl std::fmt::Display) -> String {
+    TOKEN_SHAPE.replace_all(&e.to_string(), "<token>").into_owned()
 }
 
 enum Event {
@@ -712,5 +723,19 @@ impl Channel for TelegramChannel {
     }
     fn decided(&self, request_id: &str, decision: Decision) {
         let _ = self.tx.send(Event::Decided(request_id.to_owned(), decision));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_never_reach_an_error_text() {
+        let e = "error sending request for url (https://api.telegram.org/bot7000000001:AAFakeTokenForPyraTestsOnly_0123456/getMe)";
+        assert_eq!(clean(&e), "error sending request for url (https://api.telegram.org/bot<token>/getMe)");
+        assert_eq!(redact("short secret abc in text", "abc"), "short secret <token> in text");
+        assert_eq!(code("3f2a-9b71-0000"), "3f2a9b");
+        assert_eq!(minutes(Duration::from_secs(61)), "2 minutes");
     }
 }

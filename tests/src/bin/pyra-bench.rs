@@ -725,7 +725,11 @@ fn scanner_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, St
         String::new(),
     ));
     // The compiled rules and their caches stay: what the scanner costs a daemon that has used it.
-    rows.push(("pyrad RSS after scanning the corpus".into(), format!("{:.1} MiB", rss_mib(guard.child.id())?), String::new()));
+    rows.push((
+        "pyrad RSS after scanning the corpus".into(),
+        format!("{:.1} MiB", rss_mib(guard.child.id())?),
+        String::new(),
+    ));
     drop(guard);
     Ok(())
 }
