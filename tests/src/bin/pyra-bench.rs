@@ -110,6 +110,7 @@ fn main() -> anyhow::Result<()> {
     chat_rows(&pyrad, dir.path(), &mut rows)?;
     plugin_rows(&pyrad, dir.path(), &mut rows)?;
     scanner_rows(&pyrad, dir.path(), &mut rows)?;
+    telegram_rows(&pyrad, dir.path(), &mut rows)?;
 
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
     let vwidth = rows.iter().map(|r| r.1.len()).max().unwrap_or(10);
@@ -556,14 +557,75 @@ fn pin_to_one_cpu() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn rss_mib(pid: u32) -> anyhow::Result<f64> {
+/// The Telegram bot against the fake Bot API with the fast provider: how soon a
+/// message gets its first reply chunk, and what the connected bot costs at rest.
+fn telegram_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, String)>) -> anyhow::Result<()> {
+    const ADA: i64 = 4242;
+    let (url, _) = fast_provider()?;
+    let telegram = pyra_tests::telegram::FakeTelegram::start();
+    let home = scratch.join("bot-home");
+    std::fs::create_dir_all(&home)?;
+    let config = format!(
+        "[bots]\nmessages_per_hour = 10000\n\n[bots.telegram]\nenabled = true\nallow = [{ADA}]\napi_url = \"{}\"\n",
+        telegram.url()
+    );
+    std::fs::write(home.join("config.toml"), config)?;
+    let (_, guard) =
+        start_with(pyrad, &home, scratch, &[("PYRA__PROVIDER__PRESET", "custom"), ("PYRA__PROVIDER__BASE_URL", &url)])?;
+    let mut client = LineClient::connect(&home.join("run/pyrad.sock"))?;
+    client.call("vault.set", serde_json::json!({"key": "bot:telegram:token", "value": telegram.token()}))?;
+    client.call("bots.reload", serde_json::json!({}))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.call("bots.status", serde_json::json!({}))?["telegram"]["state"] != "connected" {
+        if Instant::now() > deadline {
+            bail!("the Telegram bot did not connect");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut times = Vec::new();
+    for i in 0..60 {
+        let before = telegram.bot_messages(ADA).len();
+        let t = Instant::now();
+        telegram.send_text(ADA, &format!("chunks:5 hi {i}"));
+        while telegram.bot_messages(ADA).len() <= before {
+            if t.elapsed() > Duration::from_secs(20) {
+                bail!("no reply to message {i}");
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if i >= 10 {
+            times.push(t.elapsed());
+        }
+        // The next message after this turn is done (its final edit sent).
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    rows.push((
+        format!("telegram: inbound message to first reply chunk, p50 / p95 of {}", times.len()),
+        format!("{} / {}", ms(percentile(&mut times, 50.0)), ms(percentile(&mut times, 95.0))),
+        String::new(),
+    ));
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = guard.child.id();
+    rows.push((
+        "pyrad RSS with the Telegram bot connected, idle (RssAnon)".into(),
+        format!("{:.1} MiB ({:.1} MiB)", rss_mib(pid)?, status_kib(pid, "RssAnon:")? / 1024.0),
+        verdict(rss_mib(pid)? < 30.0, "< 30 MiB"),
+    ));
+    drop(guard);
+    Ok(())
+}
+
+fn status_kib(pid: u32, field: &str) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kib: f64 = status
+    status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("VmRSS in /proc/<pid>/status")?;
-    Ok(kib / 1024.0)
+        .with_context(|| format!("{field} in /proc/<pid>/status"))
+}
+
+fn rss_mib(pid: u32) -> anyhow::Result<f64> {
+    Ok(status_kib(pid, "VmRSS:")? / 1024.0)
 }
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
