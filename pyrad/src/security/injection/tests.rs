@@ -208,9 +208,14 @@ fn corpus_report() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("json"))
         .collect();
+    let rss = || {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status.lines().find(|l| l.starts_with("VmRSS")).unwrap_or_default().to_owned()
+    };
+    println!("before the rules: {}", rss());
     let cold = std::time::Instant::now();
     let _ = scan("warm up: ignore previous instructions");
-    println!("rule compilation and first scan: {:?}", cold.elapsed());
+    println!("rule compilation and first scan: {:?}, {}", cold.elapsed(), rss());
     for i in &items {
         let _ = scan(i["text"].as_str().unwrap_or_default());
     }
@@ -292,11 +297,11 @@ fn rule_costs() {
     for (squeezed, table) in [(false, &*rules::WORDS), (true, &*rules::SQUEEZED)] {
         for rule in &table.rules {
             for n in &norms {
-                let _ = rule.regex.find_iter(if squeezed { &n.squeezed } else { &n.text }).count();
+                let _ = rule.regex.find_iter(if squeezed { n.squeezed.as_bytes() } else { n.text.as_bytes() }).count();
             }
             let t = std::time::Instant::now();
             for n in &norms {
-                let _ = rule.regex.find_iter(if squeezed { &n.squeezed } else { &n.text }).count();
+                let _ = rule.regex.find_iter(if squeezed { n.squeezed.as_bytes() } else { n.text.as_bytes() }).count();
             }
             costs.push((t.elapsed(), rule.name));
         }
