@@ -311,3 +311,26 @@ fn pyractl_connects_the_bot_without_a_restart_and_reports_a_bad_token() {
     assert!(out.contains("passphrase set"), "{out}");
     drop(pyrad);
 }
+
+#[test]
+fn approve_for_this_session_lets_the_next_call_through_without_asking() {
+    let llm = FakeLlm::start(RULES);
+    let telegram = FakeTelegram::start();
+    let (_home, _pyrad) = start(&llm, &telegram, "");
+    telegram.send_text(ADA, "please take a note");
+    let chat = telegram.wait_for(ADA, T, |chat| bot_messages(chat).iter().any(|m| !m["reply_markup"].is_null()));
+    let prompt = bot_messages(&chat).into_iter().find(|m| !m["reply_markup"].is_null()).unwrap();
+    let session_button = &prompt["reply_markup"]["inline_keyboard"][1][0];
+    assert_eq!(session_button["text"], "Approve for this session");
+    telegram.press(ADA, prompt["message_id"].as_i64().unwrap(), session_button["callback_data"].as_str().unwrap());
+    telegram.wait_for(ADA, T, |chat| bot_messages(chat).iter().filter(|m| m["text"] == "Noted it.").count() == 1);
+    // The same tool again in this conversation: no prompt this time.
+    telegram.send_text(ADA, "one more note");
+    let chat =
+        telegram.wait_for(ADA, T, |chat| bot_messages(chat).iter().filter(|m| m["text"] == "Noted it.").count() == 2);
+    let prompts = bot_messages(&chat).iter().filter(|m| m["text"].as_str().unwrap().contains("memory__append")).count();
+    assert_eq!(prompts, 1, "{chat}");
+    let edited =
+        bot_messages(&chat).into_iter().find(|m| m["text"].as_str().unwrap().contains("memory__append")).unwrap();
+    assert!(edited["text"].as_str().unwrap().contains("Approved for this session"), "{edited}");
+}

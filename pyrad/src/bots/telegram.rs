@@ -95,6 +95,7 @@ pub async fn run(
         store: store.clone(),
         edit_interval: settings.edit_interval,
         prompts: Mutex::new(HashMap::new()),
+        for_session: Mutex::new(std::collections::HashSet::new()),
     });
     let mut workers: HashMap<String, mpsc::UnboundedSender<InboxRow>> = HashMap::new();
     // What a previous run stored but did not finish.
@@ -238,6 +239,8 @@ struct Shared {
     edit_interval: Duration,
     /// Live prompts by request id.
     prompts: Mutex<HashMap<String, Prompt>>,
+    /// Requests approved for the rest of their session, so their prompt can say so.
+    for_session: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Shared {
@@ -572,7 +575,9 @@ impl Shared {
     /// Edits a prompt to its outcome, buttons gone; a timeout is also said in the chat.
     async fn outcome(&self, id: &str, decision: Decision) {
         let Some(p) = self.prompts.lock().ok().and_then(|mut p| p.remove(id)) else { return };
+        let scoped = self.for_session.lock().is_ok_and(|mut s| s.remove(id));
         let word = match decision {
+            Decision::Approved if scoped => "✅ Approved for this session",
             Decision::Approved => "✅ Approved",
             Decision::AutoByGrant => "✅ Approved for this session",
             Decision::TimedOut => "⏱ Timed out: not run",
@@ -617,10 +622,20 @@ impl Shared {
         let Some(request) = self.service.pending(&origin).into_iter().find(|r| r.id == id) else {
             return "This request was already decided or has expired.".into();
         };
+        if scope == Scope::Session
+            && let Ok(mut s) = self.for_session.lock()
+        {
+            s.insert(id.to_owned());
+        }
         match self.service.respond(&origin, id, &request.args_sha256, answer, scope) {
             Ok(()) if answer == Answer::Approve => "Approved.".into(),
             Ok(()) => "Denied.".into(),
-            Err(e) => format!("Not taken: {e}"),
+            Err(e) => {
+                if let Ok(mut s) = self.for_session.lock() {
+                    s.remove(id);
+                }
+                format!("Not taken: {e}")
+            }
         }
     }
 }
