@@ -671,11 +671,12 @@ impl Table {
     }
 }
 
-/// Bytes of lazy-DFA cache each rule may grow. regex's default (2 MiB) let a daemon
-/// grow by over 100 MiB after scanning the corpus; 256 KiB keeps the scanner's
-/// caches near 25 MiB at about half the throughput (measured on the corpus:
-/// 2.2 -> 1.1 MB/s, still about 1.5 ms per 4000-character tool result).
-const DFA_CACHE: usize = 256 * 1024;
+/// Bytes of lazy-DFA cache each rule may grow. regex's default (2 MiB) let pyrad
+/// grow by over 100 MiB in the corpus bench. Measured on the corpus (one thread,
+/// peak RSS / throughput / a 4000-character page p50): 2 MiB 72 MB / 2.8 MB/s /
+/// 0.38 ms; 1 MiB 66 MB / 2.3 MB/s / 0.38 ms; 512 KiB 61 MB / 1.6 MB/s / 3.0 ms;
+/// 256 KiB 55 MB / 1.1 MB/s / 4.0 ms. Below 1 MiB the caches thrash.
+const DFA_CACHE: usize = 1024 * 1024;
 
 #[cfg(test)]
 mod tests;

@@ -229,6 +229,23 @@ fn corpus_report() {
         items.len(),
         bytes as f64 / elapsed.as_secs_f64() / 1e6
     );
+    // One tool result the size the model sees, as make bench measures it.
+    let page: String = items
+        .iter()
+        .filter_map(|i| i["text"].as_str())
+        .filter(|t| t.len() > 1500)
+        .flat_map(str::chars)
+        .take(4000)
+        .collect();
+    let mut times: Vec<std::time::Duration> = (0..300)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            let _ = scan(&page);
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    println!("4000-char page: p50 {:?} p99 {:?}", times[150], times[296]);
     let mut report = String::new();
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);
     for (i, v) in items.iter().zip(&verdicts) {
