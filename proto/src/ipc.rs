@@ -84,7 +84,7 @@ pub struct StatusResult {
     /// Each bot by name (`telegram`, `matrix`): `{state, reason?, username?}` with state
     /// `starting`, `connected`, `error` or `disabled`.
     #[serde(default)]
-    pub bots: Option<Value>,
+    pub bots: Option<std::collections::BTreeMap<String, BotStatus>>,
 }
 
 /// `daemon.status`'s plugin figures.

@@ -294,14 +294,7 @@ pub fn bots(paths: &Paths, command: BotsCommand) -> anyhow::Result<()> {
         }
     };
     for (name, s) in &states {
-        let mut line = format!("{name}: {}", s.state);
-        if let Some(user) = &s.username {
-            line.push_str(&format!(" as @{user}"));
-        }
-        if let Some(reason) = &s.reason {
-            line.push_str(&format!(" ({reason})"));
-        }
-        println!("{line}");
+        println!("{name}: {}", crate::render::bot(s));
     }
     Ok(())
 }

@@ -41,14 +41,45 @@ pub fn status(s: &StatusResult) -> String {
                 |p| format!("{} ({} active, {} failed), {} invalid folders", p.total, p.active, p.failed, p.invalid)
             )
         ),
-        format!("  bots        {}", section(&s.bots, "none")),
+        format!("  bots        {}", s.bots.as_ref().filter(|b| !b.is_empty()).map_or_else(|| "none".to_owned(), bots)),
     ]
     .join("\n")
+}
+
+/// `telegram connected as @pyra_bot, matrix error (homeserver down)`.
+pub fn bots(states: &std::collections::BTreeMap<String, proto::ipc::BotStatus>) -> String {
+    states.iter().map(|(name, s)| format!("{name} {}", bot(s))).collect::<Vec<_>>().join(", ")
+}
+
+/// `connected as @pyra_bot`, `error (Invalid bot token)`, `disabled`.
+pub fn bot(s: &proto::ipc::BotStatus) -> String {
+    let mut line = s.state.clone();
+    if let Some(user) = &s.username {
+        line.push_str(&format!(" as @{user}"));
+    }
+    if let Some(reason) = &s.reason {
+        line.push_str(&format!(" ({reason})"));
+    }
+    line
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bot_states_read_naturally() {
+        let mut states = std::collections::BTreeMap::new();
+        let state = |s: &str, reason: Option<&str>, user: Option<&str>| proto::ipc::BotStatus {
+            state: s.into(),
+            reason: reason.map(str::to_owned),
+            username: user.map(str::to_owned),
+        };
+        states.insert("telegram".to_owned(), state("connected", None, Some("pyra_bot")));
+        assert_eq!(bots(&states), "telegram connected as @pyra_bot");
+        states.insert("matrix".to_owned(), state("error", Some("homeserver down"), None));
+        assert_eq!(bots(&states), "matrix error (homeserver down), telegram connected as @pyra_bot");
+    }
 
     #[test]
     fn durations_read_naturally() {

@@ -200,7 +200,7 @@ impl Daemon {
             provider: self.provider(),
             sessions: None,
             plugins: Some(PluginCounts { total: n(total), active: n(active), failed: n(failed), invalid: n(invalid) }),
-            bots: serde_json::to_value(d.bots.status()).ok(),
+            bots: Some(d.bots.status()),
         }
     }
 
