@@ -25,12 +25,17 @@ fn spawn(name: &str, command: &str, args: &[String]) -> Spawn {
     }
 }
 
-async fn connect(
-    s: &Spawn,
-    logs: &std::path::Path,
-) -> (PluginProcess, Result<(McpClient, mpsc::UnboundedReceiver<ServerEvent>), McpError>) {
+type Connected = (PluginProcess, Result<(McpClient, mpsc::UnboundedReceiver<ServerEvent>), McpError>);
+
+/// Starts a server and initializes it. Real servers get 30 s: a Python one importing
+/// its libraries on two loaded cores took over 5 s in CI-like runs.
+async fn connect(s: &Spawn, logs: &std::path::Path) -> Connected {
+    connect_within(s, logs, Duration::from_secs(30)).await
+}
+
+async fn connect_within(s: &Spawn, logs: &std::path::Path, initialize: Duration) -> Connected {
     let (process, stdin, stdout) = PluginProcess::start(s, logs).expect("the plugin starts");
-    let client = McpClient::start(&s.name, stdin, stdout, Duration::from_secs(5)).await;
+    let client = McpClient::start(&s.name, stdin, stdout, initialize).await;
     (process, client)
 }
 
@@ -101,7 +106,7 @@ async fn misbehaving_servers_are_named_and_contained() {
     let err = version.err().unwrap();
     assert!(matches!(err, McpError::Protocol(ref m) if m.contains("1999-01-01")), "{err:?}");
 
-    let (_p, hang) = connect(&misbehave("hang"), logs.path()).await;
+    let (_p, hang) = connect_within(&misbehave("hang"), logs.path(), Duration::from_secs(5)).await;
     assert!(matches!(hang.err(), Some(McpError::Timeout { .. })));
 
     let (_p, garbage) = connect(&misbehave("garbage"), logs.path()).await;
@@ -125,7 +130,7 @@ async fn misbehaving_servers_are_named_and_contained() {
 #[tokio::test]
 async fn a_dropped_process_is_killed_with_its_group() {
     let logs = tempfile::tempdir().unwrap();
-    let (process, _client) = connect(&misbehave("hang"), logs.path()).await;
+    let (process, _client) = connect_within(&misbehave("hang"), logs.path(), Duration::from_secs(1)).await;
     let pid = process.pid().unwrap() as i32;
     drop(process);
     let deadline = std::time::Instant::now() + T;
