@@ -85,6 +85,13 @@ fn bot_messages(chat: &Value) -> Vec<Value> {
     chat["messages"].as_array().unwrap().iter().filter(|m| m["from_bot"] == true).cloned().collect()
 }
 
+/// Asks for a note (a call that needs approval) and returns the prompt with its buttons.
+fn ask_for_a_note(telegram: &FakeTelegram) -> Value {
+    telegram.send_text(ADA, "please take a note");
+    let chat = telegram.wait_for(ADA, T, |chat| bot_messages(chat).iter().any(|m| !m["reply_markup"].is_null()));
+    bot_messages(&chat).into_iter().find(|m| !m["reply_markup"].is_null()).unwrap()
+}
+
 #[test]
 fn a_conversation_in_a_private_chat_and_a_stranger_gets_nothing() {
     let llm = FakeLlm::start(RULES);
@@ -114,9 +121,7 @@ fn a_tool_call_asks_in_the_chat_and_the_prompt_ends_as_its_outcome() {
     let llm = FakeLlm::start(RULES);
     let telegram = FakeTelegram::start();
     let (_home, _pyrad) = start(&llm, &telegram, "");
-    telegram.send_text(ADA, "please take a note");
-    let chat = telegram.wait_for(ADA, T, |chat| bot_messages(chat).iter().any(|m| !m["reply_markup"].is_null()));
-    let prompt = bot_messages(&chat).into_iter().find(|m| !m["reply_markup"].is_null()).unwrap();
+    let prompt = ask_for_a_note(&telegram);
     let text = prompt["text"].as_str().unwrap();
     assert!(text.contains("memory__append") && text.contains("buy green tea") && text.contains("s left"), "{text}");
     let buttons = &prompt["reply_markup"]["inline_keyboard"];
@@ -317,9 +322,7 @@ fn approve_for_this_session_lets_the_next_call_through_without_asking() {
     let llm = FakeLlm::start(RULES);
     let telegram = FakeTelegram::start();
     let (_home, _pyrad) = start(&llm, &telegram, "");
-    telegram.send_text(ADA, "please take a note");
-    let chat = telegram.wait_for(ADA, T, |chat| bot_messages(chat).iter().any(|m| !m["reply_markup"].is_null()));
-    let prompt = bot_messages(&chat).into_iter().find(|m| !m["reply_markup"].is_null()).unwrap();
+    let prompt = ask_for_a_note(&telegram);
     let session_button = &prompt["reply_markup"]["inline_keyboard"][1][0];
     assert_eq!(session_button["text"], "Approve for this session");
     telegram.press(ADA, prompt["message_id"].as_i64().unwrap(), session_button["callback_data"].as_str().unwrap());
