@@ -447,16 +447,7 @@ impl Shared {
     async fn show(&self, chat: ChatId, live: Option<MessageId>, text: &str, reply_to: MessageId) -> Option<MessageId> {
         match live {
             None => {
-                let reply = (reply_to.0 != 0)
-                    .then(|| teloxide::types::ReplyParameters::new(reply_to).allow_sending_without_reply());
-                let sent = retry(|| {
-                    let mut req = self.bot.send_message(chat, text);
-                    if let Some(r) = reply.clone() {
-                        req = req.reply_parameters(r);
-                    }
-                    req
-                })
-                .await;
+                let sent = retry(|| self.reply(chat, text, reply_to)).await;
                 match sent {
                     Ok(m) => Some(m.id),
                     Err(e) => {
@@ -498,19 +489,7 @@ impl Shared {
             Some(id) => {
                 retry(|| self.bot.edit_message_text(chat, id, &html).parse_mode(ParseMode::Html)).await.map(|_| ())
             }
-            None => {
-                let reply = (reply_to.0 != 0)
-                    .then(|| teloxide::types::ReplyParameters::new(reply_to).allow_sending_without_reply());
-                retry(|| {
-                    let mut req = self.bot.send_message(chat, &html).parse_mode(ParseMode::Html);
-                    if let Some(r) = reply.clone() {
-                        req = req.reply_parameters(r);
-                    }
-                    req
-                })
-                .await
-                .map(|_| ())
-            }
+            None => retry(|| self.reply(chat, &html, reply_to).parse_mode(ParseMode::Html)).await.map(|_| ()),
         };
         match first {
             Ok(()) | Err(RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
@@ -526,6 +505,15 @@ impl Shared {
             }
             Err(e) => tracing::error!(error = %clean(&e), "cannot deliver a Telegram answer"),
         }
+    }
+
+    /// A message answering `reply_to` (none when it is 0), sent even if that message is gone.
+    fn reply(&self, chat: ChatId, text: &str, reply_to: MessageId) -> <Bot as Requester>::SendMessage {
+        let req = self.bot.send_message(chat, text);
+        if reply_to.0 == 0 {
+            return req;
+        }
+        req.reply_parameters(teloxide::types::ReplyParameters::new(reply_to).allow_sending_without_reply())
     }
 
     async fn send_plain(&self, chat: ChatId, text: &str) {

@@ -31,11 +31,7 @@ impl Store {
                     params![bot, r.update_id, r.chat, r.sender, r.message_id, r.text, at as i64],
                 )?;
             }
-            tx.execute(
-                "INSERT INTO bot_state (key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![format!("{bot}:offset"), next_offset.to_string()],
-            )?;
+            put_state(&tx, &format!("{bot}:offset"), &next_offset.to_string())?;
             tx.commit()?;
             Ok(())
         })
@@ -104,15 +100,18 @@ impl Store {
     }
 
     pub fn set_bot_state(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO bot_state (key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )?;
-            Ok(())
-        })
+        self.with(|c| put_state(c, key, value))
     }
+}
+
+/// Sets one `bot_state` key, inside whatever transaction `c` is in.
+fn put_state(c: &rusqlite::Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO bot_state (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
