@@ -885,7 +885,7 @@ fn a_plugin_log_is_capped_and_rotated_and_takes_its_mcp_log_messages() {
     loop {
         let read = |f: &Path| std::fs::read_to_string(f).unwrap_or_default();
         let (now, before) = (read(&log), read(&rotated));
-        if now.contains("012287 e") && (now + &before).contains("[mcp warning] chatty: all done") {
+        if now.contains("012287 e") && (now.clone() + before.as_str()).contains("[mcp warning] chatty: all done") {
             break;
         }
         assert!(Instant::now() < deadline, "the last stderr line or the MCP log message never reached the log");

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, idempotently:
 # systemd-analyze (package systemd) to verify the unit, setpriv (util-linux) to
-# connect as another uid, and a Python venv in tests/.venv with fakellm (a real
-# server of the OpenAI and Anthropic wire formats). Runs as root on CI; elsewhere
+# connect as another uid, a Python venv in tests/.venv with fakellm (a real
+# server of the OpenAI and Anthropic wire formats), and Synapse (a real Matrix
+# homeserver) in tests/.venv-synapse. Runs as root on CI; elsewhere
 # it uses sudo for apt if needed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -33,6 +34,19 @@ if [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ]; then
     echo "tests/setup.sh: installing $pins into tests/.venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check $pins
     echo "$pins" > "$venv/.pins"
+fi
+
+# A real Matrix homeserver for the Matrix bot's tests: Synapse in its own venv
+# (its pinned dependencies stay apart from the others).
+synapse_venv="$here/.venv-synapse"
+synapse_pin="matrix-synapse==1.163.2"
+if [ ! -x "$synapse_venv/bin/python" ]; then
+    python3 -m venv "$synapse_venv"
+fi
+if [ "$(cat "$synapse_venv/.pins" 2>/dev/null)" != "$synapse_pin" ]; then
+    echo "tests/setup.sh: installing $synapse_pin into tests/.venv-synapse"
+    "$synapse_venv/bin/pip" install --quiet --disable-pip-version-check "$synapse_pin"
+    echo "$synapse_pin" > "$synapse_venv/.pins"
 fi
 
 # npm packages (real MCP servers), pinned in tests/npm/package.json.

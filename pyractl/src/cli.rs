@@ -83,7 +83,7 @@ pub enum Command {
     /// The prompt-injection scanner.
     #[command(subcommand)]
     Security(SecurityCommand),
-    /// The messaging bots (Telegram).
+    /// The messaging bots (Matrix, Telegram).
     #[command(subcommand)]
     Bots(BotsCommand),
 }
@@ -120,6 +120,24 @@ pub enum BotsSetup {
         /// The Bot API's base URL (for a local Bot API server).
         #[arg(long)]
         api_url: Option<String>,
+    },
+    /// The Matrix bot: its account on a homeserver and the Matrix ids allowed in.
+    Matrix {
+        /// The homeserver's base URL, such as https://matrix.org.
+        #[arg(long)]
+        homeserver: String,
+        /// The bot's own Matrix id, such as @pyra:matrix.org.
+        #[arg(long)]
+        user: String,
+        /// Read the bot account's password from standard input (never from the command line).
+        #[arg(long, conflicts_with = "access_token_stdin", required_unless_present = "access_token_stdin")]
+        password_stdin: bool,
+        /// Read an access token from standard input instead of a password.
+        #[arg(long)]
+        access_token_stdin: bool,
+        /// A Matrix id allowed to talk to the bot and invite it (repeat for more).
+        #[arg(long = "allow", required = true)]
+        allow: Vec<String>,
     },
 }
 

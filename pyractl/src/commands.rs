@@ -265,38 +265,75 @@ pub fn bots(paths: &Paths, command: BotsCommand) -> anyhow::Result<()> {
         }
         BotsCommand::Setup(BotsSetup::Telegram { token_stdin: _, allow, api_url }) => {
             let token = read_secret("bot token from @BotFather (not echoed): ")?;
-            let mut client = connect(paths)?;
-            write_config(paths, |doc| {
-                let bots = doc.entry("bots").or_insert(toml_edit::table());
-                let bots = bots.as_table_mut().context("[bots] in config.toml is not a table")?;
-                bots.set_implicit(true);
-                let telegram = bots.entry("telegram").or_insert(toml_edit::table());
-                let telegram = telegram.as_table_mut().context("[bots.telegram] in config.toml is not a table")?;
-                telegram["enabled"] = toml_edit::value(true);
+            setup_bot(paths, "telegram", ("bot:telegram:token", token), |telegram| {
                 telegram["allow"] = toml_edit::value(allow.iter().copied().collect::<toml_edit::Array>());
                 if let Some(url) = &api_url {
                     telegram["api_url"] = toml_edit::value(url.as_str());
                 }
-                Ok(())
-            })?;
-            client.call::<VaultSet>(&VaultSetParams { key: "bot:telegram:token".into(), value: token })?;
-            client.call::<BotsReload>(&Empty)?;
-            // Give it a moment to connect, so the answer says whether the token works.
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-            loop {
-                let states = client.call::<BotsStatus>(&Empty)?;
-                let settled = states.get("telegram").is_some_and(|s| s.state != "starting");
-                if settled || std::time::Instant::now() > deadline {
-                    break states;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
+            })?
+        }
+        BotsCommand::Setup(BotsSetup::Matrix { homeserver, user, password_stdin, access_token_stdin: _, allow }) => {
+            if !user.starts_with('@') || !user.contains(':') {
+                bail!("--user {user:?} is not a Matrix id: write it as @name:server");
             }
+            if let Some(bad) = allow.iter().find(|a| !a.starts_with('@') || !a.contains(':')) {
+                bail!("--allow {bad:?} is not a Matrix id: write it as @name:server");
+            }
+            let secret = if password_stdin {
+                ("bot:matrix:password", read_secret("the bot account's password (not echoed): ")?)
+            } else {
+                ("bot:matrix:access_token", read_secret("the bot account's access token (not echoed): ")?)
+            };
+            let mut client = connect(paths)?;
+            // One way to log in: the other is dropped. The session pyrad keeps stays
+            // (the same device) unless the bot's user id changed.
+            let other = if password_stdin { "bot:matrix:access_token" } else { "bot:matrix:password" };
+            client.call::<VaultDelete>(&VaultKey { key: other.into() })?;
+            drop(client);
+            setup_bot(paths, "matrix", secret, |matrix| {
+                matrix["homeserver"] = toml_edit::value(homeserver.trim_end_matches('/'));
+                matrix["user"] = toml_edit::value(user.as_str());
+                matrix["allow"] = toml_edit::value(allow.iter().map(String::as_str).collect::<toml_edit::Array>());
+            })?
         }
     };
     for (name, s) in &states {
         println!("{name}: {}", crate::render::bot(s));
     }
     Ok(())
+}
+
+/// Enables `[bots.<name>]` in config.toml (keeping its comments), sets its keys,
+/// stores its secret in the vault and reloads the bots; waits briefly for the bot
+/// to connect, so the answer says whether the credentials work.
+fn setup_bot(
+    paths: &Paths,
+    name: &str,
+    (key, secret): (&str, String),
+    keys: impl FnOnce(&mut toml_edit::Table),
+) -> anyhow::Result<std::collections::BTreeMap<String, proto::ipc::BotStatus>> {
+    let mut client = connect(paths)?;
+    write_config(paths, |doc| {
+        let bots = doc.entry("bots").or_insert(toml_edit::table());
+        let bots = bots.as_table_mut().context("[bots] in config.toml is not a table")?;
+        bots.set_implicit(true);
+        let bot = bots.entry(name).or_insert(toml_edit::table());
+        let bot = bot.as_table_mut().with_context(|| format!("[bots.{name}] in config.toml is not a table"))?;
+        bot["enabled"] = toml_edit::value(true);
+        keys(bot);
+        Ok(())
+    })?;
+    client.call::<VaultSet>(&VaultSetParams { key: key.into(), value: secret })?;
+    client.call::<BotsReload>(&Empty)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let states = client.call::<BotsStatus>(&Empty)?;
+        let settled = states.get(name).is_some_and(|s| s.state != "starting");
+        if settled || std::time::Instant::now() > deadline {
+            return Ok(states);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// A secret from stdin: one line, without echo when stdin is a terminal.

@@ -51,11 +51,13 @@ pub fn bots(states: &std::collections::BTreeMap<String, proto::ipc::BotStatus>) 
     states.iter().map(|(name, s)| format!("{name} {}", bot(s))).collect::<Vec<_>>().join(", ")
 }
 
-/// `connected as @pyra_bot`, `error (Invalid bot token)`, `disabled`.
+/// `connected as @pyra_bot`, `connected as @pyra:matrix.org`, `error (Invalid bot token)`, `disabled`.
 pub fn bot(s: &proto::ipc::BotStatus) -> String {
     let mut line = s.state.clone();
     if let Some(user) = &s.username {
-        line.push_str(&format!(" as @{user}"));
+        // Telegram usernames come bare; Matrix ids carry their @.
+        let at = if user.starts_with('@') { "" } else { "@" };
+        line.push_str(&format!(" as {at}{user}"));
     }
     if let Some(reason) = &s.reason {
         line.push_str(&format!(" ({reason})"));

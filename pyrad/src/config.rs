@@ -35,6 +35,7 @@ pub struct BotsSection {
     pub injection: crate::bots::gate::InjectionPolicy,
     pub refuse_score: f64,
     pub telegram: TelegramSection,
+    pub matrix: MatrixSection,
 }
 
 impl Default for BotsSection {
@@ -45,6 +46,7 @@ impl Default for BotsSection {
             injection: crate::bots::gate::InjectionPolicy::Refuse,
             refuse_score: 0.8,
             telegram: TelegramSection::default(),
+            matrix: MatrixSection::default(),
         }
     }
 }
@@ -72,6 +74,29 @@ impl Default for TelegramSection {
             edit_interval_ms: 1000,
             poll_timeout_secs: 10,
         }
+    }
+}
+
+/// The Matrix bot. Its password (`bot:matrix:password`) or access token
+/// (`bot:matrix:access_token`) is in the vault, with the session pyrad keeps
+/// (`bot:matrix:session`) and the key of its encrypted store (`bot:matrix:store_key`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MatrixSection {
+    pub enabled: bool,
+    /// The homeserver's base URL.
+    pub homeserver: String,
+    /// The bot's own Matrix id.
+    pub user: String,
+    /// Matrix ids that may talk to the bot and invite it; it refuses to start without one.
+    pub allow: Vec<String>,
+    /// Seconds one /sync long poll waits for events.
+    pub sync_timeout_secs: u32,
+}
+
+impl Default for MatrixSection {
+    fn default() -> Self {
+        Self { enabled: false, homeserver: String::new(), user: String::new(), allow: Vec::new(), sync_timeout_secs: 30 }
     }
 }
 
@@ -297,6 +322,21 @@ api_url = "https://api.telegram.org/"
 edit_interval_ms = 1000
 # Seconds one getUpdates long poll waits for a message (at most 15).
 poll_timeout_secs = 10
+
+[bots.matrix]
+# Run the Matrix bot (`pyractl bots setup matrix --homeserver <url> --user
+# <@bot:server> --password-stdin --allow <@you:server>` sets these and puts the
+# password in the vault). Encrypted rooms are supported; the bot's device and
+# keys are kept under bots/matrix/ across restarts.
+enabled = false
+# The homeserver's base URL, such as "https://matrix.org".
+homeserver = ""
+# The bot's own Matrix id, such as "@pyra:matrix.org".
+user = ""
+# Matrix ids that may talk to the bot and invite it; it does not start without one.
+allow = []
+# Seconds one /sync long poll waits for events.
+sync_timeout_secs = 30
 "#;
 
 /// A configuration that cannot be used, said so a person can fix it.

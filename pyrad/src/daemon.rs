@@ -167,13 +167,18 @@ impl Daemon {
         self.0.bots.status()
     }
 
+    fn bot_deps(&self) -> crate::bots::Deps {
+        let d = &self.0;
+        crate::bots::Deps { service: d.chat.clone(), vault: d.vault.clone(), store: d.store.clone(), home: d.home.root.clone() }
+    }
+
     /// Reads `[bots]` from config.toml (and the environment) and the vault again, and restarts the bots.
     pub fn reload_bots(
         &self,
     ) -> Result<std::collections::BTreeMap<String, crate::bots::BotState>, crate::config::ConfigError> {
         let d = &self.0;
         let config = crate::config::Config::load(&d.home.config_file(), std::env::vars())?;
-        d.bots.start(&config.bots, d.chat.clone(), &d.vault, d.store.clone(), &d.stop);
+        d.bots.start(&config.bots, self.bot_deps(), &d.stop);
         Ok(d.bots.status())
     }
 
@@ -290,7 +295,13 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     notify::ready(&summary);
     notify::spawn_watchdog(state.stop.clone());
     // The bots connect after READY too; one that fails is reported and retried, never fatal.
-    state.bots.start(&state.config.bots, state.chat.clone(), &state.vault, state.store.clone(), &state.stop);
+    let deps = crate::bots::Deps {
+        service: state.chat.clone(),
+        vault: state.vault.clone(),
+        store: state.store.clone(),
+        home: state.home.root.clone(),
+    };
+    state.bots.start(&state.config.bots, deps, &state.stop);
     // Plugins start after READY: a slow one (npx fetching a package) must not hold up the daemon.
     let host = state.plugins.clone();
     let stop = state.stop.clone();

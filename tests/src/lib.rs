@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use proto::{LineBuffer, MAX_LINE_BYTES};
 use serde_json::{Value, json};
 
+pub mod matrix;
 pub mod telegram;
 
 /// How long any single wait in a test may take before it fails.

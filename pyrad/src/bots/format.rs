@@ -20,6 +20,17 @@ pub fn escape(s: &str) -> String {
 /// Markdown (code fences, inline code, bold, italic, links) as HTML; every other
 /// character is escaped, so nothing the model writes can open a tag.
 pub fn to_html(markdown: &str) -> String {
+    to_html_breaking(markdown, "\n")
+}
+
+/// The same for Matrix, whose clients render `formatted_body` as HTML: line breaks
+/// outside code blocks become `<br>`.
+pub fn to_matrix_html(markdown: &str) -> String {
+    to_html_breaking(markdown, "<br>")
+}
+
+fn to_html_breaking(markdown: &str, newline: &str) -> String {
+    let inline = |text: &str| inline(text).replace('\n', newline);
     let mut out = String::with_capacity(markdown.len() + 32);
     let mut last = 0;
     for caps in FENCE.captures_iter(markdown) {
@@ -94,6 +105,11 @@ mod tests {
         );
         // A link to anything but http(s) stays text; a tag the model writes stays text.
         assert_eq!(to_html("[x](javascript:alert(1)) <b>hi</b>"), "[x](javascript:alert(1)) &lt;b&gt;hi&lt;/b&gt;");
+    }
+
+    #[test]
+    fn matrix_html_breaks_lines_outside_code() {
+        assert_eq!(to_matrix_html("**a**\nb\n```\nx\ny\n```\nc"), "<b>a</b><br>b<br><pre>x\ny</pre><br>c");
     }
 
     #[test]

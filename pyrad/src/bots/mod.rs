@@ -5,10 +5,13 @@
 
 pub mod format;
 pub mod gate;
+#[cfg(feature = "matrix")]
+pub mod matrix;
 #[cfg(feature = "telegram")]
 pub mod telegram;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,6 +25,9 @@ use crate::vault::Vault;
 
 /// The vault entry holding the bcrypt hash of the bots' passphrase.
 pub const PASSPHRASE: &str = "bot:passphrase";
+/// The vault entries the Matrix bot logs in with (one of the two).
+pub const MATRIX_PASSWORD: &str = "bot:matrix:password";
+pub const MATRIX_ACCESS_TOKEN: &str = "bot:matrix:access_token";
 /// The vault entry holding the Telegram bot token.
 pub const TELEGRAM_TOKEN: &str = "bot:telegram:token";
 
@@ -58,37 +64,40 @@ impl Bots {
     }
 
     /// Starts the configured bots, stopping the ones started before; each runs
-    /// until `stop` or the next start.
-    pub fn start(
-        &self,
-        config: &BotsSection,
-        service: Arc<Service>,
-        vault: &Vault,
-        store: Store,
-        stop: &CancellationToken,
-    ) {
+    /// until `stop` or the next start. `home` is PYRA_HOME (the Matrix store lives
+    /// in `bots/matrix/` under it).
+    pub fn start(&self, config: &BotsSection, deps: Deps, stop: &CancellationToken) {
         let stop = stop.child_token();
         if let Ok(mut running) = self.running.lock()
             && let Some(previous) = running.replace(stop.clone())
         {
             previous.cancel();
         }
-        let passphrase_hash = match vault.get(PASSPHRASE) {
+        let passphrase_hash = match deps.vault.get(PASSPHRASE) {
             Ok(hash) => hash.map(|h| h.expose_secret().to_owned()),
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the bots' passphrase; the bots stay off");
-                self.set("telegram", state("error", Some(format!("cannot read the vault: {e}"))));
+                for name in ["matrix", "telegram"] {
+                    self.set(name, state("error", Some(format!("cannot read the vault: {e}"))));
+                }
                 return;
             }
         };
-        let gate_settings = |allow: Vec<String>| gate::GateSettings {
-            allow,
-            passphrase_hash: passphrase_hash.clone(),
-            idle: Duration::from_secs(config.passphrase_idle_secs),
-            messages_per_hour: config.messages_per_hour,
-            injection: config.injection,
-            refuse_score: config.refuse_score,
+        let gate = |allow: Vec<String>| {
+            Arc::new(gate::Gate::new(gate::GateSettings {
+                allow,
+                passphrase_hash: passphrase_hash.clone(),
+                idle: Duration::from_secs(config.passphrase_idle_secs),
+                messages_per_hour: config.messages_per_hour,
+                injection: config.injection,
+                refuse_score: config.refuse_score,
+            }))
         };
+        self.start_telegram(config, &deps, gate(config.telegram.allow.iter().map(i64::to_string).collect()), &stop);
+        self.start_matrix(config, &deps, gate(config.matrix.allow.clone()), &stop);
+    }
+
+    fn start_telegram(&self, config: &BotsSection, deps: &Deps, gate: Arc<gate::Gate>, stop: &CancellationToken) {
         let telegram = &config.telegram;
         if !telegram.enabled {
             self.set("telegram", state("disabled", None));
@@ -101,7 +110,7 @@ impl Bots {
         }
         #[cfg(feature = "telegram")]
         {
-            let token = match vault.get(TELEGRAM_TOKEN) {
+            let token = match deps.vault.get(TELEGRAM_TOKEN) {
                 Ok(Some(t)) => t.expose_secret().to_owned(),
                 Ok(None) => {
                     let reason =
@@ -122,8 +131,6 @@ impl Bots {
                     return;
                 }
             };
-            let allow = telegram.allow.iter().map(i64::to_string).collect();
-            let gate = Arc::new(gate::Gate::new(gate_settings(allow)));
             let state = self.set("telegram", state("starting", None));
             let settings = telegram::Settings {
                 token,
@@ -131,12 +138,63 @@ impl Bots {
                 edit_interval: Duration::from_millis(telegram.edit_interval_ms),
                 poll_timeout: telegram.poll_timeout_secs.min(15),
             };
-            tokio::spawn(telegram::run(settings, service, gate, store, state, stop));
+            let Deps { service, store, .. } = deps.clone();
+            tokio::spawn(telegram::run(settings, service, gate, store, state, stop.clone()));
         }
         #[cfg(not(feature = "telegram"))]
         {
-            let _ = (gate_settings, service, store, stop);
+            let _ = (gate, deps, stop);
             self.set("telegram", state("error", Some("this pyrad was built without the telegram feature".into())));
         }
     }
+
+    fn start_matrix(&self, config: &BotsSection, deps: &Deps, gate: Arc<gate::Gate>, stop: &CancellationToken) {
+        let matrix = &config.matrix;
+        if !matrix.enabled {
+            self.set("matrix", state("disabled", None));
+            return;
+        }
+        if matrix.allow.is_empty() {
+            tracing::error!("the Matrix bot has no allowlist ([bots.matrix] allow); it does not start");
+            self.set("matrix", state("error", Some("no allowlist: set [bots.matrix] allow".into())));
+            return;
+        }
+        if let Err(e) = reqwest::Url::parse(&matrix.homeserver) {
+            let reason = format!("[bots.matrix] homeserver {:?}: {e}", matrix.homeserver);
+            self.set("matrix", state("error", Some(reason)));
+            return;
+        }
+        if !matrix.user.starts_with('@') || !matrix.user.contains(':') {
+            let reason = format!("[bots.matrix] user {:?} is not a Matrix id (@name:server)", matrix.user);
+            self.set("matrix", state("error", Some(reason)));
+            return;
+        }
+        #[cfg(feature = "matrix")]
+        {
+            let state = self.set("matrix", state("starting", None));
+            let settings = matrix::Settings {
+                homeserver: matrix.homeserver.clone(),
+                user: matrix.user.clone(),
+                store_dir: deps.home.join("bots").join("matrix"),
+                sync_timeout: Duration::from_secs(u64::from(matrix.sync_timeout_secs.clamp(1, 120))),
+            };
+            let Deps { service, store, vault, .. } = deps.clone();
+            tokio::spawn(matrix::run(settings, service, gate, store, vault, state, stop.clone()));
+        }
+        #[cfg(not(feature = "matrix"))]
+        {
+            let _ = (gate, deps, stop);
+            self.set("matrix", state("error", Some("this pyrad was built without the matrix feature".into())));
+        }
+    }
+}
+
+/// What the bots are built from.
+#[derive(Clone)]
+pub struct Deps {
+    pub service: Arc<Service>,
+    pub vault: Arc<Vault>,
+    pub store: Store,
+    /// PYRA_HOME.
+    pub home: PathBuf,
 }

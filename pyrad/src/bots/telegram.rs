@@ -166,6 +166,7 @@ pub async fn run(
                         text: text.to_owned(),
                         state: "new".into(),
                         answer: None,
+                        event_id: None,
                     });
                 }
                 UpdateKind::CallbackQuery(q) => {

@@ -16,6 +16,9 @@ pub struct InboxRow {
     /// `new` (not handled yet), `answered` (the answer is in `answer`, not yet sent) or `done`.
     pub state: String,
     pub answer: Option<String>,
+    /// The Matrix event id of the message (Matrix rows are keyed by it; `update_id`
+    /// is then a local sequence). `None` for Telegram.
+    pub event_id: Option<String>,
 }
 
 impl Store {
@@ -37,6 +40,46 @@ impl Store {
         })
     }
 
+    /// Stores inbound events keyed by their event id and moves the bot's sync
+    /// cursor, in one transaction; returns the rows that were new, each with its
+    /// local `update_id`. An event stored before (a sync repeated after a crash) is
+    /// left as it was and not returned, so it is never handled twice.
+    pub fn bot_receive_events(
+        &self,
+        bot: &str,
+        rows: &[InboxRow],
+        cursor: &str,
+        at: u64,
+    ) -> Result<Vec<InboxRow>, StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let mut fresh = Vec::new();
+            for r in rows {
+                let next: i64 = tx.query_row(
+                    "SELECT COALESCE(MAX(update_id), 0) + 1 FROM bot_inbox WHERE bot = ?1",
+                    params![bot],
+                    |row| row.get(0),
+                )?;
+                let added = tx.execute(
+                    "INSERT OR IGNORE INTO bot_inbox (bot, update_id, chat, sender, message_id, text, at, event_id)
+                     VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7)",
+                    params![bot, next, r.chat, r.sender, r.text, at as i64, r.event_id],
+                )?;
+                if added == 1 {
+                    fresh.push(InboxRow { update_id: next, ..r.clone() });
+                }
+            }
+            put_state(&tx, &format!("{bot}:cursor"), cursor)?;
+            tx.commit()?;
+            Ok(fresh)
+        })
+    }
+
+    /// The sync cursor stored with the last events (`None` before the first sync).
+    pub fn bot_cursor(&self, bot: &str) -> Result<Option<String>, StoreError> {
+        self.bot_state(&format!("{bot}:cursor"))
+    }
+
     /// The offset to poll from (0 before the first message).
     pub fn bot_offset(&self, bot: &str) -> Result<i64, StoreError> {
         Ok(self.bot_state(&format!("{bot}:offset"))?.and_then(|v| v.parse().ok()).unwrap_or(0))
@@ -46,7 +89,7 @@ impl Store {
     pub fn bot_unfinished(&self, bot: &str) -> Result<Vec<InboxRow>, StoreError> {
         self.with(|c| {
             let mut stmt = c.prepare(
-                "SELECT update_id, chat, sender, message_id, text, state, answer FROM bot_inbox
+                "SELECT update_id, chat, sender, message_id, text, state, answer, event_id FROM bot_inbox
                  WHERE bot = ?1 AND state != 'done' ORDER BY update_id",
             )?;
             let rows = stmt.query_map(params![bot], |r| {
@@ -58,6 +101,7 @@ impl Store {
                     text: r.get(4)?,
                     state: r.get(5)?,
                     answer: r.get(6)?,
+                    event_id: r.get(7)?,
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -127,7 +171,31 @@ mod tests {
             text: text.into(),
             state: "new".into(),
             answer: None,
+            event_id: None,
         }
+    }
+
+    fn event(id: &str, text: &str) -> InboxRow {
+        InboxRow { update_id: 0, event_id: Some(id.into()), chat: "!room:hs".into(), ..row(0, text) }
+    }
+
+    #[test]
+    fn matrix_events_are_stored_once_with_their_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("pyra.db")).unwrap();
+        assert_eq!(store.bot_cursor("matrix").unwrap(), None);
+        let now = crate::clock::unix_now();
+        let fresh = store.bot_receive_events("matrix", &[event("$a", "one"), event("$b", "two")], "s1", now).unwrap();
+        assert_eq!(fresh.iter().map(|r| (r.update_id, r.text.as_str())).collect::<Vec<_>>(), [(1, "one"), (2, "two")]);
+        // The sync repeated after a crash: $b is not new, $c is.
+        let fresh = store.bot_receive_events("matrix", &[event("$b", "two"), event("$c", "three")], "s2", now).unwrap();
+        assert_eq!(fresh.iter().map(|r| (r.update_id, r.text.as_str())).collect::<Vec<_>>(), [(3, "three")]);
+        assert_eq!(store.bot_cursor("matrix").unwrap().as_deref(), Some("s2"));
+        let open = store.bot_unfinished("matrix").unwrap();
+        assert_eq!(open.iter().map(|r| r.event_id.as_deref().unwrap()).collect::<Vec<_>>(), ["$a", "$b", "$c"]);
+        // Telegram's rows (no event id) do not collide with each other.
+        store.bot_receive("telegram", &[row(1, "x"), row(2, "y")], 3, now).unwrap();
+        assert_eq!(store.bot_unfinished("telegram").unwrap().len(), 2);
     }
 
     #[test]

@@ -117,6 +117,10 @@ const MIGRATIONS: &[&str] = &[
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );",
+    // 10: Matrix events are keyed by their event id, so a sync repeated after a
+    // crash stores (and answers) none twice.
+    "ALTER TABLE bot_inbox ADD COLUMN event_id TEXT;
+     CREATE UNIQUE INDEX bot_inbox_event ON bot_inbox (bot, event_id);",
 ];
 
 /// The schema version this build migrates to.
