@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 const T: Duration = Duration::from_secs(30);
 const BOT_PASSWORD: &str = "bot-pass-4d9f";
 
+/// fakellm's rules see the whole conversation (and every tool result it has
+/// seen), so later turns of a conversation get the first matching rule's answer:
+/// the tests tell answers apart by the message they reply to.
 const RULES: &str = r#"
 version: 1
 rules:
@@ -44,10 +47,15 @@ rules:
       content: "Hi **Ada** <3, tea & cake?"
   - name: other
     when:
-      messages_contain: ""
+      messages_contain: " "
     respond:
       content: "Understood."
 "#;
+
+/// The bot's answers to one message (replies to it).
+fn answers_to<'a>(seen: &'a [Seen], bot: &str, event_id: &str) -> Vec<&'a Seen> {
+    from_bot(seen, bot).into_iter().filter(|s| s.in_reply_to() == Some(event_id)).collect()
+}
 
 /// The homeserver with the bot's account, Ada and Bob (both allowed) and Eve (not).
 struct World {
@@ -202,9 +210,11 @@ fn an_encrypted_conversation_both_ways_set_up_by_pyractl_and_strangers_get_nothi
     eve.send_text(&room, "hello, I am Eve");
     eve.send_text(&eves, "hello from my room");
     // Ada's next message is answered; by then Eve's (sent earlier) would have been.
-    ada.send_text(&room, "and now?");
-    let seen = ada.wait_for(&room, T, |seen| said(seen, &world.bot, "Understood."));
-    assert_eq!(from_bot(&seen, &world.bot).iter().filter(|s| s.body().contains("Hi **Ada**")).count(), 1, "Eve's hello was answered");
+    let next = ada.send_text(&room, "and now?");
+    let seen = ada.wait_for(&room, T, |seen| !answers_to(seen, &world.bot, &next).is_empty());
+    let eves_hello = seen.iter().find(|s| s.body() == "hello, I am Eve").unwrap();
+    assert!(answers_to(&seen, &world.bot, &eves_hello.event_id).is_empty(), "Eve was answered");
+    assert_eq!(from_bot(&seen, &world.bot).len(), 2, "{seen:#?}");
     let eves_seen = eve.seen(&eves);
     assert!(
         !eves_seen.iter().any(|s| s.sender == world.bot && s.kind() == "m.room.message"),
@@ -246,7 +256,9 @@ fn approvals_are_answered_only_by_the_one_who_asked() {
     ada.send_text(&room, &format!("approve {code}"));
     ada.wait_for(&room, T, |seen| said(seen, &world.bot, "already decided"));
 
-    // The next one Ada denies by reply.
+    // In a new conversation, Ada denies the next one by reply.
+    ada.send_text(&room, "/new");
+    ada.wait_for(&room, T, |seen| said(seen, &world.bot, "New conversation."));
     ada.send_text(&room, "take another note");
     let seen = ada.wait_for(&room, T, |seen| from_bot(seen, &world.bot).iter().filter(|s| s.body().contains("memory__append")).count() == 2);
     let second = from_bot(&seen, &world.bot).into_iter().filter(|s| s.body().contains("memory__append")).last().unwrap().clone();
@@ -282,10 +294,16 @@ fn the_passphrase_is_asked_first_never_kept_and_wrong_ones_lock_out() {
     ada.wait_for(&room, T, |seen| said(seen, &world.bot, "Send your passphrase"));
     ada.send_text(&room, "wrong horse");
     ada.wait_for(&room, T, |seen| said(seen, &world.bot, "Wrong passphrase."));
-    ada.send_text(&room, "correct horse battery");
+    let right = ada.send_text(&room, "correct horse battery");
     // Unlocked, and the kept first message answered.
     let seen = ada.wait_for(&room, T, |seen| said(seen, &world.bot, "Hi **Ada**"));
     assert!(said(&seen, &world.bot, "Unlocked"));
+    // The passphrase leaves the room's history: redacted by the bot where its
+    // power level allows, or the bot asks Ada to delete it.
+    let redacted = |seen: &[Seen]| {
+        seen.iter().any(|s| s.kind() == "m.room.redaction" && s.sender == world.bot && (s.event["redacts"] == right.as_str() || s.event["content"]["redacts"] == right.as_str()))
+    };
+    ada.wait_for(&room, T, |seen| redacted(seen) || said(seen, &world.bot, "delete your passphrase message"));
 
     // Bob guesses three times: locked out, told once, even the right one is refused then.
     let bob = world.user("bob");
@@ -295,18 +313,17 @@ fn the_passphrase_is_asked_first_never_kept_and_wrong_ones_lock_out() {
     for guess in ["one", "two", "three"] {
         bob.send_text(&bobs, guess);
     }
+    // The lockout is told once, with the attempt that caused it; then even the right one gets nothing.
     bob.wait_for(&bobs, T, |seen| said(seen, &world.bot, "Locked for 1 minute"));
     bob.send_text(&bobs, "correct horse battery");
     bob.send_text(&bobs, "correct horse battery");
-    let seen = bob.wait_for(&bobs, T, |seen| said(seen, &world.bot, "try again in"));
-    std::thread::sleep(Duration::from_secs(2));
-    let seen_after = bob.seen(&bobs);
-    assert_eq!(
-        from_bot(&seen_after, &world.bot).iter().filter(|s| s.body().contains("try again in")).count(),
-        1,
-        "one notice per lockout: {seen:#?}"
-    );
-    assert!(!said(&seen_after, &world.bot, "Hi **Ada**"), "a locked-out sender got an answer");
+    let last = bob.send_text(&bobs, "hello?");
+    bob.wait_for(&bobs, T, |seen| seen.iter().any(|s| s.event_id == last));
+    std::thread::sleep(Duration::from_secs(3));
+    let seen = bob.seen(&bobs);
+    let told: Vec<&str> = from_bot(&seen, &world.bot).iter().map(|s| s.body()).collect();
+    assert_eq!(told.iter().filter(|b| b.contains("Locked")).count(), 1, "{told:?}");
+    assert!(!told.iter().any(|b| b.contains("Hi **Ada**") || b.contains("Unlocked")), "{told:?}");
 
     // No attempt is in pyrad's database or its log.
     drop(pyrad);
@@ -332,15 +349,15 @@ fn the_hourly_limit_answers_once_and_approval_answers_do_not_count() {
     ada.send_text(&room, &format!("approve {}", code_of(prompt.body())));
     ada.wait_for(&room, T, |seen| said(seen, &world.bot, "Noted it."));
     // Message 2 passes, 3 and 4 do not: one notice.
-    ada.send_text(&room, "hello");
-    ada.wait_for(&room, T, |seen| said(seen, &world.bot, "Hi **Ada**"));
-    ada.send_text(&room, "hello again");
-    ada.send_text(&room, "hello once more");
+    let second = ada.send_text(&room, "hello");
+    ada.wait_for(&room, T, |seen| !answers_to(seen, &world.bot, &second).is_empty());
+    let third = ada.send_text(&room, "hello again");
+    let fourth = ada.send_text(&room, "hello once more");
     ada.wait_for(&room, T, |seen| said(seen, &world.bot, "hourly message limit"));
     std::thread::sleep(Duration::from_secs(2));
     let seen = ada.seen(&room);
     assert_eq!(from_bot(&seen, &world.bot).iter().filter(|s| s.body().contains("hourly message limit")).count(), 1);
-    assert_eq!(from_bot(&seen, &world.bot).iter().filter(|s| s.body().contains("Hi **Ada**")).count(), 1);
+    assert!(answers_to(&seen, &world.bot, &third).is_empty() && answers_to(&seen, &world.bot, &fourth).is_empty());
 }
 
 #[test]
@@ -359,28 +376,28 @@ fn a_restart_loses_and_repeats_nothing_and_keeps_the_device() {
     // pyrad dies without a goodbye; Ada writes twice while it is down.
     pyrad.signal(libc::SIGKILL);
     drop(pyrad);
-    ada.send_text(&room, "first while you were away");
-    ada.send_text(&room, "second while you were away");
+    let first = ada.send_text(&room, "first while you were away");
+    let second = ada.send_text(&room, "second while you were away");
     let pyrad = Pyrad::start_with(&home, llm.options());
     wait_connected(&pyrad);
-    let seen = ada.wait_for(&room, T, |seen| {
-        from_bot(seen, &world.bot).iter().filter(|s| s.body().contains("Understood.")).count() >= 2
-    });
+    let answered_once = |seen: &[Seen], id: &str| answers_to(seen, &world.bot, id).len() == 1;
+    ada.wait_for(&room, T, |seen| answered_once(seen, &first) && answered_once(seen, &second));
     // One more restart, cleanly this time: nothing is answered again.
     drop(pyrad);
     let pyrad = Pyrad::start_with(&home, llm.options());
     wait_connected(&pyrad);
-    ada.send_text(&room, "hello again");
-    let seen_after = ada.wait_for(&room, T, |seen| {
-        from_bot(seen, &world.bot).iter().filter(|s| s.body().contains("Hi **Ada**")).count() == 2
-    });
-    let understood = |seen: &[Seen]| from_bot(seen, &world.bot).iter().filter(|s| s.body().contains("Understood.")).count();
-    assert_eq!(understood(&seen), 2, "{seen:#?}");
-    assert_eq!(understood(&seen_after), 2, "an answer was repeated after the restart");
+    let third = ada.send_text(&room, "and after that?");
+    ada.wait_for(&room, T, |seen| answered_once(seen, &third));
+    std::thread::sleep(Duration::from_secs(1));
+    let seen_after = ada.seen(&room);
+    for id in [&first, &second, &third] {
+        assert!(answered_once(&seen_after, id), "{id} was not answered exactly once: {seen_after:#?}");
+    }
+    assert_eq!(from_bot(&seen_after, &world.bot).len(), 4, "{seen_after:#?}");
     // Every answer reached Ada encrypted and readable: the device and its keys were kept.
     assert!(from_bot(&seen_after, &world.bot).iter().all(|s| s.encrypted && !s.undecryptable));
     assert_eq!(ada.device_count(&world.bot), 1, "the bot made a new device on restart");
-    assert!(!home.log().contains("starting a new device"));
+    assert!(!home.log().contains("starting a new device"), "{}", home.log());
     drop(pyrad);
 }
 

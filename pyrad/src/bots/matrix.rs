@@ -85,7 +85,14 @@ pub async fn run(
     let mut backoff = Duration::from_secs(1);
     loop {
         report("starting", None, None);
-        let failure = match connect(&settings, &vault).await {
+        let connected = tokio::select! {
+            r = connect(&settings, &vault) => r,
+            () = stop.cancelled() => {
+                report("disabled", Some("stopped".into()), None);
+                return;
+            }
+        };
+        let failure = match connected {
             Ok((client, fresh_store)) => {
                 backoff = Duration::from_secs(1);
                 let me = client.user_id().map(ToString::to_string);
@@ -148,6 +155,11 @@ async fn connect(settings: &Settings, vault: &Vault) -> anyhow::Result<(Client, 
     let had_store = settings.store_dir.join("matrix-sdk-crypto.sqlite3").exists();
     let session: Option<MatrixSession> = secret(SESSION)?.and_then(|s| serde_json::from_str(&s).ok());
     let restore = session.filter(|s| had_store && s.meta.user_id.as_str() == settings.user);
+    let password = secret(PASSWORD)?;
+    let token = secret(ACCESS_TOKEN)?;
+    if restore.is_none() && password.is_none() && token.is_none() {
+        anyhow::bail!("no password or access token: `pyractl bots setup matrix --password-stdin` stores it as {PASSWORD}");
+    }
     if restore.is_none() && had_store {
         // A store without its session (or of another user) holds keys of a device
         // this login will not be: start it afresh rather than fight over one-time keys.
@@ -172,7 +184,6 @@ async fn connect(settings: &Settings, vault: &Vault) -> anyhow::Result<(Client, 
             Err(e) => Err(e).context("while checking the Matrix session"),
         };
     }
-    let password = secret(PASSWORD)?;
     if let Some(password) = password {
         client
             .matrix_auth()
@@ -181,7 +192,7 @@ async fn connect(settings: &Settings, vault: &Vault) -> anyhow::Result<(Client, 
             .send()
             .await
             .with_context(|| format!("while logging in as {}", settings.user))?;
-    } else if let Some(token) = secret(ACCESS_TOKEN)? {
+    } else if let Some(token) = token {
         let device = whoami_device(&settings.homeserver, &token).await?;
         let user_id = OwnedUserId::try_from(settings.user.as_str()).context("while reading [bots.matrix] user")?;
         let session = MatrixSession {
@@ -524,8 +535,11 @@ impl Shared {
                 self.done(&row, false);
             }
             Admit::Unlocked { kept } => {
-                self.forget(&room, &row).await;
-                self.say(&room, "🔓 Unlocked.").await;
+                if self.forget(&room, &row).await {
+                    self.say(&room, "🔓 Unlocked.").await;
+                } else {
+                    self.say(&room, "🔓 Unlocked. I may not remove messages in this room: please delete your passphrase message from its history.").await;
+                }
                 if let Some(text) = kept {
                     let row = InboxRow { event_id: None, ..row.clone() };
                     self.turn(&room, &row, &text, stop).await;
@@ -560,14 +574,24 @@ impl Shared {
         }
     }
 
-    /// A passphrase attempt: redacted from the room (where the bot may) and never kept.
-    async fn forget(&self, room: &Room, row: &InboxRow) {
-        if let Some(event) = row.event_id.as_deref().and_then(|e| OwnedEventId::try_from(e).ok())
-            && let Err(e) = room.redact(&event, Some("passphrase"), None).await
-        {
-            tracing::debug!(error = %e, "cannot redact a passphrase message");
+    /// A passphrase attempt: redacted from the room (where the bot may) and never
+    /// kept; false when it could not be redacted.
+    async fn forget(&self, room: &Room, row: &InboxRow) -> bool {
+        // A redaction the bot has no power for is accepted by some homeservers and
+        // never applied: ask the power levels first.
+        let may = match (&self.me, room.power_levels().await) {
+            (Some(me), Ok(levels)) => levels.user_can_redact_event_of_other(me),
+            _ => false,
+        };
+        let mut redacted = false;
+        if may && let Some(event) = row.event_id.as_deref().and_then(|e| OwnedEventId::try_from(e).ok()) {
+            match room.redact(&event, Some("passphrase"), None).await {
+                Ok(_) => redacted = true,
+                Err(e) => tracing::debug!(error = %e, "cannot redact a passphrase message"),
+            }
         }
         self.done(row, true);
+        redacted
     }
 
     fn done(&self, row: &InboxRow, redact: bool) {

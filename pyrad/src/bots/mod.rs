@@ -39,6 +39,8 @@ pub use proto::ipc::BotStatus as BotState;
 pub struct Bots {
     states: Arc<Mutex<BTreeMap<&'static str, SharedState>>>,
     running: Arc<Mutex<Option<CancellationToken>>>,
+    /// The Matrix bot's task: a new one waits for the old one to end, so two never share its store.
+    matrix_task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 /// One bot's state, written by the bot, read by `daemon.status`.
@@ -179,7 +181,16 @@ impl Bots {
                 sync_timeout: Duration::from_secs(u64::from(matrix.sync_timeout_secs.clamp(1, 120))),
             };
             let Deps { service, store, vault, .. } = deps.clone();
-            tokio::spawn(matrix::run(settings, service, gate, store, vault, state, stop.clone()));
+            let stop = stop.clone();
+            let Ok(mut task) = self.matrix_task.lock() else { return };
+            let previous = task.take();
+            *task = Some(tokio::spawn(async move {
+                if let Some(previous) = previous {
+                    // Cancelled by the new start's token; it ends at its next await.
+                    let _ = previous.await;
+                }
+                matrix::run(settings, service, gate, store, vault, state, stop).await;
+            }));
         }
         #[cfg(not(feature = "matrix"))]
         {
