@@ -128,8 +128,7 @@ fn said(seen: &[Seen], bot: &str, needle: &str) -> bool {
 /// The latest text of a message: its last edit's new content, or its own body.
 fn current(seen: &[Seen], event_id: &str) -> String {
     seen.iter()
-        .filter(|s| s.replaces() == Some(event_id))
-        .last()
+        .rfind(|s| s.replaces() == Some(event_id))
         .map(|e| e.event["content"]["m.new_content"]["body"].as_str().unwrap_or_default().to_owned())
         .or_else(|| seen.iter().find(|s| s.event_id == event_id).map(|s| s.body().to_owned()))
         .unwrap_or_default()
@@ -190,7 +189,9 @@ fn an_encrypted_conversation_both_ways_set_up_by_pyractl_and_strangers_get_nothi
     assert_eq!(answer.event["content"]["formatted_body"], "Hi <b>Ada</b> &lt;3, tea &amp; cake?");
     assert_eq!(answer.in_reply_to(), Some(asked.as_str()), "{answer:?}");
     // Every event the bot sent into this room was encrypted.
-    assert!(seen.iter().filter(|s| s.sender == world.bot && s.kind().starts_with("m.room.message")).all(|s| s.encrypted));
+    assert!(
+        seen.iter().filter(|s| s.sender == world.bot && s.kind().starts_with("m.room.message")).all(|s| s.encrypted)
+    );
     // The typing notice was shown while the model worked and cleared after.
     let typing = |seen: &[Seen]| -> Vec<bool> {
         seen.iter()
@@ -260,8 +261,11 @@ fn approvals_are_answered_only_by_the_one_who_asked() {
     ada.send_text(&room, "/new");
     ada.wait_for(&room, T, |seen| said(seen, &world.bot, "New conversation."));
     ada.send_text(&room, "take another note");
-    let seen = ada.wait_for(&room, T, |seen| from_bot(seen, &world.bot).iter().filter(|s| s.body().contains("memory__append")).count() == 2);
-    let second = from_bot(&seen, &world.bot).into_iter().filter(|s| s.body().contains("memory__append")).last().unwrap().clone();
+    let seen = ada.wait_for(&room, T, |seen| {
+        from_bot(seen, &world.bot).iter().filter(|s| s.body().contains("memory__append")).count() == 2
+    });
+    let second =
+        from_bot(&seen, &world.bot).into_iter().rfind(|s| s.body().contains("memory__append")).unwrap().clone();
     ada.send_text(&room, &format!("deny {}", code_of(second.body())));
     let seen = ada.wait_for(&room, T, |seen| said(seen, &world.bot, "I did not write it."));
     assert!(current(&seen, &second.event_id).ends_with("❌ Denied"), "{}", current(&seen, &second.event_id));
@@ -301,7 +305,11 @@ fn the_passphrase_is_asked_first_never_kept_and_wrong_ones_lock_out() {
     // The passphrase leaves the room's history: redacted by the bot where its
     // power level allows, or the bot asks Ada to delete it.
     let redacted = |seen: &[Seen]| {
-        seen.iter().any(|s| s.kind() == "m.room.redaction" && s.sender == world.bot && (s.event["redacts"] == right.as_str() || s.event["content"]["redacts"] == right.as_str()))
+        seen.iter().any(|s| {
+            s.kind() == "m.room.redaction"
+                && s.sender == world.bot
+                && (s.event["redacts"] == right.as_str() || s.event["content"]["redacts"] == right.as_str())
+        })
     };
     ada.wait_for(&room, T, |seen| redacted(seen) || said(seen, &world.bot, "delete your passphrase message"));
 

@@ -96,7 +96,13 @@ pub struct MatrixSection {
 
 impl Default for MatrixSection {
     fn default() -> Self {
-        Self { enabled: false, homeserver: String::new(), user: String::new(), allow: Vec::new(), sync_timeout_secs: 30 }
+        Self {
+            enabled: false,
+            homeserver: String::new(),
+            user: String::new(),
+            allow: Vec::new(),
+            sync_timeout_secs: 30,
+        }
     }
 }
 

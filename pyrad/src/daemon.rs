@@ -169,7 +169,12 @@ impl Daemon {
 
     fn bot_deps(&self) -> crate::bots::Deps {
         let d = &self.0;
-        crate::bots::Deps { service: d.chat.clone(), vault: d.vault.clone(), store: d.store.clone(), home: d.home.root.clone() }
+        crate::bots::Deps {
+            service: d.chat.clone(),
+            vault: d.vault.clone(),
+            store: d.store.clone(),
+            home: d.home.root.clone(),
+        }
     }
 
     /// Reads `[bots]` from config.toml (and the environment) and the vault again, and restarts the bots.

@@ -308,15 +308,14 @@ impl MatrixUser {
     pub fn wait_joined(&self, room: &str, user: &str) {
         let deadline = Instant::now() + crate::TIMEOUT;
         loop {
-            let joined = self.rt.block_on(async {
-                let room = self.room(room);
-                let user = OwnedUserId::try_from(user).expect("a user id");
-                room.get_member_no_sync(&user)
-                    .await
-                    .ok()
-                    .flatten()
-                    .is_some_and(|m| *m.membership() == matrix_sdk::ruma::events::room::member::MembershipState::Join)
-            });
+            let joined =
+                self.rt.block_on(async {
+                    let room = self.room(room);
+                    let user = OwnedUserId::try_from(user).expect("a user id");
+                    room.get_member_no_sync(&user).await.ok().flatten().is_some_and(|m| {
+                        *m.membership() == matrix_sdk::ruma::events::room::member::MembershipState::Join
+                    })
+                });
             if joined {
                 return;
             }

@@ -142,7 +142,10 @@ pub async fn run(
 async fn connect(settings: &Settings, vault: &Vault) -> anyhow::Result<(Client, bool)> {
     use anyhow::Context;
     let secret = |name: &str| -> anyhow::Result<Option<String>> {
-        Ok(vault.get(name).with_context(|| format!("while reading {name} from the vault"))?.map(|s| s.expose_secret().to_owned()))
+        Ok(vault
+            .get(name)
+            .with_context(|| format!("while reading {name} from the vault"))?
+            .map(|s| s.expose_secret().to_owned()))
     };
     let store_key = match secret(STORE_KEY)? {
         Some(k) => k,
@@ -158,7 +161,9 @@ async fn connect(settings: &Settings, vault: &Vault) -> anyhow::Result<(Client, 
     let password = secret(PASSWORD)?;
     let token = secret(ACCESS_TOKEN)?;
     if restore.is_none() && password.is_none() && token.is_none() {
-        anyhow::bail!("no password or access token: `pyractl bots setup matrix --password-stdin` stores it as {PASSWORD}");
+        anyhow::bail!(
+            "no password or access token: `pyractl bots setup matrix --password-stdin` stores it as {PASSWORD}"
+        );
     }
     if restore.is_none() && had_store {
         // A store without its session (or of another user) holds keys of a device
@@ -201,7 +206,9 @@ async fn connect(settings: &Settings, vault: &Vault) -> anyhow::Result<(Client, 
         };
         client.restore_session(session).await.context("while using the Matrix access token")?;
     } else {
-        anyhow::bail!("no password or access token: `pyractl bots setup matrix --password-stdin` stores it as {PASSWORD}");
+        anyhow::bail!(
+            "no password or access token: `pyractl bots setup matrix --password-stdin` stores it as {PASSWORD}"
+        );
     }
     let session = client.matrix_auth().session().context("the Matrix login gave no session")?;
     vault.set(SESSION, &serde_json::to_string(&session)?).context("while keeping the Matrix session")?;
@@ -223,7 +230,10 @@ async fn whoami_device(homeserver: &str, token: &str) -> anyhow::Result<String> 
     if !status.is_success() {
         anyhow::bail!("the homeserver refused the access token: {} {}", status, body["error"].as_str().unwrap_or(""));
     }
-    body["device_id"].as_str().map(str::to_owned).context("the access token has no device (log in with a password instead)")
+    body["device_id"]
+        .as_str()
+        .map(str::to_owned)
+        .context("the access token has no device (log in with a password instead)")
 }
 
 fn random_key() -> std::io::Result<String> {
@@ -411,7 +421,10 @@ impl Shared {
     }
 
     /// Sender, event id and meaning of one timeline event, if it is one the bot reads.
-    fn read(&self, event: &matrix_sdk::deserialized_responses::TimelineEvent) -> Option<(String, OwnedEventId, Inbound)> {
+    fn read(
+        &self,
+        event: &matrix_sdk::deserialized_responses::TimelineEvent,
+    ) -> Option<(String, OwnedEventId, Inbound)> {
         let sender = event.sender()?;
         if self.me.as_deref() == Some(&*sender) {
             return None;
@@ -436,7 +449,10 @@ impl Shared {
             }
             "m.reaction" => {
                 let relates = &content["m.relates_to"];
-                Inbound::Reaction { key: relates["key"].as_str()?.to_owned(), target: relates["event_id"].as_str()?.to_owned() }
+                Inbound::Reaction {
+                    key: relates["key"].as_str()?.to_owned(),
+                    target: relates["event_id"].as_str()?.to_owned(),
+                }
             }
             _ => return None,
         };
@@ -489,7 +505,12 @@ impl Shared {
     }
 
     /// Hands a stored message to its room's worker (started on first use).
-    fn dispatch(self: &Arc<Self>, workers: &mut HashMap<String, mpsc::UnboundedSender<InboxRow>>, row: InboxRow, stop: &CancellationToken) {
+    fn dispatch(
+        self: &Arc<Self>,
+        workers: &mut HashMap<String, mpsc::UnboundedSender<InboxRow>>,
+        row: InboxRow,
+        stop: &CancellationToken,
+    ) {
         let room = row.chat.clone();
         let tx = workers.entry(room.clone()).or_insert_with(|| {
             let (tx, mut rx) = mpsc::unbounded_channel::<InboxRow>();
@@ -503,7 +524,11 @@ impl Shared {
             tx
         });
         if let Err(mpsc::error::SendError(row)) = tx.send(row) {
-            tracing::warn!(room, update = row.update_id, "a room worker is gone; the message is handled after a restart");
+            tracing::warn!(
+                room,
+                update = row.update_id,
+                "a room worker is gone; the message is handled after a restart"
+            );
         }
     }
 
@@ -556,7 +581,8 @@ impl Shared {
             Admit::Locked { remaining, notice } => {
                 self.forget(&room, &row).await;
                 if notice {
-                    self.say(&room, &format!("Locked after wrong passphrases; try again in {}.", minutes(remaining))).await;
+                    self.say(&room, &format!("Locked after wrong passphrases; try again in {}.", minutes(remaining)))
+                        .await;
                 }
             }
             Admit::RateLimited { notice } => {
@@ -566,7 +592,10 @@ impl Shared {
                 self.done(&row, false);
             }
             Admit::Refused { verdict } => {
-                let text = format!("⚠️ This message looks like a prompt injection ({}), so I did not pass it on.", verdict.reason());
+                let text = format!(
+                    "⚠️ This message looks like a prompt injection ({}), so I did not pass it on.",
+                    verdict.reason()
+                );
                 self.say(&room, &text).await;
                 self.done(&row, false);
             }
@@ -656,7 +685,8 @@ impl Shared {
                         Event::Approval(r) => this.prompt(&room, &requester, r).await,
                         Event::Decided(id, decision) => this.outcome(&id, decision).await,
                         Event::Warning(w) => {
-                            let what = format!("⚠️ {} looked like a prompt injection ({}).", w.source, w.verdict.reason());
+                            let what =
+                                format!("⚠️ {} looked like a prompt injection ({}).", w.source, w.verdict.reason());
                             this.send_notice(room.room_id(), &what).await;
                         }
                     }
@@ -765,7 +795,9 @@ impl Shared {
             }
             Err(e) => {
                 tracing::error!(error = %e, tool = r.tool, "cannot deliver an approval prompt; the call is denied");
-                if let Err(e) = self.service.respond(&channel_name(room), &r.id, &r.args_sha256, Answer::Deny, Scope::Once) {
+                if let Err(e) =
+                    self.service.respond(&channel_name(room), &r.id, &r.args_sha256, Answer::Deny, Scope::Once)
+                {
                     tracing::warn!(error = %e, "cannot deny an undeliverable request");
                 }
             }
@@ -821,7 +853,11 @@ impl Shared {
         }
         let prompt = self.prompts.lock().ok().and_then(|p| p.values().find(|p| p.event.as_str() == target).cloned());
         let Some(prompt) = prompt else { return };
-        let words = Words { answer: if yes { Answer::Approve } else { Answer::Deny }, scope: Scope::Once, code: Some(prompt.code) };
+        let words = Words {
+            answer: if yes { Answer::Approve } else { Answer::Deny },
+            scope: Scope::Once,
+            code: Some(prompt.code),
+        };
         self.answer(room, sender, words, None).await;
     }
 
@@ -849,9 +885,11 @@ impl Shared {
             Some(code) => match live.iter().find(|p| p.code.eq_ignore_ascii_case(code)) {
                 Some(p) => p.clone(),
                 None => {
-                    let decided = self.decided.lock().ok().and_then(|d| {
-                        d.iter().find(|(c, _)| c.eq_ignore_ascii_case(code)).map(|(_, w)| *w)
-                    });
+                    let decided = self
+                        .decided
+                        .lock()
+                        .ok()
+                        .and_then(|d| d.iter().find(|(c, _)| c.eq_ignore_ascii_case(code)).map(|(_, w)| *w));
                     return Some(match decided {
                         Some(word) => format!("That request was already decided ({word})."),
                         None => format!("No request here has the code {code}: check it and answer again."),
@@ -861,11 +899,19 @@ impl Shared {
             None => match live.as_slice() {
                 [one] => one.clone(),
                 [] => return None,
-                _ => return Some("Several requests are waiting: answer with their code, as in \"approve <code>\".".into()),
+                _ => {
+                    return Some(
+                        "Several requests are waiting: answer with their code, as in \"approve <code>\".".into(),
+                    );
+                }
             },
         };
         if prompt.requester != sender {
-            tracing::warn!(sender, requester = prompt.requester, "an approval answer from someone else than the person asked was refused");
+            tracing::warn!(
+                sender,
+                requester = prompt.requester,
+                "an approval answer from someone else than the person asked was refused"
+            );
             return Some(format!("Only {} may answer this request.", prompt.requester));
         }
         let origin = format!("{BOT}:{room}");
