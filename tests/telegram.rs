@@ -283,7 +283,7 @@ fn pyractl_connects_the_bot_without_a_restart_and_reports_a_bad_token() {
     let pyrad = Pyrad::start_with(&home, llm.options());
     let (code, out, err) = pyra_tests::pyractl_with_input(&home, &["bots", "status"], "");
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(out.trim(), "telegram: disabled");
+    assert_eq!(out.trim(), "matrix: disabled\ntelegram: disabled");
 
     // A wrong token: an error with the reason, and the token shown nowhere.
     let wrong = "7000000001:AAWrongTokenWrongTokenWrongToken00";

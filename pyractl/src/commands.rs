@@ -330,7 +330,8 @@ fn setup_bot(
         let states = client.call::<BotsStatus>(&Empty)?;
         let settled = states.get(name).is_some_and(|s| s.state != "starting");
         if settled || std::time::Instant::now() > deadline {
-            return Ok(states);
+            // Only the bot just set up: the others did not change.
+            return Ok(states.into_iter().filter(|(n, _)| n == name).collect());
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }

@@ -110,7 +110,7 @@ fn main() -> anyhow::Result<()> {
     chat_rows(&pyrad, dir.path(), &mut rows)?;
     plugin_rows(&pyrad, dir.path(), &mut rows)?;
     scanner_rows(&pyrad, dir.path(), &mut rows)?;
-    telegram_rows(&pyrad, dir.path(), &mut rows)?;
+    bot_rows(&pyrad, dir.path(), &mut rows)?;
 
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
     let vwidth = rows.iter().map(|r| r.1.len()).max().unwrap_or(10);
@@ -170,6 +170,24 @@ fn serve_stream(stream: std::net::TcpStream, stamp: &Mutex<Option<Instant>>) {
     let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
     let mut out = std::io::BufWriter::new(stream.try_clone().expect("socket clone"));
     let _ = out.write_all(head.as_bytes());
+    // `tool:note` in the newest message asks for a call that needs approval; its result ends the turn.
+    let last = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|b| b["messages"].as_array().and_then(|m| m.last().cloned()))
+        .unwrap_or_default();
+    if last["role"] == "user" && last["content"].as_str().is_some_and(|c| c.contains("tool:note")) {
+        let args = r#"{\"name\":\"notes.md\",\"text\":\"bench\"}"#;
+        let _ = write!(
+            out,
+            "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{{\"name\":\"memory__append\",\"arguments\":\"{args}\"}}}}]}},\"finish_reason\":null}}]}}\n\n"
+        );
+        let _ = out.write_all(
+            b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n",
+        );
+        let _ = out.flush();
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        return;
+    }
     for i in 0..chunks {
         let _ = write!(
             out,
@@ -557,42 +575,62 @@ fn pin_to_one_cpu() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The Telegram bot against the fake Bot API with the fast provider: how soon a
-/// message gets its first reply chunk, and what the connected bot costs at rest.
-fn telegram_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, String)>) -> anyhow::Result<()> {
+/// Both bots in one pyrad, with the fast provider: the Telegram bot against the
+/// fake Bot API, the Matrix bot against a real Synapse (an encrypted room). How
+/// soon a message gets its first reply chunk, how soon an approval prompt shows,
+/// and what the two connected bots cost at rest.
+fn bot_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, String)>) -> anyhow::Result<()> {
+    use pyra_tests::matrix::{MatrixUser, Synapse};
     const ADA: i64 = 4242;
     let (url, _) = fast_provider()?;
     let telegram = pyra_tests::telegram::FakeTelegram::start();
+    let synapse = Synapse::start();
+    let bot = synapse.register("pyra", "bench-bot-pass");
+    let ada_id = synapse.register("ada", "ada-pass-1");
     let home = scratch.join("bot-home");
     std::fs::create_dir_all(&home)?;
     let config = format!(
-        "[bots]\nmessages_per_hour = 10000\n\n[bots.telegram]\nenabled = true\nallow = [{ADA}]\napi_url = \"{}\"\n",
-        telegram.url()
+        "[bots]\nmessages_per_hour = 10000\n\n[bots.telegram]\nenabled = true\nallow = [{ADA}]\napi_url = \"{}\"\n\n\
+         [bots.matrix]\nenabled = true\nhomeserver = \"{}\"\nuser = \"{bot}\"\nallow = [\"{ada_id}\"]\n",
+        telegram.url(),
+        synapse.url(),
     );
     std::fs::write(home.join("config.toml"), config)?;
     let (_, guard) =
         start_with(pyrad, &home, scratch, &[("PYRA__PROVIDER__PRESET", "custom"), ("PYRA__PROVIDER__BASE_URL", &url)])?;
     let mut client = LineClient::connect(&home.join("run/pyrad.sock"))?;
     client.call("vault.set", serde_json::json!({"key": "bot:telegram:token", "value": telegram.token()}))?;
+    client.call("vault.set", serde_json::json!({"key": "bot:matrix:password", "value": "bench-bot-pass"}))?;
     client.call("bots.reload", serde_json::json!({}))?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while client.call("bots.status", serde_json::json!({}))?["telegram"]["state"] != "connected" {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = client.call("bots.status", serde_json::json!({}))?;
+        if status["telegram"]["state"] == "connected" && status["matrix"]["state"] == "connected" {
+            break;
+        }
         if Instant::now() > deadline {
-            bail!("the Telegram bot did not connect");
+            bail!("the bots did not connect: {status}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+
+    // Telegram: first reply chunk, then approval prompts (each denied at once).
+    let wait_more = |before: usize, what: &str| -> anyhow::Result<()> {
+        let t = Instant::now();
+        while telegram.bot_messages(ADA).len() <= before {
+            if t.elapsed() > Duration::from_secs(20) {
+                bail!("no {what}");
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
+    };
     let mut times = Vec::new();
     for i in 0..60 {
         let before = telegram.bot_messages(ADA).len();
         let t = Instant::now();
         telegram.send_text(ADA, &format!("chunks:5 hi {i}"));
-        while telegram.bot_messages(ADA).len() <= before {
-            if t.elapsed() > Duration::from_secs(20) {
-                bail!("no reply to message {i}");
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_more(before, "reply")?;
         if i >= 10 {
             times.push(t.elapsed());
         }
@@ -604,10 +642,82 @@ fn telegram_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, S
         format!("{} / {}", ms(percentile(&mut times, 50.0)), ms(percentile(&mut times, 95.0))),
         String::new(),
     ));
-    std::thread::sleep(Duration::from_secs(2));
+    let mut prompts = Vec::new();
+    for i in 0..30 {
+        let before = telegram.bot_messages(ADA).len();
+        let t = Instant::now();
+        telegram.send_text(ADA, &format!("tool:note {i}"));
+        wait_more(before, "approval prompt")?;
+        prompts.push(t.elapsed());
+        let prompt = telegram.bot_messages(ADA).into_iter().last().context("the prompt")?;
+        let data = prompt["reply_markup"]["inline_keyboard"][0][1]["callback_data"]
+            .as_str()
+            .context("a Deny button")?
+            .to_owned();
+        let before = telegram.bot_messages(ADA).len();
+        telegram.press(ADA, prompt["message_id"].as_i64().context("the prompt's id")?, &data);
+        wait_more(before, "answer after the denial")?;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    rows.push((
+        format!("telegram: inbound message to approval prompt shown, p50 / p95 of {}", prompts.len()),
+        format!("{} / {}", ms(percentile(&mut prompts, 50.0)), ms(percentile(&mut prompts, 95.0))),
+        String::new(),
+    ));
+
+    // Matrix, in an encrypted room: the answer (the bot does not stream), then prompts.
+    let ada = MatrixUser::login(&synapse, "ada", "ada-pass-1");
+    let room = ada.create_room(&[&bot], true);
+    ada.wait_joined(&room, &bot);
+    let from_bot = |ada: &MatrixUser| -> Vec<pyra_tests::matrix::Seen> {
+        ada.from(&room, &bot).into_iter().filter(|s| s.kind() == "m.room.message" && s.replaces().is_none()).collect()
+    };
+    let mut answers = Vec::new();
+    for i in 0..40 {
+        let before = from_bot(&ada).len();
+        let t = Instant::now();
+        ada.send_text(&room, &format!("chunks:5 hi {i}"));
+        ada.wait_for(&room, Duration::from_secs(20), |_| from_bot(&ada).len() > before);
+        if i >= 5 {
+            answers.push(t.elapsed());
+        }
+    }
+    rows.push((
+        format!("matrix (encrypted room): inbound message to reply, p50 / p95 of {}", answers.len()),
+        format!("{} / {}", ms(percentile(&mut answers, 50.0)), ms(percentile(&mut answers, 95.0))),
+        String::new(),
+    ));
+    let mut prompts = Vec::new();
+    for i in 0..30 {
+        let before = from_bot(&ada).len();
+        let t = Instant::now();
+        ada.send_text(&room, &format!("tool:note {i}"));
+        ada.wait_for(&room, Duration::from_secs(20), |_| from_bot(&ada).len() > before);
+        prompts.push(t.elapsed());
+        let prompt = from_bot(&ada).pop().context("the prompt")?;
+        let code: String = prompt
+            .body()
+            .split("\"deny ")
+            .nth(1)
+            .unwrap_or_default()
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        let before = from_bot(&ada).len();
+        ada.send_text(&room, &format!("deny {code}"));
+        ada.wait_for(&room, Duration::from_secs(20), |_| from_bot(&ada).len() > before);
+    }
+    rows.push((
+        format!("matrix (encrypted room): inbound message to approval prompt shown, p50 / p95 of {}", prompts.len()),
+        format!("{} / {}", ms(percentile(&mut prompts, 50.0)), ms(percentile(&mut prompts, 95.0))),
+        String::new(),
+    ));
+    drop(ada);
+
+    std::thread::sleep(Duration::from_secs(5));
     let pid = guard.child.id();
     rows.push((
-        "pyrad RSS with the Telegram bot connected, idle (RssAnon)".into(),
+        "pyrad RSS with both bots connected, idle (RssAnon)".into(),
         format!("{:.1} MiB ({:.1} MiB)", rss_mib(pid)?, status_kib(pid, "RssAnon:")? / 1024.0),
         verdict(rss_mib(pid)? < 30.0, "< 30 MiB"),
     ));
