@@ -337,3 +337,104 @@ fn approve_for_this_session_lets_the_next_call_through_without_asking() {
         bot_messages(&chat).into_iter().find(|m| m["text"].as_str().unwrap().contains("memory__append")).unwrap();
     assert!(edited["text"].as_str().unwrap().contains("Approved for this session"), "{edited}");
 }
+
+#[test]
+fn a_streamed_answer_is_edited_no_more_often_than_the_interval() {
+    // fakellm streams a word every 10 ms: 400 words take about 4 s.
+    let story = (0..400).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
+    let rules = format!(
+        "version: 1\nrules:\n  - name: story\n    when:\n      messages_contain: \"story\"\n    respond:\n      content: \"{story}\"\n"
+    );
+    let llm = FakeLlm::start(&rules);
+    let telegram = FakeTelegram::start();
+    let (_home, _pyrad) = start(&llm, &telegram, "");
+    telegram.send_text(ADA, "tell me a story");
+    telegram.wait_for(ADA, T, |chat| {
+        bot_messages(chat).iter().any(|m| m["text"].as_str().is_some_and(|t| t.ends_with("w399")))
+    });
+    let edits: Vec<f64> =
+        telegram.calls_of("editMessageText").iter().map(|c| c["time"].as_f64().unwrap()).collect::<Vec<_>>();
+    // Streamed: the live message was edited several times while the model wrote...
+    assert!(edits.len() >= 3, "{} edits", edits.len());
+    // ...never sooner than 300 ms (edit_interval_ms) after the one before, give or take
+    // the network's jitter.
+    let gaps: Vec<f64> = edits.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|g| *g >= 0.25), "edits closer than the interval: {gaps:?}");
+    // One message for the whole answer: no flood of new ones.
+    assert_eq!(telegram.calls_of("sendMessage").len(), 1);
+}
+
+#[test]
+fn a_dropped_connection_loses_no_reply_and_sends_none_twice() {
+    let llm = FakeLlm::start(RULES);
+    let telegram = FakeTelegram::start();
+    let (_home, _pyrad) = start(&llm, &telegram, "");
+    // The first sendMessage's connection is reset before any answer.
+    telegram.fail("sendMessage", "drop", 1, json!({}));
+    let asked = telegram.send_text(ADA, "hello");
+    let chat = telegram.wait_for(ADA, T, |chat| {
+        bot_messages(chat).iter().any(|m| m["text"].as_str().is_some_and(|t| t.contains("Hi Ada")))
+    });
+    let answers: Vec<Value> = bot_messages(&chat).into_iter().filter(|m| m["reply_to_message_id"] == asked).collect();
+    assert_eq!(answers.len(), 1, "{chat}");
+    assert!(telegram.calls_of("sendMessage").iter().any(|c| c["injected"] == "drop"), "the failure was not injected");
+}
+
+#[test]
+fn a_prompt_that_cannot_be_delivered_denies_the_call_at_once() {
+    let llm = FakeLlm::start(RULES);
+    let telegram = FakeTelegram::start();
+    // A long timeout: only an immediate denial answers within the test's wait.
+    let (_home, pyrad) = start(&llm, &telegram, "\n[approval]\ntimeouts = { telegram = 600 }\n");
+    let refusal = json!({"error_code": 403, "description": "Forbidden: bot was blocked by the user"});
+    telegram.fail("sendMessage", "error", 1, refusal);
+    telegram.send_text(ADA, "please take a note");
+    telegram.wait_for(ADA, T, |chat| {
+        bot_messages(chat).iter().any(|m| m["text"].as_str().is_some_and(|t| t.contains("I did not write it.")))
+    });
+    let audit = pyrad.client().result("audit.list", json!({"limit": 1}));
+    assert_eq!(audit[0]["tool"], "memory__append", "{audit}");
+    assert_eq!(audit[0]["decision"], "denied", "{audit}");
+    assert!(!bot_messages(&telegram.chat(ADA)).iter().any(|m| !m["reply_markup"].is_null()), "a prompt was shown");
+}
+
+#[test]
+fn new_sessions_and_resume_work_in_the_chat() {
+    let llm = FakeLlm::start(RULES);
+    let telegram = FakeTelegram::start();
+    let (_home, pyrad) = start(&llm, &telegram, "");
+    let said = |needle: &'static str| {
+        move |chat: &Value| bot_messages(chat).iter().any(|m| m["text"].as_str().is_some_and(|t| t.contains(needle)))
+    };
+    telegram.send_text(ADA, "hello");
+    telegram.wait_for(ADA, T, |chat| bot_messages(chat).len() == 1);
+    let sessions = || pyrad.client().result("sessions.list", json!({}));
+    let first = sessions()[0]["id"].as_str().unwrap().to_owned();
+    telegram.send_text(ADA, "/new");
+    telegram.wait_for(ADA, T, said("New conversation."));
+    telegram.send_text(ADA, "hello in a new one");
+    telegram.wait_for(ADA, T, |chat| bot_messages(chat).len() == 3);
+    assert_eq!(sessions().as_array().unwrap().len(), 2, "{}", sessions());
+    telegram.send_text(ADA, "/sessions");
+    let chat = telegram.wait_for(ADA, T, |chat| bot_messages(chat).len() == 4);
+    let listed = bot_messages(&chat).last().unwrap()["text"].as_str().unwrap().to_owned();
+    assert!(listed.contains(&first) && listed.lines().count() == 2, "{listed}");
+    telegram.send_text(ADA, &format!("/resume {first}"));
+    telegram.wait_for(ADA, T, said("Back in"));
+    telegram.send_text(ADA, "hello from the first one");
+    // The resumed conversation gets the message and its answer.
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let list = sessions();
+        let count = |id: &str| list.as_array().unwrap().iter().find(|s| s["id"] == id).unwrap()["messages"].clone();
+        if count(&first) == 4 {
+            assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the resumed conversation did not get the message: {list}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // An id from elsewhere is refused.
+    telegram.send_text(ADA, "/resume 00000000-nothing");
+    telegram.wait_for(ADA, T, said("No conversation of this chat has that id"));
+}
