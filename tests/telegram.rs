@@ -438,3 +438,30 @@ fn new_sessions_and_resume_work_in_the_chat() {
     telegram.send_text(ADA, "/resume 00000000-nothing");
     telegram.wait_for(ADA, T, said("No conversation of this chat has that id"));
 }
+
+#[test]
+fn a_message_kept_for_the_passphrase_survives_a_restart() {
+    let llm = FakeLlm::start(RULES);
+    let telegram = FakeTelegram::start();
+    let (home, mut pyrad) = start(&llm, &telegram, "");
+    pyrad.client().result("bots.passphrase", json!({"passphrase": "correct horse battery"}));
+    wait_connected(&pyrad);
+    let asked = telegram.send_text(ADA, "hello");
+    let challenges = |chat: &Value| {
+        bot_messages(chat).iter().filter(|m| m["text"].as_str().unwrap().contains("Send your passphrase")).count()
+    };
+    telegram.wait_for(ADA, T, |chat| challenges(chat) == 1);
+    pyrad.signal(libc::SIGTERM);
+    pyrad.wait_exit();
+    let pyrad = Pyrad::start_with(&home, llm.options());
+    wait_connected(&pyrad);
+    // The kept message is still there: the new pyrad asks again, then answers it.
+    telegram.wait_for(ADA, T, |chat| challenges(chat) == 2);
+    telegram.send_text(ADA, "correct horse battery");
+    let chat = telegram.wait_for(ADA, T, |chat| {
+        bot_messages(chat).iter().any(|m| m["text"].as_str().is_some_and(|t| t.contains("Hi Ada")))
+    });
+    let answer = bot_messages(&chat).into_iter().find(|m| m["text"].as_str().unwrap().contains("Hi Ada")).unwrap();
+    assert_eq!(answer["reply_to_message_id"], asked, "the answer replies to the kept message: {answer}");
+    drop(pyrad);
+}

@@ -106,6 +106,7 @@ pub async fn run(
                     store: store.clone(),
                     prompts: Mutex::new(HashMap::new()),
                     decided: Mutex::new(VecDeque::new()),
+                    kept: Mutex::new(HashMap::new()),
                 });
                 match bot.serve(&settings, &state, me, fresh_store, &stop).await {
                     Stop::Cancelled => {
@@ -277,6 +278,8 @@ struct Shared {
     prompts: Mutex<HashMap<String, Prompt>>,
     /// Codes of prompts decided lately, with the outcome's word.
     decided: Mutex<VecDeque<(String, &'static str)>>,
+    /// The message that triggered a passphrase challenge, by sender, answered after the passphrase.
+    kept: Mutex<HashMap<String, InboxRow>>,
 }
 
 /// What one timeline event of a sync is to the bot.
@@ -557,7 +560,10 @@ impl Shared {
             Admit::Stranger => self.done(&row, true),
             Admit::Challenge => {
                 self.say(&room, "🔒 Send your passphrase to continue; your message is kept until then.").await;
-                self.done(&row, false);
+                // Not done: kept in the inbox too, so a restart before the passphrase loses it not.
+                if let Ok(mut kept) = self.kept.lock() {
+                    kept.insert(row.sender.clone(), row);
+                }
             }
             Admit::Unlocked { kept } => {
                 if self.forget(&room, &row).await {
@@ -566,8 +572,10 @@ impl Shared {
                     self.say(&room, "🔓 Unlocked. I may not remove messages in this room: please delete your passphrase message from its history.").await;
                 }
                 if let Some(text) = kept {
-                    let row = InboxRow { event_id: None, ..row.clone() };
-                    self.turn(&room, &row, &text, stop).await;
+                    // The answer replies to the kept message.
+                    let stored = self.kept.lock().ok().and_then(|mut k| k.remove(&row.sender));
+                    let kept_row = stored.unwrap_or_else(|| InboxRow { event_id: None, ..row.clone() });
+                    self.turn(&room, &kept_row, &text, stop).await;
                 }
             }
             Admit::WrongPassphrase { locked_for } => {

@@ -96,6 +96,7 @@ pub async fn run(
         edit_interval: settings.edit_interval,
         prompts: Mutex::new(HashMap::new()),
         for_session: Mutex::new(std::collections::HashSet::new()),
+        kept: Mutex::new(HashMap::new()),
     });
     let mut workers: HashMap<String, mpsc::UnboundedSender<InboxRow>> = HashMap::new();
     // What a previous run stored but did not finish.
@@ -242,6 +243,8 @@ struct Shared {
     prompts: Mutex<HashMap<String, Prompt>>,
     /// Requests approved for the rest of their session, so their prompt can say so.
     for_session: Mutex<std::collections::HashSet<String>>,
+    /// The message that triggered a passphrase challenge, by sender, answered after the passphrase.
+    kept: Mutex<HashMap<String, InboxRow>>,
 }
 
 impl Shared {
@@ -266,15 +269,19 @@ impl Shared {
             Admit::Stranger => self.done(&row, true),
             Admit::Challenge => {
                 say("🔒 Send your passphrase to continue; your message is kept until then.".into()).await;
-                self.done(&row, false);
+                // Not done: kept in the inbox too, so a restart before the passphrase loses it not.
+                if let Ok(mut kept) = self.kept.lock() {
+                    kept.insert(row.sender.clone(), row);
+                }
             }
             Admit::Unlocked { kept } => {
                 self.forget(chat, &row).await;
                 say("🔓 Unlocked.".into()).await;
                 if let Some(text) = kept {
-                    // The answer cannot reply to the passphrase, which is deleted.
-                    let row = InboxRow { message_id: 0, ..row.clone() };
-                    self.turn(chat, &row, &text, stop).await;
+                    // The answer replies to the kept message (the passphrase is deleted).
+                    let stored = self.kept.lock().ok().and_then(|mut k| k.remove(&row.sender));
+                    let kept_row = stored.unwrap_or_else(|| InboxRow { message_id: 0, ..row.clone() });
+                    self.turn(chat, &kept_row, &text, stop).await;
                 }
             }
             Admit::WrongPassphrase { locked_for } => {
