@@ -18,6 +18,14 @@ use crate::chat;
 use crate::clock::unix_now;
 use crate::config::{Config, IpcSection};
 use crate::home::Home;
+
+/// How long the injection scanner's rules stay compiled without a scan (env
+/// `PYRA_SCANNER_IDLE_SECS` shortens it for the bench); it is checked every
+/// 30 s, or sooner when the idle time is shorter.
+static SCANNER_IDLE: std::sync::LazyLock<Duration> = std::sync::LazyLock::new(|| {
+    let secs = std::env::var("PYRA_SCANNER_IDLE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    Duration::from_secs(secs)
+});
 use crate::memory::Memory;
 use crate::plugins::adapter::PluginHooks;
 use crate::plugins::host::{HostPaths, PluginHost, search_paths};
@@ -307,6 +315,22 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         home: state.home.root.clone(),
     };
     state.bots.start(&state.config.bots, deps, &state.stop);
+    // The scanner's compiled rules (tens of MB once warm) are dropped after five
+    // quiet minutes and built again on the next scan (about 120 ms).
+    let stop = state.stop.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep((*SCANNER_IDLE).min(Duration::from_secs(30))) => {}
+                () = stop.cancelled() => return,
+            }
+            let released =
+                tokio::task::spawn_blocking(|| crate::security::injection::release_if_idle(*SCANNER_IDLE)).await;
+            if matches!(released, Ok(true)) {
+                tracing::debug!("released the idle injection scanner's rules");
+            }
+        }
+    });
     // Plugins start after READY: a slow one (npx fetching a package) must not hold up the daemon.
     let host = state.plugins.clone();
     let stop = state.stop.clone();

@@ -25,6 +25,55 @@ const MAX_DEPTH: u8 = 2;
 
 mod rules;
 
+/// The compiled rule tables (about 20 MB, and each rule's lazy-DFA cache grows to
+/// [`DFA_CACHE`] with use). They are built on the first scan and dropped by
+/// [`release_if_idle`] after a quiet spell, so an idle daemon gives the memory back.
+struct Compiled {
+    words: Table,
+    squeezed: Table,
+}
+
+static COMPILED: std::sync::Mutex<Option<(std::sync::Arc<Compiled>, std::time::Instant)>> = std::sync::Mutex::new(None);
+
+/// The compiled tables, built now if they were released (about 120 ms).
+fn compiled() -> std::sync::Arc<Compiled> {
+    let mut slot = COMPILED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let now = std::time::Instant::now();
+    if let Some((tables, used)) = slot.as_mut() {
+        *used = now;
+        return tables.clone();
+    }
+    let tables = std::sync::Arc::new(Compiled { words: rules::words(), squeezed: rules::squeezed() });
+    *slot = Some((tables.clone(), now));
+    tables
+}
+
+/// Drops the compiled tables when no scan used them for `idle`, and hands the
+/// freed memory back to the system; true when it did. A scan running meanwhile
+/// keeps its own reference and finishes normally.
+pub fn release_if_idle(idle: std::time::Duration) -> bool {
+    let released = {
+        let mut slot = COMPILED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match slot.as_ref() {
+            Some((_, used)) if used.elapsed() >= idle => slot.take(),
+            _ => None,
+        }
+    };
+    let Some(released) = released else { return false };
+    drop(released);
+    trim_heap();
+    true
+}
+
+/// Returns free heap pages to the system (glibc keeps them otherwise).
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own free lists; it takes no pointers of ours.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Scans `text`.
 pub fn scan(text: &str) -> ScanVerdict {
     let mut findings = Vec::new();
@@ -95,7 +144,8 @@ fn scan_into(text: &str, base: usize, depth: u8, out: &mut Vec<ScanFinding>) {
         out.push(ScanFinding { category, score, rule: rule.to_owned(), start, end, excerpt: excerpt(&text[span]) });
     };
     let mut seen: Vec<(Cat, Range<usize>, f64)> = Vec::new();
-    for (view, table) in [(&norm.text, &*rules::WORDS), (&norm.squeezed, &*rules::SQUEEZED)] {
+    let compiled = compiled();
+    for (view, table) in [(&norm.text, &compiled.words), (&norm.squeezed, &compiled.squeezed)] {
         for rule in &table.rules {
             for m in rule.regex.find_iter(view.as_bytes()) {
                 let span = if std::ptr::eq(view, &norm.squeezed) {

@@ -19,8 +19,8 @@ fn spec(name: &'static str, category: Cat, score: f64, pattern: String) -> (&'st
     (name, category, score, pattern)
 }
 
-/// Rules over the normalised text.
-pub(super) static WORDS: LazyLock<Table> = LazyLock::new(|| {
+/// Rules over the normalised text (compiled on demand: see `super::compiled`).
+pub(super) fn words() -> Table {
     use Cat::*;
     let specs = vec![
         // Instruction override.
@@ -190,10 +190,10 @@ pub(super) static WORDS: LazyLock<Table> = LazyLock::new(|| {
         spec("rm_home_folder", ToolAbuse, 0.6, r"\brm -(?:[a-z]*r[a-z]*f|[a-z]*f[a-z]*r)[a-z]* ~/[a-z]".into()),
     ];
     Table::new(&specs.iter().map(|(n, c, s, p)| (*n, *c, *s, p.as_str())).collect::<Vec<_>>())
-});
+}
 
 /// Rules over the squeezed view (letters and digits only).
-pub(super) static SQUEEZED: LazyLock<Table> = LazyLock::new(|| {
+pub(super) fn squeezed() -> Table {
     use Cat::*;
     Table::new(&[
         (
@@ -209,7 +209,7 @@ pub(super) static SQUEEZED: LazyLock<Table> = LazyLock::new(|| {
             "youarenow(?:dan|unrestricted|jailbroken|unfiltered|uncensored)|doanythingnow|developermodeenabled|(?:reveal|print|show|repeat|output)(?:me)?(?:your|the)(?:systemprompt|initialinstructions|hiddeninstructions)",
         ),
     ])
-});
+}
 
 /// Text a reader does not see in a page or document, as `inner`.
 pub(super) static HIDDEN_REGIONS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
