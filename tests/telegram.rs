@@ -465,3 +465,30 @@ fn a_message_kept_for_the_passphrase_survives_a_restart() {
     assert_eq!(answer["reply_to_message_id"], asked, "the answer replies to the kept message: {answer}");
     drop(pyrad);
 }
+
+#[test]
+fn a_reload_keeps_who_is_unlocked_and_a_new_passphrase_asks_again() {
+    let llm = FakeLlm::start(RULES);
+    let telegram = FakeTelegram::start();
+    let (_home, pyrad) = start(&llm, &telegram, "");
+    pyrad.client().result("bots.passphrase", json!({"passphrase": "correct horse battery"}));
+    wait_connected(&pyrad);
+    let challenges = |chat: &Value| {
+        bot_messages(chat).iter().filter(|m| m["text"].as_str().unwrap().contains("Send your passphrase")).count()
+    };
+    telegram.send_text(ADA, "hello");
+    telegram.wait_for(ADA, T, |chat| challenges(chat) == 1);
+    telegram.send_text(ADA, "correct horse battery");
+    telegram.wait_for(ADA, T, |chat| bot_messages(chat).iter().any(|m| m["text"].as_str().unwrap().contains("Hi Ada")));
+    // A reload with the same settings: Ada stays unlocked.
+    pyrad.client().result("bots.reload", json!({}));
+    wait_connected(&pyrad);
+    let again = telegram.send_text(ADA, "hello again");
+    let chat = telegram.wait_for(ADA, T, |chat| bot_messages(chat).iter().any(|m| m["reply_to_message_id"] == again));
+    assert_eq!(challenges(&chat), 1, "a reload asked for the passphrase again: {chat}");
+    // A new passphrase asks everyone again.
+    pyrad.client().result("bots.passphrase", json!({"passphrase": "a brand new phrase"}));
+    wait_connected(&pyrad);
+    telegram.send_text(ADA, "hello once more");
+    telegram.wait_for(ADA, T, |chat| challenges(chat) == 2);
+}

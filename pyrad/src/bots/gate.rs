@@ -37,7 +37,7 @@ pub enum InjectionPolicy {
 }
 
 /// The gate's settings (the bot's allowlist comes with it).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GateSettings {
     /// Sender ids allowed in: `@ada:example.org`, a Telegram user id.
     pub allow: Vec<String>,
@@ -96,6 +96,10 @@ impl Gate {
         let per_hour = NonZeroU32::new(settings.messages_per_hour.max(1)).unwrap_or(NonZeroU32::MIN);
         let limiter = RateLimiter::keyed(Quota::per_hour(per_hour));
         Self { settings, senders: Mutex::new(HashMap::new()), limiter }
+    }
+
+    pub fn settings(&self) -> &GateSettings {
+        &self.settings
     }
 
     pub fn allows(&self, sender: &str) -> bool {

@@ -39,6 +39,8 @@ pub use proto::ipc::BotStatus as BotState;
 pub struct Bots {
     states: Arc<Mutex<BTreeMap<&'static str, SharedState>>>,
     running: Arc<Mutex<Option<CancellationToken>>>,
+    /// Each bot's gate, kept across reloads.
+    gates: Arc<Mutex<BTreeMap<&'static str, Arc<gate::Gate>>>>,
     /// The Matrix bot's task: a new one waits for the old one to end, so two never share its store.
     matrix_task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
@@ -85,18 +87,39 @@ impl Bots {
                 return;
             }
         };
-        let gate = |allow: Vec<String>| {
-            Arc::new(gate::Gate::new(gate::GateSettings {
+        let gate = |bot: &'static str, allow: Vec<String>| {
+            let settings = gate::GateSettings {
                 allow,
                 passphrase_hash: passphrase_hash.clone(),
                 idle: Duration::from_secs(config.passphrase_idle_secs),
                 messages_per_hour: config.messages_per_hour,
                 injection: config.injection,
                 refuse_score: config.refuse_score,
-            }))
+            };
+            self.gate(bot, settings)
         };
-        self.start_telegram(config, &deps, gate(config.telegram.allow.iter().map(i64::to_string).collect()), &stop);
-        self.start_matrix(config, &deps, gate(config.matrix.allow.clone()), &stop);
+        self.start_telegram(
+            config,
+            &deps,
+            gate("telegram", config.telegram.allow.iter().map(i64::to_string).collect()),
+            &stop,
+        );
+        self.start_matrix(config, &deps, gate("matrix", config.matrix.allow.clone()), &stop);
+    }
+
+    /// The bot's gate: the one it had when the settings did not change (a reload
+    /// keeps who is unlocked, their lockouts and their hourly counts), else a new one
+    /// (a new passphrase asks everyone again).
+    fn gate(&self, bot: &'static str, settings: gate::GateSettings) -> Arc<gate::Gate> {
+        let Ok(mut gates) = self.gates.lock() else { return Arc::new(gate::Gate::new(settings)) };
+        if let Some(gate) = gates.get(bot)
+            && *gate.settings() == settings
+        {
+            return gate.clone();
+        }
+        let gate = Arc::new(gate::Gate::new(settings));
+        gates.insert(bot, gate.clone());
+        gate
     }
 
     fn start_telegram(&self, config: &BotsSection, deps: &Deps, gate: Arc<gate::Gate>, stop: &CancellationToken) {
