@@ -445,3 +445,33 @@ fn a_bot_without_an_allowlist_or_homeserver_is_reported_and_pyrad_keeps_serving(
     let daemon = pyrad.client().result("daemon.status", json!({}));
     assert_eq!(daemon["bots"]["matrix"]["state"], "error", "{daemon}");
 }
+
+#[test]
+fn a_homeserver_that_goes_away_is_reported_and_the_sync_comes_back() {
+    let mut world = World::new();
+    let llm = FakeLlm::start(RULES);
+    let (_home, pyrad) = world.start(&llm, "", "");
+    let ada = world.user("ada");
+    let room = room_with_bot(&world, &ada, true);
+    ada.send_text(&room, "hello");
+    ada.wait_for(&room, T, |seen| said(seen, &world.bot, "Hi **Ada**"));
+
+    world.synapse.kill();
+    let deadline = std::time::Instant::now() + T;
+    let status = loop {
+        let status = pyrad.client().result("bots.status", json!({}));
+        if status["matrix"]["state"] == "error" {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "a dead homeserver was not reported: {status}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status["matrix"]["reason"].as_str().unwrap().contains("sync failed"), "{status}");
+    // pyrad itself keeps serving.
+    assert_eq!(pyrad.client().result("daemon.status", json!({}))["bots"]["matrix"]["state"], "error");
+
+    world.synapse.restart();
+    wait_connected(&pyrad);
+    let asked = ada.send_text(&room, "are you back?");
+    ada.wait_for(&room, T, |seen| !answers_to(seen, &world.bot, &asked).is_empty());
+}

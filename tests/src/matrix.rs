@@ -116,24 +116,21 @@ disable_existing_loggers: false
             base64_nopad(&bytes)
         };
         std::fs::write(dir.path().join("signing.key"), format!("ed25519 a_pyra {seed}\n")).expect("write the key");
-        let stderr = std::fs::File::create(dir.path().join("stderr.log")).expect("create the log");
-        let child = Command::new(&python)
-            .args(["-m", "synapse.app.homeserver", "-c"])
-            .arg(dir.path().join("homeserver.yaml"))
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .process_group(0)
-            .spawn()
-            .expect("spawn synapse");
+        let child = spawn(dir.path());
         let mut synapse = Self { child, port, secret, dir };
+        synapse.wait_listening();
+        synapse
+    }
+
+    fn wait_listening(&mut self) {
         let deadline = Instant::now() + START_TIMEOUT;
+        let port = self.port;
+        let synapse = self;
         loop {
             if crate::telegram::http(port, "GET", "/_matrix/client/versions", None, b"", Duration::from_secs(2))
                 .is_ok_and(|r| r.status == 200)
             {
-                return synapse;
+                return;
             }
             if let Ok(Some(status)) = synapse.child.try_wait() {
                 panic!("synapse exited before listening ({status}):\n{}", synapse.log());
@@ -169,6 +166,27 @@ disable_existing_loggers: false
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// Starts the stopped homeserver again: same port, same database.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(self.dir.path());
+        self.wait_listening();
+    }
+}
+
+fn spawn(dir: &std::path::Path) -> Child {
+    let stderr = std::fs::File::create(dir.join("stderr.log")).expect("create the log");
+    Command::new(venv().join("bin/python"))
+        .args(["-m", "synapse.app.homeserver", "-c"])
+        .arg(dir.join("homeserver.yaml"))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .process_group(0)
+        .spawn()
+        .expect("spawn synapse")
 }
 
 impl Drop for Synapse {

@@ -52,6 +52,7 @@ const STORE_KEY: &str = "bot:matrix:store_key";
 /// Decided prompts remembered, so a late answer is told "already decided" rather than "no such code".
 const DECIDED_KEPT: usize = 64;
 
+#[derive(Clone)]
 pub struct Settings {
     pub homeserver: String,
     pub user: String,

@@ -212,7 +212,31 @@ impl Bots {
                     // Cancelled by the new start's token; it ends at its next await.
                     let _ = previous.await;
                 }
-                matrix::run(settings, service, gate, store, vault, state, stop).await;
+                // Watched: a bot that panics is reported and started again; it never takes pyrad down.
+                loop {
+                    let run = matrix::run(
+                        settings.clone(),
+                        service.clone(),
+                        gate.clone(),
+                        store.clone(),
+                        vault.clone(),
+                        state.clone(),
+                        stop.clone(),
+                    );
+                    match tokio::spawn(run).await {
+                        Ok(()) => return,
+                        Err(e) => {
+                            tracing::error!(error = %e, "the Matrix bot crashed; starting it again");
+                            if let Ok(mut s) = state.lock() {
+                                *s = self::state("error", Some(format!("crashed: {e}; starting again")));
+                            }
+                        }
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        () = stop.cancelled() => return,
+                    }
+                }
             }));
         }
         #[cfg(not(feature = "matrix"))]
