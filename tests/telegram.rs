@@ -436,7 +436,7 @@ fn new_sessions_and_resume_work_in_the_chat() {
     }
     // An id from elsewhere is refused.
     telegram.send_text(ADA, "/resume 00000000-nothing");
-    telegram.wait_for(ADA, T, said("No conversation of this chat has that id"));
+    telegram.wait_for(ADA, T, said("No conversation here has that id"));
 }
 
 #[test]

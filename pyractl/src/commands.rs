@@ -325,7 +325,8 @@ fn setup_bot(
     })?;
     client.call::<VaultSet>(&VaultSetParams { key: key.into(), value: secret })?;
     client.call::<BotsReload>(&Empty)?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // A first Matrix login makes the device's keys and stores: allow it a minute.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let states = client.call::<BotsStatus>(&Empty)?;
         let settled = states.get(name).is_some_and(|s| s.state != "starting");

@@ -355,6 +355,14 @@ impl MatrixUser {
         })
     }
 
+    /// Sends an event of any type as it is (not encrypted by this client); returns its id.
+    pub fn send_event(&self, room: &str, kind: &str, content: Value) -> String {
+        self.rt.block_on(async {
+            let room = self.room(room);
+            room.send_raw(kind, content).await.expect("send an event").response.event_id.to_string()
+        })
+    }
+
     /// Reacts to an event with `key` (an emoji).
     pub fn react(&self, room: &str, event_id: &str, key: &str) {
         self.rt.block_on(async {

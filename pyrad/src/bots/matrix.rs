@@ -32,6 +32,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::conversation::Chat;
 use super::gate::{Admit, Gate};
 use super::{BotState, format};
 use crate::approval::ApprovalRequest;
@@ -638,49 +639,14 @@ impl Shared {
         }
     }
 
-    fn session_key(room: &Room) -> String {
-        format!("{BOT}:session:{}", room.room_id())
-    }
-
     async fn turn(self: &Arc<Self>, room: &Room, row: &InboxRow, text: &str, stop: &CancellationToken) {
-        let origin = channel_name(room);
-        match text.split_whitespace().next().unwrap_or_default() {
-            "/new" => {
-                if let Err(e) = self.store.set_bot_state(&Self::session_key(room), "") {
-                    tracing::error!(error = %e, "cannot start a new Matrix conversation");
-                }
-                self.say(room, "New conversation.").await;
-                return self.done(row, false);
-            }
-            "/sessions" => {
-                let list = match self.service.sessions(50) {
-                    Ok(s) => s
-                        .into_iter()
-                        .filter(|s| s.channel == origin)
-                        .take(10)
-                        .map(|s| format!("{}  {}", s.id, if s.title.is_empty() { "(untitled)" } else { &s.title }))
-                        .collect::<Vec<_>>(),
-                    Err(e) => vec![format!("cannot list conversations: {e}")],
-                };
-                let text = if list.is_empty() { "No conversations yet.".to_owned() } else { list.join("\n") };
-                self.say(room, &text).await;
-                return self.done(row, false);
-            }
-            "/resume" => {
-                let id = text.split_whitespace().nth(1).unwrap_or_default();
-                let reply = match self.service.session(id) {
-                    Ok((s, _)) if s.channel == origin => match self.store.set_bot_state(&Self::session_key(room), id) {
-                        Ok(()) => format!("Back in {id}."),
-                        Err(e) => format!("cannot switch: {e}"),
-                    },
-                    _ => "No conversation of this room has that id; /sessions lists them.".into(),
-                };
-                self.say(room, &reply).await;
-                return self.done(row, false);
-            }
-            _ => {}
+        let (id, origin) = (room.room_id().to_string(), channel_name(room));
+        let conversation = Chat { bot: BOT, id: &id, origin: &origin };
+        if let Some(reply) = conversation.command(&self.service, &self.store, text) {
+            self.say(room, &reply).await;
+            return self.done(row, false);
         }
-        let session = self.store.bot_state(&Self::session_key(room)).ok().flatten().filter(|s| !s.is_empty());
+        let session = conversation.session(&self.store);
         let (tx, mut rx) = mpsc::unbounded_channel();
         let channel = MatrixChannel { origin: origin.clone(), tx };
         // Prompts and outcomes are shown while the turn runs.
@@ -711,11 +677,11 @@ impl Shared {
         }
         let answer = match &result {
             Ok(outcome) => {
-                self.remember(room, &outcome.session);
+                conversation.remember(&self.store, &outcome.session);
                 outcome.text.clone()
             }
             Err(ChatError::Turn { session, error }) => {
-                self.remember(room, session);
+                conversation.remember(&self.store, session);
                 format!("⚠️ {error}")
             }
             Err(e) => format!("⚠️ {e}"),
@@ -726,12 +692,6 @@ impl Shared {
         let reply_to = row.event_id.as_deref().and_then(|e| OwnedEventId::try_from(e).ok());
         self.deliver(room, &answer, reply_to.as_ref()).await;
         self.done(row, false);
-    }
-
-    fn remember(&self, room: &Room, session: &str) {
-        if let Err(e) = self.store.set_bot_state(&Self::session_key(room), session) {
-            tracing::error!(error = %e, "cannot remember the Matrix conversation");
-        }
     }
 
     /// The answer as Matrix HTML, the first piece a reply to the message it answers.

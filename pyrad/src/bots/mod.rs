@@ -3,6 +3,7 @@
 //! token, a bad token, the service down) is reported with its reason in
 //! `daemon.status`; pyrad and the other bots keep serving.
 
+pub mod conversation;
 pub mod format;
 pub mod gate;
 #[cfg(feature = "matrix")]

@@ -22,6 +22,7 @@ use teloxide::types::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::conversation::Chat;
 use super::gate::{Admit, Gate};
 use super::{BotState, format};
 use crate::approval::ApprovalRequest;
@@ -331,52 +332,14 @@ impl Shared {
         }
     }
 
-    fn session_key(chat: ChatId) -> String {
-        format!("{BOT}:session:{}", chat.0)
-    }
-
     async fn turn(self: &Arc<Self>, chat: ChatId, row: &InboxRow, text: &str, stop: &CancellationToken) {
-        let command = text.split_whitespace().next().unwrap_or_default();
-        match command {
-            "/start" | "/new" => {
-                if let Err(e) = self.store.set_bot_state(&Self::session_key(chat), "") {
-                    tracing::error!(error = %clean(&e), "cannot start a new Telegram conversation");
-                }
-                self.send_plain(chat, "New conversation.").await;
-                return self.done(row, false);
-            }
-            "/sessions" => {
-                let origin = channel_name(chat);
-                let list = match self.service.sessions(50) {
-                    Ok(s) => s
-                        .into_iter()
-                        .filter(|s| s.channel == origin)
-                        .take(10)
-                        .map(|s| format!("{}  {}", s.id, if s.title.is_empty() { "(untitled)" } else { &s.title }))
-                        .collect::<Vec<_>>(),
-                    Err(e) => vec![format!("cannot list conversations: {e}")],
-                };
-                let text = if list.is_empty() { "No conversations yet.".to_owned() } else { list.join("\n") };
-                self.send_plain(chat, &text).await;
-                return self.done(row, false);
-            }
-            "/resume" => {
-                let id = text.split_whitespace().nth(1).unwrap_or_default();
-                let reply = match self.service.session(id) {
-                    Ok((s, _)) if s.channel == channel_name(chat) => {
-                        match self.store.set_bot_state(&Self::session_key(chat), id) {
-                            Ok(()) => format!("Back in {id}."),
-                            Err(e) => format!("cannot switch: {e}"),
-                        }
-                    }
-                    _ => "No conversation of this chat has that id; /sessions lists them.".into(),
-                };
-                self.send_plain(chat, &reply).await;
-                return self.done(row, false);
-            }
-            _ => {}
+        let (id, origin) = (chat.0.to_string(), channel_name(chat));
+        let conversation = Chat { bot: BOT, id: &id, origin: &origin };
+        if let Some(reply) = conversation.command(&self.service, &self.store, text) {
+            self.send_plain(chat, &reply).await;
+            return self.done(row, false);
         }
-        let session = self.store.bot_state(&Self::session_key(chat)).ok().flatten().filter(|s| !s.is_empty());
+        let session = conversation.session(&self.store);
         let (tx, rx) = mpsc::unbounded_channel();
         let channel = TelegramChannel { origin: channel_name(chat), tx };
         let streamer = tokio::spawn(self.clone().stream(chat, row.message_id, rx));
@@ -385,15 +348,11 @@ impl Shared {
         typing.abort();
         let answer = match &result {
             Ok(outcome) => {
-                if let Err(e) = self.store.set_bot_state(&Self::session_key(chat), &outcome.session) {
-                    tracing::error!(error = %clean(&e), "cannot remember the Telegram conversation");
-                }
+                conversation.remember(&self.store, &outcome.session);
                 outcome.text.clone()
             }
             Err(ChatError::Turn { session, error }) => {
-                if let Err(e) = self.store.set_bot_state(&Self::session_key(chat), session) {
-                    tracing::error!(error = %clean(&e), "cannot remember the Telegram conversation");
-                }
+                conversation.remember(&self.store, session);
                 format!("⚠️ {error}")
             }
             Err(e) => format!("⚠️ {e}"),
@@ -443,6 +402,10 @@ impl Shared {
                     self.send_plain(chat, &what).await;
                 }
                 Some(Event::Finish(answer)) => {
+                    // The final edit keeps the pace too: a flood ban costs more than a second.
+                    if live.is_some() {
+                        tokio::time::sleep(self.edit_interval.saturating_sub(last_edit.elapsed())).await;
+                    }
                     self.finish(chat, live, &answer, reply_to).await;
                     return;
                 }
