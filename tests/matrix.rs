@@ -93,11 +93,15 @@ impl World {
 
     /// pyrad with this config and the bot's password in the vault, connected.
     fn start(&self, llm: &FakeLlm, bots: &str, extra: &str) -> (TestHome, Pyrad) {
+        self.start_with_secret(llm, bots, extra, ("bot:matrix:password", BOT_PASSWORD.to_owned()))
+    }
+
+    fn start_with_secret(&self, llm: &FakeLlm, bots: &str, extra: &str, secret: (&str, String)) -> (TestHome, Pyrad) {
         let home = TestHome::new();
         std::fs::create_dir_all(home.path()).unwrap();
         std::fs::write(home.path().join("config.toml"), self.config(bots, extra)).unwrap();
         let pyrad = Pyrad::start_with(&home, llm.options());
-        pyrad.client().result("vault.set", json!({"key": "bot:matrix:password", "value": BOT_PASSWORD}));
+        pyrad.client().result("vault.set", json!({"key": secret.0, "value": secret.1}));
         pyrad.client().result("bots.reload", json!({}));
         wait_connected(&pyrad);
         (home, pyrad)
@@ -481,7 +485,26 @@ fn a_homeserver_that_goes_away_is_reported_and_the_sync_comes_back() {
 fn an_event_the_bot_cannot_decrypt_is_reported_in_the_room_and_the_log() {
     let world = World::new();
     let llm = FakeLlm::start(RULES);
-    let (home, _pyrad) = world.start(&llm, "", "");
+    // This bot logs in with an access token made elsewhere (its device comes from /whoami).
+    let port: u16 = world.synapse.url().rsplit(':').next().unwrap().parse().unwrap();
+    let body = json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "pyra"}, "password": BOT_PASSWORD});
+    let login = pyra_tests::telegram::http(
+        port,
+        "POST",
+        "/_matrix/client/v3/login",
+        Some("application/json"),
+        body.to_string().as_bytes(),
+        T,
+    )
+    .unwrap();
+    assert_eq!(login.status, 200, "{}", login.text());
+    // Synapse answers chunked; the JSON is the one line of the body that is an object.
+    let text = login.text();
+    let json: Value = serde_json::from_str(text.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    let token = json["access_token"].as_str().unwrap().to_owned();
+    let (home, pyrad) = world.start_with_secret(&llm, "", "", ("bot:matrix:access_token", token.clone()));
+    assert!(!home.log().contains(&token), "the access token was logged");
+    let _ = &pyrad;
     let ada = world.user("ada");
     let room = room_with_bot(&world, &ada, false);
     // A Megolm event for a session the bot never received a key for.
