@@ -1,9 +1,41 @@
-//! What every bot does the same way with a chat: the chat commands (`/new`,
+//! What every bot does the same way with a chat: one worker per chat (its
+//! messages handled in order, none skipped), the chat commands (`/new`,
 //! `/sessions`, `/resume <id>`) and the current session each chat is in, kept in
 //! `bot_state` as `<bot>:session:<chat>`.
 
+use std::collections::HashMap;
+use std::future::Future;
+
+use tokio::sync::mpsc;
+
 use crate::chat::service::Service;
-use crate::store::Store;
+use crate::store::{InboxRow, Store};
+
+/// Each chat's worker, by chat id.
+pub type Workers = HashMap<String, mpsc::UnboundedSender<InboxRow>>;
+
+/// Hands a stored message to its chat's worker, started on first use with
+/// `handle`, which the worker runs for each of the chat's messages in turn.
+pub fn dispatch<F, Fut>(workers: &mut Workers, row: InboxRow, handle: impl FnOnce() -> F)
+where
+    F: Fn(InboxRow) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let chat = row.chat.clone();
+    let tx = workers.entry(chat.clone()).or_insert_with(|| {
+        let (tx, mut rx) = mpsc::unbounded_channel::<InboxRow>();
+        let handle = handle();
+        tokio::spawn(async move {
+            while let Some(row) = rx.recv().await {
+                handle(row).await;
+            }
+        });
+        tx
+    });
+    if let Err(mpsc::error::SendError(row)) = tx.send(row) {
+        tracing::warn!(chat, update = row.update_id, "a chat worker is gone; the message is handled after a restart");
+    }
+}
 
 /// One chat of one bot: where its current session is kept and whose sessions are its own.
 pub struct Chat<'a> {

@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::conversation::Chat;
+use super::conversation::{self, Chat, Workers};
 use super::gate::{Admit, Gate};
 use super::{BotState, format};
 use crate::approval::ApprovalRequest;
@@ -305,7 +305,7 @@ impl Shared {
                 *st = BotState { state: s.into(), reason, username: me.clone() };
             }
         };
-        let mut workers: HashMap<String, mpsc::UnboundedSender<InboxRow>> = HashMap::new();
+        let mut workers = Workers::new();
         match self.store.bot_unfinished(BOT) {
             Ok(rows) => rows.into_iter().for_each(|row| self.dispatch(&mut workers, row, stop)),
             Err(e) => tracing::error!(error = %e, "cannot read the Matrix inbox"),
@@ -509,32 +509,15 @@ impl Shared {
         self.send_notice(&room, &text).await;
     }
 
-    /// Hands a stored message to its room's worker (started on first use).
-    fn dispatch(
-        self: &Arc<Self>,
-        workers: &mut HashMap<String, mpsc::UnboundedSender<InboxRow>>,
-        row: InboxRow,
-        stop: &CancellationToken,
-    ) {
-        let room = row.chat.clone();
-        let tx = workers.entry(room.clone()).or_insert_with(|| {
-            let (tx, mut rx) = mpsc::unbounded_channel::<InboxRow>();
-            let this = self.clone();
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                while let Some(row) = rx.recv().await {
-                    this.handle(row, &stop).await;
-                }
-            });
-            tx
+    /// Hands a stored message to its room's worker.
+    fn dispatch(self: &Arc<Self>, workers: &mut Workers, row: InboxRow, stop: &CancellationToken) {
+        conversation::dispatch(workers, row, || {
+            let (this, stop) = (self.clone(), stop.clone());
+            move |row| {
+                let (this, stop) = (this.clone(), stop.clone());
+                async move { this.handle(row, &stop).await }
+            }
         });
-        if let Err(mpsc::error::SendError(row)) = tx.send(row) {
-            tracing::warn!(
-                room,
-                update = row.update_id,
-                "a room worker is gone; the message is handled after a restart"
-            );
-        }
     }
 
     fn room(&self, id: &str) -> Option<Room> {

@@ -22,7 +22,7 @@ use teloxide::types::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::conversation::Chat;
+use super::conversation::{self, Chat, Workers};
 use super::gate::{Admit, Gate};
 use super::{BotState, format};
 use crate::approval::ApprovalRequest;
@@ -99,7 +99,7 @@ pub async fn run(
         for_session: Mutex::new(std::collections::HashSet::new()),
         kept: Mutex::new(HashMap::new()),
     });
-    let mut workers: HashMap<String, mpsc::UnboundedSender<InboxRow>> = HashMap::new();
+    let mut workers = Workers::new();
     // What a previous run stored but did not finish.
     match store.bot_unfinished(BOT) {
         Ok(rows) => rows.into_iter().for_each(|row| dispatch(&shared, &mut workers, row, &stop)),
@@ -202,28 +202,15 @@ pub async fn run(
     }
 }
 
-/// Hands a stored message to its chat's worker (started on first use).
-fn dispatch(
-    shared: &Arc<Shared>,
-    workers: &mut HashMap<String, mpsc::UnboundedSender<InboxRow>>,
-    row: InboxRow,
-    stop: &CancellationToken,
-) {
-    let chat = row.chat.clone();
-    let tx = workers.entry(chat.clone()).or_insert_with(|| {
-        let (tx, mut rx) = mpsc::unbounded_channel::<InboxRow>();
-        let shared = shared.clone();
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            while let Some(row) = rx.recv().await {
-                shared.handle(row, &stop).await;
-            }
-        });
-        tx
+/// Hands a stored message to its chat's worker.
+fn dispatch(shared: &Arc<Shared>, workers: &mut Workers, row: InboxRow, stop: &CancellationToken) {
+    conversation::dispatch(workers, row, || {
+        let (shared, stop) = (shared.clone(), stop.clone());
+        move |row| {
+            let (shared, stop) = (shared.clone(), stop.clone());
+            async move { shared.handle(row, &stop).await }
+        }
     });
-    if let Err(mpsc::error::SendError(row)) = tx.send(row) {
-        tracing::warn!(chat, update = row.update_id, "a chat worker is gone; the message is handled after a restart");
-    }
 }
 
 /// An approval prompt shown in a chat.
