@@ -5,11 +5,71 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
 
+use proto::ipc::{Decision, ToolStatus};
+use proto::security::{ScanVerdict, ScanWarning};
 use tokio::sync::mpsc;
 
+use crate::approval::ApprovalRequest;
 use crate::chat::service::Service;
+use crate::chat::turn::Channel;
+use crate::llm::ToolCall;
 use crate::store::{InboxRow, Store};
+
+/// What a turn tells its chat, in order.
+pub enum Event {
+    Delta(String),
+    Approval(ApprovalRequest),
+    Decided(String, Decision),
+    Warning(ScanWarning),
+    /// Sent by the bot itself when the turn's answer is stored.
+    Finish(String),
+}
+
+/// One turn's channel of a bot: everything goes, in order, to the task that shows it in the chat.
+pub struct BotChannel {
+    pub bot: &'static str,
+    /// `<bot>:<chat>`: who may answer the turn's approvals, and its audit name.
+    pub origin: String,
+    pub tx: mpsc::UnboundedSender<Event>,
+}
+
+impl Channel for BotChannel {
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+    fn name(&self) -> &str {
+        &self.origin
+    }
+    fn kind(&self) -> &str {
+        self.bot
+    }
+    fn delta(&self, _session: &str, _turn: u32, text: &str) {
+        let _ = self.tx.send(Event::Delta(text.to_owned()));
+    }
+    fn tool(&self, _session: &str, _turn: u32, _call: &ToolCall, _status: ToolStatus, _verdict: Option<&ScanVerdict>) {}
+    fn approval(&self, request: ApprovalRequest) {
+        let _ = self.tx.send(Event::Approval(request));
+    }
+    fn warning(&self, _session: &str, _turn: u32, warning: &ScanWarning) {
+        let _ = self.tx.send(Event::Warning(warning.clone()));
+    }
+    fn decided(&self, request_id: &str, decision: Decision) {
+        let _ = self.tx.send(Event::Decided(request_id.to_owned(), decision));
+    }
+}
+
+/// The short code a prompt shows (the request id's first letters and digits, lower case).
+pub fn code(id: &str) -> String {
+    id.chars().filter(char::is_ascii_alphanumeric).take(6).collect::<String>().to_lowercase()
+}
+
+/// `1 minute`, `3 minutes` (rounded up), for lockout notices.
+pub fn minutes(d: Duration) -> String {
+    let m = d.as_secs().div_ceil(60);
+    if m == 1 { "1 minute".into() } else { format!("{m} minutes") }
+}
 
 /// Each chat's worker, by chat id.
 pub type Workers = HashMap<String, mpsc::UnboundedSender<InboxRow>>;

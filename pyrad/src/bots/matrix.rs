@@ -26,20 +26,17 @@ use matrix_sdk::deserialized_responses::TimelineEventKind;
 use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
 use matrix_sdk::{Client, Room, RoomState};
-use proto::ipc::{Answer, Decision, Scope, ToolStatus};
-use proto::security::{ScanVerdict, ScanWarning};
+use proto::ipc::{Answer, Decision, Scope};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::conversation::{self, Chat, Workers};
+use super::conversation::{self, BotChannel, Chat, Event, Workers, code, minutes};
 use super::gate::{Admit, Gate};
 use super::{BotState, format};
 use crate::approval::ApprovalRequest;
 use crate::chat::service::{ChatError, Service};
-use crate::chat::turn::Channel;
 use crate::clock::unix_now;
-use crate::llm::ToolCall;
 use crate::store::{InboxRow, Store};
 use crate::vault::Vault;
 
@@ -631,7 +628,7 @@ impl Shared {
         }
         let session = conversation.session(&self.store);
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let channel = MatrixChannel { origin: origin.clone(), tx };
+        let channel = BotChannel { bot: BOT, origin: origin.clone(), tx };
         // Prompts and outcomes are shown while the turn runs.
         let prompter = {
             let this = self.clone();
@@ -642,6 +639,8 @@ impl Shared {
                     match event {
                         Event::Approval(r) => this.prompt(&room, &requester, r).await,
                         Event::Decided(id, decision) => this.outcome(&id, decision).await,
+                        // The answer is sent whole when the turn ends: deltas are not shown.
+                        Event::Delta(_) | Event::Finish(_) => {}
                         Event::Warning(w) => {
                             let what =
                                 format!("⚠️ {} looked like a prompt injection ({}).", w.source, w.verdict.reason());
@@ -1003,51 +1002,6 @@ impl Drop for Typing {
 
 fn channel_name(room: &Room) -> String {
     format!("{BOT}:{}", room.room_id())
-}
-
-/// The short code a prompt shows (the request id's first characters).
-fn code(id: &str) -> String {
-    id.chars().filter(char::is_ascii_alphanumeric).take(6).collect::<String>().to_lowercase()
-}
-
-fn minutes(d: Duration) -> String {
-    let m = d.as_secs().div_ceil(60);
-    if m == 1 { "1 minute".into() } else { format!("{m} minutes") }
-}
-
-enum Event {
-    Approval(ApprovalRequest),
-    Decided(String, Decision),
-    Warning(ScanWarning),
-}
-
-/// One turn's channel: prompts and outcomes go to the room.
-struct MatrixChannel {
-    origin: String,
-    tx: mpsc::UnboundedSender<Event>,
-}
-
-impl Channel for MatrixChannel {
-    fn origin(&self) -> &str {
-        &self.origin
-    }
-    fn name(&self) -> &str {
-        &self.origin
-    }
-    fn kind(&self) -> &str {
-        BOT
-    }
-    fn delta(&self, _session: &str, _turn: u32, _text: &str) {}
-    fn tool(&self, _session: &str, _turn: u32, _call: &ToolCall, _status: ToolStatus, _verdict: Option<&ScanVerdict>) {}
-    fn approval(&self, request: ApprovalRequest) {
-        let _ = self.tx.send(Event::Approval(request));
-    }
-    fn warning(&self, _session: &str, _turn: u32, warning: &ScanWarning) {
-        let _ = self.tx.send(Event::Warning(warning.clone()));
-    }
-    fn decided(&self, request_id: &str, decision: Decision) {
-        let _ = self.tx.send(Event::Decided(request_id.to_owned(), decision));
-    }
 }
 
 #[cfg(test)]

@@ -11,8 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use proto::ipc::{Answer, Decision, Scope, ToolStatus};
-use proto::security::{ScanVerdict, ScanWarning};
+use proto::ipc::{Answer, Decision, Scope};
 use teloxide::RequestError;
 use teloxide::payloads::setters::*;
 use teloxide::prelude::{Request, Requester};
@@ -22,14 +21,12 @@ use teloxide::types::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::conversation::{self, Chat, Workers};
+use super::conversation::{self, BotChannel, Chat, Event, Workers, code, minutes};
 use super::gate::{Admit, Gate};
 use super::{BotState, format};
 use crate::approval::ApprovalRequest;
 use crate::chat::service::{ChatError, Service};
-use crate::chat::turn::Channel;
 use crate::clock::unix_now;
-use crate::llm::ToolCall;
 use crate::store::{InboxRow, Store};
 
 const BOT: &str = "telegram";
@@ -328,7 +325,7 @@ impl Shared {
         }
         let session = conversation.session(&self.store);
         let (tx, rx) = mpsc::unbounded_channel();
-        let channel = TelegramChannel { origin: channel_name(chat), tx };
+        let channel = BotChannel { bot: BOT, origin: channel_name(chat), tx };
         let streamer = tokio::spawn(self.clone().stream(chat, row.message_id, rx));
         let typing = tokio::spawn(typing(self.bot.clone(), chat));
         let result = self.service.send(&channel, session, text, stop.child_token()).await;
@@ -622,16 +619,6 @@ fn channel_name(chat: ChatId) -> String {
     format!("{BOT}:{}", chat.0)
 }
 
-/// The short code a prompt shows (the request id's first characters).
-fn code(id: &str) -> String {
-    id.chars().filter(char::is_ascii_alphanumeric).take(6).collect()
-}
-
-fn minutes(d: Duration) -> String {
-    let m = d.as_secs().div_ceil(60);
-    if m == 1 { "1 minute".into() } else { format!("{m} minutes") }
-}
-
 /// An error text with the token (which teloxide puts in URLs) cut out.
 fn redact(text: &str, token: &str) -> String {
     let text = if token.is_empty() { text.to_owned() } else { text.replace(token, "<token>") };
@@ -646,45 +633,6 @@ static TOKEN_SHAPE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new
 /// request URL, `/bot<token>/<method>`, into its errors).
 fn clean(e: &impl std::fmt::Display) -> String {
     TOKEN_SHAPE.replace_all(&e.to_string(), "<token>").into_owned()
-}
-
-enum Event {
-    Delta(String),
-    Approval(ApprovalRequest),
-    Decided(String, Decision),
-    Warning(ScanWarning),
-    Finish(String),
-}
-
-/// One turn's channel: events go to the turn's streamer.
-struct TelegramChannel {
-    origin: String,
-    tx: mpsc::UnboundedSender<Event>,
-}
-
-impl Channel for TelegramChannel {
-    fn origin(&self) -> &str {
-        &self.origin
-    }
-    fn name(&self) -> &str {
-        &self.origin
-    }
-    fn kind(&self) -> &str {
-        BOT
-    }
-    fn delta(&self, _session: &str, _turn: u32, text: &str) {
-        let _ = self.tx.send(Event::Delta(text.to_owned()));
-    }
-    fn tool(&self, _session: &str, _turn: u32, _call: &ToolCall, _status: ToolStatus, _verdict: Option<&ScanVerdict>) {}
-    fn approval(&self, request: ApprovalRequest) {
-        let _ = self.tx.send(Event::Approval(request));
-    }
-    fn warning(&self, _session: &str, _turn: u32, warning: &ScanWarning) {
-        let _ = self.tx.send(Event::Warning(warning.clone()));
-    }
-    fn decided(&self, request_id: &str, decision: Decision) {
-        let _ = self.tx.send(Event::Decided(request_id.to_owned(), decision));
-    }
 }
 
 #[cfg(test)]
