@@ -28,11 +28,14 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct BotsSection {
     /// The passphrase is asked again after this many seconds without a message.
+    #[serde(deserialize_with = "range::int::<_, _, 60, 2592000>")]
     pub passphrase_idle_secs: u64,
     /// Messages a sender may send an hour (approval answers do not count).
+    #[serde(deserialize_with = "range::int::<_, _, 1, 100000>")]
     pub messages_per_hour: u32,
     /// `refuse` (texts the scanner scores at least `refuse_score`) or `mark` (pass, tainted).
     pub injection: crate::bots::gate::InjectionPolicy,
+    #[serde(deserialize_with = "range::unit")]
     pub refuse_score: f64,
     pub telegram: TelegramSection,
     pub matrix: MatrixSection,
@@ -60,8 +63,10 @@ pub struct TelegramSection {
     /// The Bot API's base URL.
     pub api_url: String,
     /// A streamed answer is edited at most this often.
+    #[serde(deserialize_with = "range::int::<_, _, 100, 60000>")]
     pub edit_interval_ms: u64,
     /// Seconds a getUpdates long poll waits (the HTTP client allows 17).
+    #[serde(deserialize_with = "range::int::<_, _, 1, 15>")]
     pub poll_timeout_secs: u32,
 }
 
@@ -91,6 +96,7 @@ pub struct MatrixSection {
     /// Matrix ids that may talk to the bot and invite it; it refuses to start without one.
     pub allow: Vec<String>,
     /// Seconds one /sync long poll waits for events.
+    #[serde(deserialize_with = "range::int::<_, _, 1, 120>")]
     pub sync_timeout_secs: u32,
 }
 
@@ -114,6 +120,7 @@ pub struct PluginsSection {
     /// Run plugins in the kernel sandbox (no access to PYRA_HOME, TCP only if granted).
     pub sandbox: bool,
     /// Seconds between health pings of an active plugin.
+    #[serde(deserialize_with = "range::int::<_, _, 1, 86400>")]
     pub health_secs: u64,
 }
 
@@ -133,8 +140,10 @@ pub struct ProviderSection {
     /// Overrides the preset's URL; required for `custom`.
     pub base_url: String,
     /// Tokens of history sent; 0 means the preset's budget.
+    #[serde(deserialize_with = "range::int::<_, _, 0, 100000000>")]
     pub context_tokens: u64,
     /// Tokens the model may answer with.
+    #[serde(deserialize_with = "range::int::<_, _, 1, 10000000>")]
     pub max_tokens: u32,
 }
 
@@ -154,12 +163,15 @@ impl Default for ProviderSection {
 #[serde(default, deny_unknown_fields)]
 pub struct ChatSection {
     /// Model calls in one turn before Pyra stops a model that keeps asking for tools.
+    #[serde(deserialize_with = "range::int::<_, _, 1, 1000>")]
     pub max_tool_iterations: u32,
     /// Characters of a tool result the model sees; the rest is cut with a marker.
+    #[serde(deserialize_with = "range::int::<_, _, 100, 10000000>")]
     pub result_chars: usize,
     /// The base of every system prompt.
     pub system_prompt: String,
     /// Characters of memory (profile and index) added to the system prompt.
+    #[serde(deserialize_with = "range::int::<_, _, 0, 10000000>")]
     pub memory_chars: usize,
 }
 
@@ -180,8 +192,10 @@ impl Default for ChatSection {
 #[serde(default, deny_unknown_fields)]
 pub struct ApprovalSection {
     /// Seconds a tool call waits for a yes or no before it counts as denied.
+    #[serde(deserialize_with = "range::int::<_, _, 1, 86400>")]
     pub timeout_secs: u64,
     /// The same, per kind of origin (`ipc`, `matrix`, `telegram`, `schedule`); unlisted kinds use `timeout_secs`.
+    #[serde(deserialize_with = "range::timeouts")]
     pub timeouts: std::collections::BTreeMap<String, u64>,
     /// Tools pyrad approves in a turn nobody can answer for (`pyractl ask` without
     /// a terminal, later schedules), unless the scanner tainted the turn.
@@ -200,8 +214,10 @@ pub struct DaemonSection {
     /// A tracing filter (`info`, `debug`, `pyrad=debug,info`). `PYRA_LOG` wins over it.
     pub log_level: String,
     /// `logs/pyrad.log` is rotated to `pyrad.log.1` past this many MiB.
+    #[serde(deserialize_with = "range::int::<_, _, 1, 10240>")]
     pub log_max_mib: u64,
     /// How long in-flight requests may run on after a stop is asked for.
+    #[serde(deserialize_with = "range::int::<_, _, 1, 3600>")]
     pub shutdown_timeout_secs: u64,
 }
 
@@ -218,8 +234,10 @@ pub struct IpcSection {
     /// path is taken inside `PYRA_HOME`.
     pub socket: PathBuf,
     /// Connections served at once; more are told the daemon is busy and closed.
+    #[serde(deserialize_with = "range::int::<_, _, 1, 65536>")]
     pub max_connections: usize,
     /// Requests one connection may have in flight; reading pauses beyond it.
+    #[serde(deserialize_with = "range::int::<_, _, 1, 4096>")]
     pub max_in_flight: usize,
 }
 
@@ -242,8 +260,10 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# Pyra daemon configuration.
 log_level = "info"
 # logs/pyrad.log becomes logs/pyrad.log.1 (replacing the previous one) past this
 # many MiB, so the log never fills the disk.
+# Range: 1 to 10240.
 log_max_mib = 10
 # Seconds that in-flight requests may run on after SIGTERM or daemon.shutdown.
+# Range: 1 to 3600.
 shutdown_timeout_secs = 5
 
 [ipc]
@@ -252,8 +272,10 @@ shutdown_timeout_secs = 5
 # can enter (mode 0700).
 socket = ""
 # Client connections served at once.
+# Range: 1 to 65536.
 max_connections = 256
 # Requests one connection may have in flight at once.
+# Range: 1 to 4096.
 max_in_flight = 32
 
 [provider]
@@ -265,22 +287,28 @@ model = ""
 # Overrides the preset's URL; required for custom (any OpenAI-compatible API).
 base_url = ""
 # Tokens of history sent with each request; 0 means the preset's budget.
+# Range: 0 to 100000000.
 context_tokens = 0
 # Tokens the model may answer with.
+# Range: 1 to 10000000.
 max_tokens = 4096
 
 [chat]
 # Model calls in one turn before Pyra stops a model that keeps asking for tools.
+# Range: 1 to 1000.
 max_tool_iterations = 10
 # Characters of a tool result the model sees; longer results are cut with a marker.
+# Range: 100 to 10000000.
 result_chars = 4000
 # The base of every system prompt.
 system_prompt = "You are Pyra, a personal assistant running on the user's own machine. Every tool call you make is shown to the user for approval."
 # Characters of memory (user/profile.md and MEMORY_INDEX.md) added to the system prompt.
+# Range: 0 to 10000000.
 memory_chars = 4000
 
 [approval]
 # Seconds a tool call waits for your yes or no before it counts as denied.
+# Range: 1 to 86400 (a day).
 timeout_secs = 120
 # Tools pyrad approves in a turn that nobody can answer for (`pyractl ask` run
 # from a script or a pipe); every other call is denied there, and so is every
@@ -288,6 +316,7 @@ timeout_secs = 120
 unattended_allow = []
 # A different wait per kind of origin (ipc, matrix, telegram, schedule), in
 # seconds; unlisted kinds wait timeout_secs. Example: { telegram = 300 }.
+# Range: each 1 to 86400.
 timeouts = {}
 
 [plugins]
@@ -300,20 +329,24 @@ paths = []
 sandbox = true
 # Seconds between health pings; a plugin that does not answer one within its
 # call timeout is restarted.
+# Range: 1 to 86400.
 health_secs = 30
 
 [bots]
 # The Telegram and Matrix bots share this gate. The passphrase they ask for is
 # set with `pyractl bots passphrase --stdin` (kept as a bcrypt hash in the vault).
 # Seconds without a message after which the passphrase is asked again.
+# Range: 60 to 2592000 (30 days).
 passphrase_idle_secs = 43200
 # Messages one sender may send an hour; answers to approval prompts do not count.
+# Range: 1 to 100000.
 messages_per_hour = 20
 # What happens to an incoming message the injection scanner flags: "refuse"
 # refuses it when it scores at least refuse_score (and passes lower ones with
 # their turn tainted, so every tool call asks); "mark" passes them all, tainted.
 injection = "refuse"
 # The score (0 to 1) from which a flagged message is refused.
+# Range: 0 to 1.
 refuse_score = 0.8
 
 [bots.telegram]
@@ -325,8 +358,10 @@ allow = []
 # The Bot API's base URL.
 api_url = "https://api.telegram.org/"
 # A streamed answer is edited at most once per this many milliseconds.
+# Range: 100 to 60000.
 edit_interval_ms = 1000
 # Seconds one getUpdates long poll waits for a message (at most 15).
+# Range: 1 to 15.
 poll_timeout_secs = 10
 
 [bots.matrix]
@@ -342,6 +377,7 @@ user = ""
 # Matrix ids that may talk to the bot and invite it; it does not start without one.
 allow = []
 # Seconds one /sync long poll waits for events.
+# Range: 1 to 120.
 sync_timeout_secs = 30
 "#;
 
@@ -434,6 +470,52 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let column = before.rfind('\n').map_or(before.chars().count(), |nl| before[nl + 1..].chars().count()) + 1;
     (line, column)
+}
+
+/// Ranges of numeric keys, checked while deserializing so a value out of range is
+/// reported like a type error: with file, line and column, or the variable's name.
+mod range {
+    use std::collections::BTreeMap;
+    use std::fmt::Display;
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer};
+
+    /// An integer in `LO..=HI`.
+    pub fn int<'de, D, T, const LO: i64, const HI: i64>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + TryInto<i64> + Copy + Display,
+    {
+        let value = T::deserialize(d)?;
+        check::<T, D::Error>(value, LO, HI)
+    }
+
+    fn check<T: TryInto<i64> + Copy + Display, E: serde::de::Error>(value: T, lo: i64, hi: i64) -> Result<T, E> {
+        match value.try_into() {
+            Ok(v) if (lo..=hi).contains(&v) => Ok(value),
+            _ => Err(E::custom(format!("{value} is out of range: must be from {lo} to {hi}"))),
+        }
+    }
+
+    /// A score from 0 to 1.
+    pub fn unit<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        let value = f64::deserialize(d)?;
+        if (0.0..=1.0).contains(&value) {
+            Ok(value)
+        } else {
+            Err(D::Error::custom(format!("{value} is out of range: must be from 0 to 1")))
+        }
+    }
+
+    /// `approval.timeouts`: every wait from 1 second to a day, like `timeout_secs`.
+    pub fn timeouts<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, u64>, D::Error> {
+        let map = BTreeMap::<String, u64>::deserialize(d)?;
+        for (kind, secs) in &map {
+            check::<u64, D::Error>(*secs, 1, 86400).map_err(|e| D::Error::custom(format!("{kind}: {e}")))?;
+        }
+        Ok(map)
+    }
 }
 
 #[cfg(test)]

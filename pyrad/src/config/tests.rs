@@ -99,3 +99,61 @@ fn a_string_key_keeps_numeric_looking_values_as_strings() {
     let config = with_env("", &[("PYRA__IPC__SOCKET", "123")]).unwrap();
     assert_eq!(config.ipc.socket, std::path::PathBuf::from("123"));
 }
+
+#[test]
+fn a_value_out_of_range_is_refused_with_file_and_line() {
+    let err = parse("[daemon]\nlog_level = \"info\"\n\n[ipc]\nmax_connections = 0\n").unwrap_err().to_string();
+    assert!(err.starts_with("/h/config.toml:5:19:"), "{err}");
+    assert!(err.contains("0 is out of range: must be from 1 to 65536"), "{err}");
+    let err = parse("[approval]\ntimeout_secs = 0\n").unwrap_err().to_string();
+    assert!(err.starts_with("/h/config.toml:2:16:") && err.contains("from 1 to 86400"), "{err}");
+    let err = parse("[approval]\ntimeouts = { telegram = 0 }\n").unwrap_err().to_string();
+    assert!(err.starts_with("/h/config.toml:2:") && err.contains("telegram: 0 is out of range"), "{err}");
+    let err = parse("[bots]\nrefuse_score = 1.5\n").unwrap_err().to_string();
+    assert!(err.starts_with("/h/config.toml:2:") && err.contains("must be from 0 to 1"), "{err}");
+    let err = parse("[chat]\nmax_tool_iterations = -1\n").unwrap_err().to_string();
+    assert!(err.starts_with("/h/config.toml:2:"), "{err}");
+    // The edges are accepted.
+    let config =
+        parse("[ipc]\nmax_connections = 1\n[approval]\ntimeout_secs = 86400\n[bots]\nrefuse_score = 0.0\n").unwrap();
+    assert_eq!((config.ipc.max_connections, config.approval.timeout_secs), (1, 86400));
+}
+
+#[test]
+fn an_environment_value_out_of_range_names_the_variable() {
+    let err = with_env("", &[("PYRA__IPC__MAX_CONNECTIONS", "0")]).unwrap_err().to_string();
+    assert!(err.starts_with("environment variable PYRA__IPC__MAX_CONNECTIONS:"), "{err}");
+    assert!(err.contains("out of range"), "{err}");
+}
+
+#[test]
+fn every_numeric_key_has_a_range() {
+    // Each numeric key of the default file is refused far past any sane value.
+    let table = toml::Table::try_from(Config::default()).unwrap();
+    let mut checked = 0;
+    let mut walk: Vec<(String, toml::Table)> =
+        table.into_iter().filter_map(|(k, v)| Some((k, v.as_table()?.clone()))).collect();
+    while let Some((section, fields)) = walk.pop() {
+        for (key, value) in fields {
+            let text = match value {
+                toml::Value::Integer(_) => format!("[{section}]\n{key} = 2000000000\n"),
+                toml::Value::Float(_) => format!("[{section}]\n{key} = 1e300\n"),
+                toml::Value::Table(inner) if section != "approval" => {
+                    walk.push((format!("{section}.{key}"), inner));
+                    continue;
+                }
+                _ => continue,
+            };
+            let err = parse(&text).expect_err(&format!("{section}.{key} accepts anything"));
+            assert!(err.to_string().contains("out of range"), "{section}.{key}: {err}");
+            let range = DEFAULT_CONFIG_TOML.lines().collect::<Vec<_>>();
+            let at = range.iter().position(|l| l.starts_with(&format!("{key} ="))).unwrap();
+            assert!(
+                range[at - 1].starts_with("# Range: "),
+                "{section}.{key}: the default file does not give its range"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 17, "{checked}");
+}
