@@ -217,6 +217,16 @@ fn a_bad_config_stops_start_up_with_file_line_and_column() {
     assert_eq!(code, Some(78));
     assert!(stderr.contains(":2:19:") && stderr.contains("expected usize"), "{stderr}");
 
+    // A value of the right type that makes no sense: a daemon nobody could reach.
+    std::fs::write(&config, "[ipc]\nmax_connections = 0\n").unwrap();
+    let (code, stderr) = start_failure(&home, &[]);
+    assert_eq!(code, Some(78));
+    assert!(stderr.contains(":2:19:") && stderr.contains("must be from 1 to 65536"), "{stderr}");
+    std::fs::write(&config, "[approval]\ntimeout_secs = 0\n").unwrap();
+    let (code, stderr) = start_failure(&home, &[]);
+    assert_eq!(code, Some(78));
+    assert!(stderr.contains(":2:16:") && stderr.contains("out of range"), "{stderr}");
+
     std::fs::write(&config, &original).unwrap();
     let (code, stderr) = start_failure(&home, &[("PYRA__DAEMON__SHUTDOWN_TIMEOUT_SECS", "soon")]);
     assert_eq!(code, Some(78));
@@ -248,7 +258,12 @@ fn loosened_modes_are_repaired_and_reported() {
     std::fs::set_permissions(root.join("config.toml"), std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::set_permissions(root.join("logs"), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(root.join("data/pyra.db"), std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::fs::set_permissions(root.join("vault/secrets.age"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(root.join("memory/notes.md"), "kept").unwrap();
+    std::fs::set_permissions(root.join("memory/notes.md"), std::fs::Permissions::from_mode(0o644)).unwrap();
     let _pyrad = Pyrad::start(&home);
+    assert_eq!(mode(&root.join("vault/secrets.age")), 0o600);
+    assert_eq!(mode(&root.join("memory/notes.md")), 0o600);
     assert_eq!(mode(&root.join("config.toml")), 0o600);
     assert_eq!(mode(&root.join("logs")), 0o700);
     assert_eq!(mode(&root.join("data/pyra.db")), 0o600);
@@ -258,6 +273,24 @@ fn loosened_modes_are_repaired_and_reported() {
         "{log}"
     );
     assert!(log.contains("was 0755, now 0700"), "{log}");
+    for file in ["vault/secrets.age", "memory/notes.md"] {
+        let line = format!("repaired the mode of {}: was 0644, now 0600", root.join(file).display());
+        assert!(log.contains(&line), "{file}: {log}");
+    }
+}
+
+#[test]
+fn a_deleted_vault_secrets_file_refuses_to_start_rather_than_start_empty() {
+    let home = TestHome::new();
+    set_up(&home);
+    let secrets = home.path().join("vault/secrets.age");
+    assert!(secrets.exists(), "a set-up vault has its secrets file");
+    std::fs::remove_file(&secrets).unwrap();
+    let (code, stderr) = start_failure(&home, &[]);
+    assert_eq!(code, Some(78), "{stderr}");
+    assert!(stderr.contains(&secrets.display().to_string()) && stderr.contains("is missing"), "{stderr}");
+    assert!(stderr.contains("pyractl restore"), "{stderr}");
+    assert!(!secrets.exists(), "no empty vault was put in its place");
 }
 
 #[test]
@@ -362,4 +395,63 @@ fn pyrad_log_is_rotated_past_its_cap() {
         assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{}", file.display());
     }
     assert!(std::fs::metadata(&rotated).unwrap().len() > 512 * 1024);
+}
+
+#[test]
+fn a_start_that_failed_before_serving_is_no_unclean_stop() {
+    let home = TestHome::new();
+    set_up(&home);
+    // A start that fails late (the vault, after the database was opened).
+    let secrets = home.path().join("vault/secrets.age");
+    let aside = home.scratch().join("secrets.age");
+    std::fs::rename(&secrets, &aside).unwrap();
+    let (code, _) = start_failure(&home, &[]);
+    assert_eq!(code, Some(78));
+    std::fs::rename(&aside, &secrets).unwrap();
+
+    let pyrad = Pyrad::start(&home);
+    let status = pyrad.client().result("daemon.status", json!({}));
+    assert_eq!(status["database"]["previous_run_clean"], true, "{status}");
+    assert!(!home.log().contains("did not stop cleanly"), "{}", home.log());
+}
+
+/// Overwrites one page in the middle of the database with garbage, as a torn
+/// write or a bad sector would.
+fn damage_inner_page(db: &Path) {
+    let mut bytes = std::fs::read(db).unwrap();
+    let page = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
+    assert!(bytes.len() >= page * 6, "the database has inner pages ({} bytes)", bytes.len());
+    for (i, b) in bytes[page * 3..page * 4].iter_mut().enumerate() {
+        *b = (i * 7 % 251) as u8;
+    }
+    std::fs::write(db, bytes).unwrap();
+}
+
+#[test]
+fn a_damaged_database_is_found_at_start_and_the_backup_named() {
+    let home = TestHome::new();
+    set_up(&home);
+    let db = home.path().join("data/pyra.db");
+    let backups: Vec<_> = std::fs::read_dir(home.path().join("data/backups")).unwrap().flatten().collect();
+    assert_eq!(backups.len(), 1, "the first run made a backup");
+    let backup = backups[0].path();
+    damage_inner_page(&db);
+    let damaged = std::fs::read(&db).unwrap();
+    let (code, stderr) = start_failure(&home, &[]);
+    assert_eq!(code, Some(78), "{stderr}");
+    assert!(stderr.contains(&db.display().to_string()) && stderr.contains("is damaged"), "{stderr}");
+    assert!(stderr.contains(&format!("pyractl restore {}", backup.display())), "{stderr}");
+    assert_eq!(std::fs::read(&db).unwrap(), damaged, "the damaged file is kept as it was");
+}
+
+#[test]
+fn an_empty_database_file_is_refused_not_recreated() {
+    let home = TestHome::new();
+    set_up(&home);
+    let db = home.path().join("data/pyra.db");
+    std::fs::write(&db, b"").unwrap();
+    let (code, stderr) = start_failure(&home, &[]);
+    assert_eq!(code, Some(78), "{stderr}");
+    assert!(stderr.contains("is damaged (it is empty, 0 bytes)"), "{stderr}");
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
 }

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::rpc::{ErrorObject, INVALID_REQUEST, Id, Notification, PARSE_ERROR, Request, Response, V2};
+use crate::rpc::{ErrorObject, INVALID_REQUEST, Id, Notification, PARSE_ERROR, Request, Response, V2, clip};
 
 /// The longest line either side accepts, newline excluded: 1 MiB.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -62,9 +62,14 @@ impl DecodeError {
         }
     }
 
-    /// The complete error response for this line.
+    /// The complete error response for this line. An id too long to quote back
+    /// within a line is answered as unreadable (`null`), so the answer always fits.
     pub fn to_response(&self) -> Response {
-        Response::err(self.id(), self.to_error_object())
+        let fits = |id: &Id| match id {
+            Id::Num(_) => true,
+            Id::Str(s) => serde_json::to_string(s).is_ok_and(|quoted| quoted.len() <= MAX_LINE_BYTES / 2),
+        };
+        Response::err(self.id().filter(fits), self.to_error_object())
     }
 }
 
@@ -105,7 +110,7 @@ pub fn decode_client_line(line: &[u8]) -> Result<ClientMessage, DecodeError> {
         Some(_) => return Err(invalid("\"params\" must be an object or an array")),
     };
     if let Some(extra) = obj.keys().find(|k| k.as_str() != "jsonrpc") {
-        return Err(invalid(&format!("unexpected member {extra:?}")));
+        return Err(invalid(&format!("unexpected member {:?}", clip(extra))));
     }
     Ok(match id {
         Some(id) => ClientMessage::Request(Request { jsonrpc: V2, id, method, params }),
@@ -118,7 +123,7 @@ pub fn decode_server_line(line: &[u8]) -> Result<ServerMessage, DecodeError> {
     let obj = parse_object(line)?;
     let id = obj.get("id").cloned().and_then(|v| serde_json::from_value::<Id>(v).ok());
     let value = Value::Object(obj);
-    let invalid = |e: serde_json::Error| DecodeError::Invalid { id: id.clone(), reason: e.to_string() };
+    let invalid = |e: serde_json::Error| DecodeError::Invalid { id: id.clone(), reason: clip(&e.to_string()).into() };
     if value.get("method").is_some() {
         serde_json::from_value(value).map(ServerMessage::Notification).map_err(invalid)
     } else {
@@ -140,6 +145,7 @@ fn parse_id(v: Value) -> Result<Id, DecodeError> {
     let bad = || DecodeError::Invalid { id: None, reason: "\"id\" must be a string or an integer".into() };
     match v {
         Value::String(s) => Ok(Id::Str(s)),
+        Value::Null => Ok(Id::Num(0)),
         Value::Number(n) => n.as_i64().map(Id::Num).ok_or_else(bad),
         _ => Err(bad()),
     }
@@ -148,7 +154,7 @@ fn parse_id(v: Value) -> Result<Id, DecodeError> {
 fn check_version(obj: &Map<String, Value>) -> Result<(), String> {
     match obj.get("jsonrpc") {
         Some(Value::String(v)) if v == "2.0" => Ok(()),
-        Some(other) => Err(format!("\"jsonrpc\" must be \"2.0\", got {other}")),
+        Some(other) => Err(format!("\"jsonrpc\" must be \"2.0\", got {}", clip(&other.to_string()))),
         None => Err("missing \"jsonrpc\": \"2.0\"".into()),
     }
 }
@@ -166,24 +172,31 @@ fn kind_of(v: &Value) -> &'static str {
 
 /// Frames a byte stream into lines of at most `max` bytes. Feed it with
 /// [`LineBuffer::extend`], take lines with [`LineBuffer::next_line`], and at end of
-/// input take a final unterminated line with [`LineBuffer::finish`].
+/// input take a final unterminated line with [`LineBuffer::finish`]. Taking lines
+/// until `None` before each `extend` keeps it to at most `max + 1` bytes plus the
+/// bytes last given.
 #[derive(Debug)]
 pub struct LineBuffer {
     buf: Vec<u8>,
-    /// Where the unconsumed bytes start; consumed bytes are dropped lazily.
+    /// Where the unconsumed bytes start; consumed bytes are dropped by the next `extend`.
     start: usize,
     /// How far past `start` we already looked for a newline.
     scanned: usize,
     max: usize,
+    /// Inside a line already reported as too long: its bytes are dropped up to its newline.
+    skipping: bool,
 }
 
 impl LineBuffer {
     pub fn new(max: usize) -> Self {
-        Self { buf: Vec::with_capacity(8192), start: 0, scanned: 0, max }
+        Self { buf: Vec::with_capacity(8192), start: 0, scanned: 0, max, skipping: false }
     }
 
     pub fn extend(&mut self, bytes: &[u8]) {
-        if self.start > 0 && self.start >= self.buf.len() / 2 {
+        // Drop consumed bytes now, so the buffer holds one partial line plus `bytes`.
+        // What moves is the partial line after the last newline taken: when lines
+        // are taken until `None` between calls, each byte moves at most once.
+        if self.start > 0 {
             self.buf.drain(..self.start);
             self.scanned -= self.start;
             self.start = 0;
@@ -192,37 +205,57 @@ impl LineBuffer {
     }
 
     /// The next complete line without its `\n` (and without a `\r` before it), or
-    /// [`DecodeError::TooLong`] once a line is known to exceed the limit. After
-    /// `TooLong` the stream cannot be re-synchronised: close it.
+    /// [`DecodeError::TooLong`] once a line is known to exceed the limit. Each
+    /// oversize line is reported once and its bytes dropped up to its newline; the
+    /// line after it comes through as usual.
     pub fn next_line(&mut self) -> Option<Result<Vec<u8>, DecodeError>> {
-        let pending = &self.buf[self.scanned.max(self.start)..];
-        match pending.iter().position(|&b| b == b'\n') {
-            Some(pos) => {
-                let end = self.scanned.max(self.start) + pos;
-                let mut line = &self.buf[self.start..end];
-                if let Some(stripped) = line.strip_suffix(b"\r") {
-                    line = stripped;
-                }
-                let result = if line.len() > self.max {
-                    Err(DecodeError::TooLong { limit: self.max })
-                } else {
-                    Ok(line.to_vec())
-                };
-                self.start = end + 1;
-                self.scanned = self.start;
-                Some(result)
-            }
-            None => {
+        loop {
+            let from = self.scanned.max(self.start);
+            let Some(pos) = self.buf[from..].iter().position(|&b| b == b'\n') else {
                 self.scanned = self.buf.len();
-                (self.buf.len() - self.start > self.max).then_some(Err(DecodeError::TooLong { limit: self.max }))
+                if self.skipping {
+                    self.start = self.buf.len();
+                    return None;
+                }
+                let pending = &self.buf[self.start..];
+                // A `\r` at the end may be the first half of a `\r\n`, not part of the line.
+                if pending.len() <= self.max + usize::from(pending.last() == Some(&b'\r')) {
+                    return None;
+                }
+                self.start = self.buf.len();
+                self.skipping = true;
+                return Some(Err(DecodeError::TooLong { limit: self.max }));
+            };
+            let (start, end) = (self.start, from + pos);
+            self.start = end + 1;
+            self.scanned = self.start;
+            if std::mem::take(&mut self.skipping) {
+                continue;
             }
+            let mut line = &self.buf[start..end];
+            if let Some(stripped) = line.strip_suffix(b"\r") {
+                line = stripped;
+            }
+            return Some(if line.len() > self.max {
+                Err(DecodeError::TooLong { limit: self.max })
+            } else {
+                Ok(line.to_vec())
+            });
         }
+    }
+
+    /// How many bytes the buffer holds, consumed or not: what the fuzz tests bound.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.buf.len()
     }
 
     /// At end of input: the last line if it had no newline, or `None`.
     pub fn finish(&mut self) -> Option<Result<Vec<u8>, DecodeError>> {
         let rest = &self.buf[self.start..];
         let out = match rest.len() {
+            // The rest of a line already reported as too long.
+            _ if std::mem::take(&mut self.skipping) => None,
             0 => None,
             n if n > self.max => Some(Err(DecodeError::TooLong { limit: self.max })),
             _ => Some(Ok(rest.to_vec())),

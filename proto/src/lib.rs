@@ -17,4 +17,6 @@ pub use rpc::{ErrorObject, Id, Notification, Request, Response};
 pub use version::{Feature, PROTOCOL_NAME, PROTOCOL_VERSION};
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;

@@ -50,7 +50,7 @@ impl Serialize for V2 {
 impl<'de> Deserialize<'de> for V2 {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        if s == "2.0" { Ok(V2) } else { Err(serde::de::Error::custom(format!("expected \"2.0\", got {s:?}"))) }
+        if s == "2.0" { Ok(V2) } else { Err(serde::de::Error::custom(format!("expected \"2.0\", got {:?}", clip(&s)))) }
     }
 }
 
@@ -152,18 +152,18 @@ impl ErrorObject {
     }
 
     pub fn method_not_found(method: &str) -> Self {
-        Self::new(METHOD_NOT_FOUND, format!("unknown method {method:?}"))
+        Self::new(METHOD_NOT_FOUND, format!("unknown method {:?}", clip(method)))
     }
 
     pub fn invalid_params(method: &str, why: impl std::fmt::Display) -> Self {
-        Self::new(INVALID_PARAMS, format!("invalid params for {method}: {why}"))
+        Self::new(INVALID_PARAMS, format!("invalid params for {}: {}", clip(method), clip(&why.to_string())))
     }
 }
 
 impl ErrorObject {
     /// The first request was not `hello`.
     pub fn handshake_required(method: &str) -> Self {
-        Self::new(HANDSHAKE_REQUIRED, format!("the first request must be \"hello\", got {method:?}"))
+        Self::new(HANDSHAKE_REQUIRED, format!("the first request must be \"hello\", got {:?}", clip(method)))
     }
 
     /// `hello` asked for another protocol or version; `data` lets a client say which.
@@ -181,6 +181,20 @@ impl ErrorObject {
             "daemon_version": crate::PROTOCOL_VERSION,
         }))
     }
+}
+
+/// The most bytes of a peer's input that an error message quotes: the answer to a
+/// line must fit in a line, and quoting (`Debug`, then JSON escapes) can make
+/// input several times longer.
+pub(crate) const QUOTE_MAX_BYTES: usize = 256;
+
+/// `text` cut to at most [`QUOTE_MAX_BYTES`] (on a character boundary), marked
+/// with `…` when cut: for quoting peer input in an error message.
+pub(crate) fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= QUOTE_MAX_BYTES {
+        return text.into();
+    }
+    format!("{}…", &text[..text.floor_char_boundary(QUOTE_MAX_BYTES)]).into()
 }
 
 /// A successful response borrowed from its parts, so a result is serialised once,

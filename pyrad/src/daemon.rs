@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use proto::ipc::{DatabaseStatus, PluginCounts, StatusResult};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -60,6 +59,8 @@ pub struct Startup {
     pub log_filter: String,
     pub store: Store,
     pub socket: PathBuf,
+    pub vault: Arc<Vault>,
+    pub memory: Memory,
 }
 
 /// The daemon's shared state: private, reached through [`Daemon`]'s methods.
@@ -235,17 +236,17 @@ impl Daemon {
     }
 }
 
+/// The file that marks a run in progress (`run/pyrad.running`).
+const RUNNING_MARKER: &str = "pyrad.running";
+/// How often the database is backed up.
+const BACKUP_EVERY: Duration = Duration::from_secs(24 * 3600);
+
 /// Serves until `shutdown` completes or a client asks to stop, then stops cleanly.
 pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -> anyhow::Result<()> {
-    let Startup { home, config, log_filter, store, socket } = startup;
+    let Startup { home, config, log_filter, store, socket, vault, memory } = startup;
     let pid = std::process::id();
     let started_at = unix_now();
-    let (run_id, previous_run_clean) = store.begin_run(pid, env!("CARGO_PKG_VERSION"), started_at)?;
-    if previous_run_clean == Some(false) {
-        tracing::warn!("the previous run of pyrad did not stop cleanly (crash or kill)");
-    }
     let schema_version = store.schema_version()?;
-    let vault = Arc::new(Vault::open(&home.vault()).context("while opening the vault")?);
     let plugin_paths = HostPaths {
         search: search_paths(&home.root.join("plugins"), &config.plugins.paths),
         logs: home.logs().join("plugins"),
@@ -254,7 +255,6 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         health_every: Duration::from_secs(config.plugins.health_secs.max(1)),
     };
     let plugins = PluginHost::new(plugin_paths, vault.clone(), store.clone());
-    let memory = Memory::open(&home.memory(), store.clone()).context("while opening memory")?;
     let timeouts = Timeouts {
         default: Duration::from_secs(config.approval.timeout_secs),
         by_kind: config.approval.timeouts.iter().map(|(k, v)| (k.clone(), Duration::from_secs(*v))).collect(),
@@ -277,6 +277,28 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         vault.clone(),
         settings,
     ));
+    // Everything that can refuse a start is done; only now is this a run. A run is
+    // marked by `run/pyrad.running`, removed at a clean stop: an unlink needs no free
+    // space, so a clean stop on a full disk is still known as clean, and a start
+    // that failed before this point leaves no false "did not stop cleanly".
+    let listener = ipc::bind(&socket)?;
+    let running = home.run().join(RUNNING_MARKER);
+    let crashed = std::fs::symlink_metadata(&running).is_ok();
+    let (run_id, previous_run) = store.begin_run(pid, env!("CARGO_PKG_VERSION"), started_at)?;
+    let previous_run_clean = if crashed { Some(false) } else { previous_run.map(|_| true) };
+    if crashed {
+        tracing::warn!("the previous run of pyrad did not stop cleanly (crash or kill)");
+    }
+    let mark = || {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file =
+            std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&running)?;
+        writeln!(file, "{pid}")
+    };
+    if let Err(e) = mark() {
+        tracing::warn!(path = %running.display(), error = %e, "cannot mark the run; a crash of it will not be noticed");
+    }
     let daemon = Daemon(Arc::new(DaemonState {
         home,
         config,
@@ -300,7 +322,6 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     }));
 
     let state = &daemon.0;
-    let listener = ipc::bind(&state.socket)?;
     let summary = format!("serving on {}", state.socket.display());
     // Plugins are known (not started) before READY, so the first plugins.list is complete.
     state.plugins.discover().await;
@@ -328,6 +349,31 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
                 tokio::task::spawn_blocking(|| crate::security::injection::release_if_idle(*SCANNER_IDLE)).await;
             if matches!(released, Ok(true)) {
                 tracing::debug!("released the idle injection scanner's rules");
+            }
+        }
+    });
+    // A daily online backup of the database; the last seven are kept.
+    let store = state.store.clone();
+    let stop = state.stop.clone();
+    tokio::spawn(async move {
+        let db = store.path().to_owned();
+        let dir = crate::store::backup::dir(&db);
+        loop {
+            if crate::store::backup::due(&dir, BACKUP_EVERY) {
+                let (db, dir) = (db.clone(), dir.clone());
+                let made = tokio::task::spawn_blocking(move || {
+                    crate::store::backup::daily(&db, &dir, std::time::SystemTime::now())
+                })
+                .await;
+                match made {
+                    Ok(Ok(path)) => tracing::info!(path = %path.display(), "backed up the database"),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "the daily database backup failed; retrying in an hour"),
+                    Err(e) => tracing::warn!(error = %e, "the daily database backup failed; retrying in an hour"),
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                () = stop.cancelled() => return,
             }
         }
     });
@@ -368,11 +414,22 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         tracing::warn!("plugins did not stop in time; they are killed with pyrad");
     }
 
+    // The marker goes first: its removal needs no free space. The record in the
+    // database is history; if it cannot be written (a full disk), the stop was
+    // still clean and nothing is lost, so it is a warning.
+    let running = state.home.run().join(RUNNING_MARKER);
+    if let Err(e) = std::fs::remove_file(&running)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %running.display(), error = %e, "cannot remove the run marker");
+    }
     let store = state.store.clone();
     let run_id = state.run_id;
-    tokio::task::spawn_blocking(move || store.end_run(run_id, unix_now()))
-        .await
-        .context("while recording the clean stop")??;
+    match tokio::task::spawn_blocking(move || store.end_run(run_id, unix_now())).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not record the clean stop in the database"),
+        Err(e) => tracing::warn!(error = %e, "could not record the clean stop in the database"),
+    }
     tracing::info!("pyrad stopped");
     Ok(())
 }

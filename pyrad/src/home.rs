@@ -126,18 +126,35 @@ pub fn bootstrap(root: &Path) -> Result<Bootstrap, HomeError> {
         }
     }
 
-    // Files pyrad wrote earlier (logs, the database and its WAL) keep 0600.
-    for dir in ["logs", "data", "run"] {
-        let Ok(entries) = std::fs::read_dir(home.root.join(dir)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_file()) {
-                repairs.extend(modes::enforce(&entry.path(), Kind::File, FILE_MODE)?);
-            }
-        }
+    // Files pyrad wrote earlier (logs, the database and its WAL, the vault's
+    // secrets, memory files at any depth) keep 0600, their folders 0700; the vault's
+    // identity and sentinel 0400.
+    for dir in ["logs", "data", "run", "vault", "memory"] {
+        repair_tree(&home.root.join(dir), &mut repairs)?;
     }
     Ok(Bootstrap { home, repairs, first_setup })
+}
+
+/// Enforces the policy on everything under `dir`: folders 0700, files 0600, the
+/// vault's identity and sentinel 0400. Symlinks and strangers are refused.
+fn repair_tree(dir: &Path, repairs: &mut Vec<Repair>) -> Result<(), ModeError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            repairs.extend(modes::enforce(&path, Kind::Dir, modes::DIR_MODE)?);
+            repair_tree(&path, repairs)?;
+        } else if kind.is_file() {
+            let name = entry.file_name();
+            let read_only =
+                dir.file_name().is_some_and(|d| d == "vault") && (name == ".vault_lock" || name == "identity.txt");
+            repairs.extend(modes::enforce(&path, Kind::File, if read_only { SENTINEL_MODE } else { FILE_MODE })?);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -189,6 +206,32 @@ mod tests {
         assert!(repaired.contains(&(config.clone(), 0o644)), "{repaired:?}");
         assert!(repaired.contains(&(boot.home.logs(), 0o755)), "{repaired:?}");
         assert_eq!(mode(&config), 0o600);
+    }
+
+    #[test]
+    fn vault_and_memory_files_are_repaired_and_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let boot = bootstrap(dir.path()).unwrap();
+        let secrets = boot.home.vault().join("secrets.age");
+        let identity = boot.home.vault().join("identity.txt");
+        let user = boot.home.memory().join("user");
+        let profile = user.join("profile.md");
+        std::fs::write(&secrets, b"x").unwrap();
+        std::fs::write(&identity, b"x").unwrap();
+        std::fs::create_dir(&user).unwrap();
+        std::fs::write(&profile, b"x").unwrap();
+        for (path, m) in [(&secrets, 0o644), (&identity, 0o644), (&user, 0o755), (&profile, 0o644)] {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(m)).unwrap();
+        }
+        let again = bootstrap(dir.path()).unwrap();
+        let repaired: Vec<_> = again.repairs.iter().map(|r| (r.path.clone(), r.was, r.now)).collect();
+        for expected in
+            [(secrets, 0o644, 0o600), (identity, 0o644, 0o400), (user, 0o755, 0o700), (profile, 0o644, 0o600)]
+        {
+            assert!(repaired.contains(&expected), "{expected:?} not in {repaired:?}");
+            assert_eq!(mode(&expected.0), expected.2);
+        }
+        assert!(bootstrap(dir.path()).unwrap().repairs.is_empty());
     }
 
     #[test]

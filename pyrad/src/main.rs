@@ -123,7 +123,12 @@ fn prepare(args: &Args) -> Result<(daemon::Startup, instance::InstanceLock), Fai
         other => fail(exit::FAILURE)(other.into()),
     })?;
     let store = store::Store::open(&home.database()).map_err(|e| fail(exit::CONFIG)(e.into()))?;
-    Ok((daemon::Startup { home, config, log_filter, store, socket }, lock))
+    let vault = vault::Vault::open(&home.vault()).context("while opening the vault").map_err(fail(exit::CONFIG))?;
+    let memory = memory::Memory::open(&home.memory(), store.clone())
+        .context("while opening memory")
+        .map_err(fail(exit::CONFIG))?;
+    let vault = std::sync::Arc::new(vault);
+    Ok((daemon::Startup { home, config, log_filter, store, socket, vault, memory }, lock))
 }
 
 /// The socket path from config: empty means the default, relative is inside the

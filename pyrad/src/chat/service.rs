@@ -129,7 +129,8 @@ impl Service {
             .vault
             .get(&key_name)
             .map_err(|e| ChatError::Internal(e.to_string()))?
-            .map(|secret| age::secrecy::ExposeSecret::expose_secret(&secret).to_owned());
+            .map(|secret| age::secrecy::ExposeSecret::expose_secret(&secret).trim().to_owned())
+            .filter(|key| !key.is_empty());
         if api_key.is_none() && preset.needs_key {
             return Err(ChatError::NotConfigured(format!(
                 "no API key for {}: run `pyractl setup` or `pyractl vault set {key_name}`",

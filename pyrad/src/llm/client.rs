@@ -128,7 +128,8 @@ async fn send_with_retries(
     let mut attempt = 1;
     loop {
         let mut request = client.post(endpoint.url()).json(&body).header("accept", "text/event-stream");
-        request = match (endpoint.wire, api_key) {
+        // A key that is empty is no key: never an empty Authorization header.
+        request = match (endpoint.wire, api_key.filter(|k| !k.trim().is_empty())) {
             (Wire::OpenAi, Some(key)) => request.bearer_auth(key),
             (Wire::Anthropic, Some(key)) => request.header("x-api-key", key),
             (_, None) => request,

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, params};
 
 mod audit;
+pub mod backup;
 mod bots;
 mod memory;
 mod sessions;
@@ -135,6 +136,8 @@ pub enum StoreError {
          run the newer pyrad, or restore a backup"
     )]
     TooNew { path: PathBuf, found: u32, known: u32 },
+    #[error("the database {path} is damaged ({detail}). pyrad will not start on it and has not changed it. {way_out}")]
+    Damaged { path: PathBuf, detail: String, way_out: String },
     #[error("database migration to version {version} failed: {source}")]
     Migrate { version: u32, source: rusqlite::Error },
     #[error("database error: {0}")]
@@ -164,12 +167,28 @@ impl Store {
     /// Opens (or creates) the database and migrates it to [`SCHEMA_VERSION`].
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let open_err = |source| StoreError::Open { path: path.to_owned(), source };
+        let damaged = |detail: String| StoreError::Damaged {
+            path: path.to_owned(),
+            detail,
+            way_out: way_out(path, &backup::latest(&backup::dir(path))),
+        };
+        // A database truncated to nothing would open as a new, empty one: refused,
+        // unless its WAL still holds the pages.
+        let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+        if len(path) == Some(0) && len(&wal_path(path)).unwrap_or(0) == 0 {
+            return Err(damaged("it is empty, 0 bytes".into()));
+        }
         let mut conn = Connection::open(path).map_err(open_err)?;
         // A file that is not SQLite, or one from a newer pyrad, is refused here,
         // before anything is written to it.
         let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(open_err)?;
         if found > SCHEMA_VERSION {
             return Err(StoreError::TooNew { path: path.to_owned(), found, known: SCHEMA_VERSION });
+        }
+        // Damage inside (a torn or overwritten page) is found now, not on the
+        // first query that happens to touch it.
+        if let Some(problem) = quick_check(&conn) {
+            return Err(damaged(problem));
         }
         conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
@@ -291,6 +310,39 @@ impl Store {
             c.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
             Ok(())
         })
+    }
+}
+
+/// `PRAGMA quick_check`: `None` when the database is sound, else its first complaints.
+fn quick_check(conn: &Connection) -> Option<String> {
+    let rows: Result<Vec<String>, rusqlite::Error> = conn
+        .prepare("PRAGMA quick_check(5)")
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get::<_, String>(0))?.collect());
+    match rows {
+        Ok(rows) if rows.len() == 1 && rows[0] == "ok" => None,
+        Ok(rows) => Some(format!("quick check: {}", rows.join("; "))),
+        Err(e) => Some(format!("quick check: {e}")),
+    }
+}
+
+fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
+/// What to do about a damaged database: the newest backup, if there is one.
+fn way_out(path: &Path, latest: &Option<PathBuf>) -> String {
+    match latest {
+        Some(backup) => format!(
+            "Restore the last good backup with: pyractl restore {} (the damaged file is kept beside it)",
+            backup.display()
+        ),
+        None => format!(
+            "There is no backup of it yet. Move it away to start with an empty database \
+             (`sqlite3 {} .recover` may save part of it)",
+            path.display()
+        ),
     }
 }
 

@@ -27,6 +27,14 @@ pub enum VaultError {
          Restore the identity file from a backup, or move secrets.age away to start an empty vault"
     )]
     IdentityMissing(PathBuf),
+    #[error(
+        "the vault secrets file {0} is missing, but this vault was set up (its identity exists): the \
+         secrets were deleted or moved. Restore it from a backup (`pyractl restore <file>`), or, to \
+         start again with an empty vault, delete the identity.txt beside it as well"
+    )]
+    SecretsMissing(PathBuf),
+    #[error("a vault value cannot be empty ({0:?})")]
+    EmptyValue(String),
     #[error("the vault identity {0} is unreadable or damaged")]
     BadIdentity(PathBuf),
     #[error("the vault cannot be decrypted with its identity (damaged or replaced file {0})")]
@@ -78,21 +86,27 @@ impl Vault {
                     return Err(VaultError::IdentityMissing(identity_path));
                 }
                 let identity = age::x25519::Identity::generate();
-                let text = format!("{}\n", identity.to_string().expose_secret());
+                // The secrets file first (an empty vault), then the identity: from
+                // the moment the identity exists, a missing secrets file is a loss.
+                let vault = Self { dir: dir.to_owned(), identity, lock: Mutex::new(()) };
+                vault.save(&BTreeMap::new())?;
+                let text = format!("{}\n", vault.identity.to_string().expose_secret());
                 modes::create_file(&identity_path, text.as_bytes(), modes::SENTINEL_MODE)
                     .map_err(io(&identity_path))?;
-                identity
+                return Ok(vault);
             }
             Err(e) => return Err(io(&identity_path)(e)),
         };
-        Ok(Self { dir: dir.to_owned(), identity, lock: Mutex::new(()) })
+        let vault = Self { dir: dir.to_owned(), identity, lock: Mutex::new(()) };
+        vault.load()?;
+        Ok(vault)
     }
 
     fn load(&self) -> Result<BTreeMap<String, String>, VaultError> {
         let path = self.dir.join(SECRETS);
         let ciphertext = match std::fs::read(&path) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(VaultError::SecretsMissing(path)),
             Err(source) => return Err(VaultError::Io { path, source }),
         };
         let plaintext = age::decrypt(&self.identity, &ciphertext).map_err(|_| VaultError::Decrypt(path.clone()))?;
@@ -116,6 +130,9 @@ impl Vault {
 
     pub fn set(&self, name: &str, value: &str) -> Result<(), VaultError> {
         check_name(name)?;
+        if value.is_empty() {
+            return Err(VaultError::EmptyValue(name.to_owned()));
+        }
         let _guard = self.lock.lock().map_err(|_| VaultError::Poisoned)?;
         let mut secrets = self.load()?;
         secrets.insert(name.to_owned(), value.to_owned());
@@ -205,6 +222,32 @@ mod tests {
         std::fs::write(dir.path().join(SECRETS), b"garbage").unwrap();
         assert!(matches!(vault.names(), Err(VaultError::Decrypt(_))));
         assert!(matches!(vault.set("k2", "v"), Err(VaultError::Decrypt(_))), "no overwrite of a damaged vault");
+    }
+
+    #[test]
+    fn a_deleted_secrets_file_is_an_error_not_an_empty_vault() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::open(dir.path()).unwrap();
+        assert!(dir.path().join(SECRETS).exists(), "a new vault has its (empty) secrets file");
+        assert_eq!(vault.names().unwrap(), Vec::<String>::new());
+        vault.set("provider:openai:api_key", SECRET).unwrap();
+        std::fs::remove_file(dir.path().join(SECRETS)).unwrap();
+        assert!(matches!(vault.get("provider:openai:api_key"), Err(VaultError::SecretsMissing(_))));
+        assert!(matches!(vault.set("k", "v"), Err(VaultError::SecretsMissing(_))), "no silent new vault");
+        let err = Vault::open(dir.path()).unwrap_err();
+        assert!(matches!(err, VaultError::SecretsMissing(_)), "{err}");
+        assert!(err.to_string().contains("pyractl restore"), "{err}");
+        // The way out it names: without the identity too, a new empty vault starts.
+        std::fs::remove_file(dir.path().join(IDENTITY)).unwrap();
+        assert_eq!(Vault::open(dir.path()).unwrap().names().unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_empty_value_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::open(dir.path()).unwrap();
+        assert!(matches!(vault.set("provider:openai:api_key", ""), Err(VaultError::EmptyValue(_))));
+        assert_eq!(vault.get("provider:openai:api_key").unwrap().map(|s| s.expose_secret().to_owned()), None);
     }
 
     #[test]
