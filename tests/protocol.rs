@@ -301,17 +301,42 @@ fn responses_interleave_across_many_connections() {
 }
 
 #[test]
-fn too_many_connections_get_a_busy_error_and_the_rest_are_served() {
+fn when_every_slot_is_taken_the_longest_idle_connection_makes_room() {
     let home = TestHome::new();
     let options = PyradOptions { env: vec![("PYRA__IPC__MAX_CONNECTIONS".into(), "2".into())] };
     let pyrad = Pyrad::start_with(&home, options);
-    let _a = pyrad.client();
+    let mut a = pyrad.client();
+    std::thread::sleep(std::time::Duration::from_millis(50));
     let mut b = pyrad.client();
-    let mut c = RawClient::connect(&pyrad.socket);
-    let refused = c.recv_message();
-    assert_eq!(error_code(&refused), Some(-32004), "{refused}");
-    assert!(c.is_closed());
     b.result("daemon.status", json!({}));
+    // A third client is served; the one quiet longest (a) is told why and closed.
+    let mut c = pyrad.client();
+    c.result("daemon.status", json!({}));
+    let told = a.recv_message();
+    assert_eq!(error_code(&told), Some(-32004), "{told}");
+    assert!(told["error"]["message"].as_str().unwrap().contains("idle longest"), "{told}");
+    assert!(a.is_closed());
+    b.result("daemon.status", json!({}));
+}
+
+#[test]
+fn connections_that_never_say_hello_are_closed_and_cannot_lock_pyractl_out() {
+    let home = TestHome::new();
+    let options = PyradOptions {
+        env: vec![
+            ("PYRA__IPC__MAX_CONNECTIONS".into(), "4".into()),
+            ("PYRA__IPC__HELLO_TIMEOUT_SECS".into(), "1".into()),
+        ],
+    };
+    let pyrad = Pyrad::start_with(&home, options);
+    let mut silent: Vec<RawClient> = (0..4).map(|_| RawClient::connect(&pyrad.socket)).collect();
+    for client in &mut silent {
+        let told = client.recv_message();
+        assert!(told["error"]["message"].as_str().unwrap().contains("no hello within 1 s"), "{told}");
+        assert!(client.is_closed());
+    }
+    let (code, out, err) = pyractl_with_input(&home, &["status"], "");
+    assert_eq!(code, Some(0), "{out}{err}");
 }
 
 #[test]

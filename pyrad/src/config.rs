@@ -239,11 +239,14 @@ pub struct IpcSection {
     /// Requests one connection may have in flight; reading pauses beyond it.
     #[serde(deserialize_with = "range::int::<_, _, 1, 4096>")]
     pub max_in_flight: usize,
+    /// Seconds a new connection has to say hello before it is closed.
+    #[serde(deserialize_with = "range::int::<_, _, 1, 300>")]
+    pub hello_timeout_secs: u64,
 }
 
 impl Default for IpcSection {
     fn default() -> Self {
-        Self { socket: PathBuf::new(), max_connections: 256, max_in_flight: 32 }
+        Self { socket: PathBuf::new(), max_connections: 256, max_in_flight: 32, hello_timeout_secs: 10 }
     }
 }
 
@@ -277,6 +280,11 @@ max_connections = 256
 # Requests one connection may have in flight at once.
 # Range: 1 to 4096.
 max_in_flight = 32
+# Seconds a new connection has to say hello before it is closed. When every
+# connection slot is taken, the connection idle longest with nothing in flight
+# is closed to make room for a new one.
+# Range: 1 to 300.
+hello_timeout_secs = 10
 
 [provider]
 # The LLM provider: openai, anthropic, openrouter, groq, mistral, deepseek,

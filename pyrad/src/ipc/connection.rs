@@ -31,7 +31,7 @@ enum Flow {
 }
 
 /// Serves one accepted connection to the end.
-pub async fn serve(daemon: &Daemon, stream: Stream, id: u64, over_limit: bool) {
+pub async fn serve(daemon: &Daemon, stream: Stream, id: u64, over_limit: bool, idle: super::idle::Handle) {
     let peer = stream.peer_creds();
     let (reader, writer) = tokio::io::split(stream);
     let outbox = Outbox(Arc::new(tokio::sync::Mutex::new(BufWriter::new(writer))));
@@ -47,7 +47,7 @@ pub async fn serve(daemon: &Daemon, stream: Stream, id: u64, over_limit: bool) {
                     ErrorObject::new(proto::rpc::BUSY, format!("pyrad is serving its limit of {limit} connections"));
                 outbox.send(&Response::err(None, busy)).await;
             } else {
-                let mut conn = Connection::new(daemon.clone(), id, outbox.clone());
+                let mut conn = Connection::new(daemon.clone(), id, outbox.clone(), idle);
                 conn.read_loop(reader).await;
                 // Gone: its turns stop and its pending approvals are denied.
                 conn.peer.gone.cancel();
@@ -124,10 +124,12 @@ struct Connection {
     permits: Arc<Semaphore>,
     /// This connection's running requests, awaited before it closes.
     requests: TaskTracker,
+    /// Its place among the connections, for closing idle ones to make room.
+    idle: super::idle::Handle,
 }
 
 impl Connection {
-    fn new(daemon: Daemon, id: u64, outbox: Outbox) -> Self {
+    fn new(daemon: Daemon, id: u64, outbox: Outbox, idle: super::idle::Handle) -> Self {
         let permits = Arc::new(Semaphore::new(daemon.ipc_settings().max_in_flight.max(1)));
         let peer = Peer { origin: format!("ipc-{id}"), outbox: outbox.clone(), gone: daemon.child_token() };
         Self {
@@ -139,12 +141,16 @@ impl Connection {
             in_flight: Arc::default(),
             permits,
             requests: TaskTracker::new(),
+            idle,
         }
     }
 
     async fn read_loop(&mut self, mut reader: impl AsyncRead + Unpin) {
         let mut lines = LineBuffer::new(MAX_LINE_BYTES);
         let mut chunk = vec![0u8; 16 * 1024];
+        let hello_by =
+            tokio::time::Instant::now() + std::time::Duration::from_secs(self.daemon.ipc_settings().hello_timeout_secs);
+        let close = self.idle.close.clone();
         loop {
             while let Some(line) = lines.next_line() {
                 if self.line(line).await == Flow::Close {
@@ -159,8 +165,24 @@ impl Connection {
                     }
                     return;
                 }
+                () = tokio::time::sleep_until(hello_by), if !self.greeted => {
+                    let secs = self.daemon.ipc_settings().hello_timeout_secs;
+                    tracing::info!(conn = self.id, "closing a connection that sent no hello within {secs} s");
+                    let error = ErrorObject::new(INVALID_REQUEST, format!("no hello within {secs} s; closing"));
+                    self.outbox.send(&Response::err(None, error)).await;
+                    return;
+                }
+                () = close.cancelled() => {
+                    let error = ErrorObject::new(
+                        proto::rpc::BUSY,
+                        "closed: every connection slot was taken and this one was idle longest",
+                    );
+                    self.outbox.send(&Response::err(None, error)).await;
+                    return;
+                }
                 read = reader.read(&mut chunk) => read,
             };
+            self.idle.touch();
             match read {
                 Ok(0) => {
                     // End of input: a last line without a newline still counts.
@@ -265,6 +287,7 @@ impl Connection {
             return self.outbox.send(&Response::err(Some(req.id), error)).await;
         }
         let Ok(permit) = self.permits.clone().acquire_owned().await else { return };
+        let busy = self.idle.busy();
         let (daemon, outbox, in_flight, peer) =
             (self.daemon.clone(), self.outbox.clone(), self.in_flight.clone(), self.peer.clone());
         self.requests.spawn(async move {
@@ -274,6 +297,7 @@ impl Connection {
                 ids.remove(&req.id);
             }
             drop(permit);
+            drop(busy);
             after(&daemon, effect);
         });
     }

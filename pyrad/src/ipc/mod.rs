@@ -5,6 +5,7 @@
 mod chat;
 mod connection;
 mod dispatch;
+mod idle;
 mod memory;
 mod plugins;
 
@@ -52,6 +53,7 @@ pub fn bind(path: &Path) -> anyhow::Result<Listener> {
 /// Accepts connections until the daemon stops.
 pub async fn accept_loop(listener: &Listener, daemon: &Daemon, connections: &TaskTracker) {
     let mut next_id: u64 = 0;
+    let registry = std::sync::Arc::new(idle::Registry::default());
     loop {
         let accepted = tokio::select! {
             () = daemon.stopping() => return,
@@ -61,9 +63,18 @@ pub async fn accept_loop(listener: &Listener, daemon: &Daemon, connections: &Tas
             Ok(stream) => {
                 next_id += 1;
                 let daemon = daemon.clone();
-                let (counted, over_limit) = daemon.count_connection();
+                let (counted, mut over_limit) = daemon.count_connection();
+                if over_limit && let Some((evicted, idle)) = registry.evict_one() {
+                    tracing::info!(
+                        conn = evicted,
+                        idle_secs = idle.as_secs(),
+                        "all connection slots taken; closing the longest idle one"
+                    );
+                    over_limit = false;
+                }
+                let handle = registry.register(next_id);
                 connections.spawn(async move {
-                    connection::serve(&daemon, stream, next_id, over_limit).await;
+                    connection::serve(&daemon, stream, next_id, over_limit, handle).await;
                     drop(counted);
                 });
             }
