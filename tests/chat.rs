@@ -171,3 +171,51 @@ fn approval_answers_for_unknown_ids_and_bad_decisions_are_rejected() {
     let bad = client.call("approval.respond", json!({"id": "nope", "decision": "maybe", "args_sha256": "00"}));
     assert_eq!(error_code(&bad), Some(-32602), "{bad}");
 }
+
+#[test]
+fn a_turn_cut_by_a_crash_leaves_a_history_every_provider_accepts() {
+    // The first rule sees the request after the crash: its second-to-last message
+    // must be the note closing the unanswered turn, not a second user message.
+    let rules = format!(
+        r#"
+version: 1
+rules:
+  - name: closed
+    when:
+      previous_message_contains: "no answer: this turn was interrupted"
+    respond:
+      content: "well-formed"
+  - name: two_users_in_a_row
+    when:
+      previous_message_role: user
+    respond:
+      content: "two user messages in a row"
+{}"#,
+        RULES.split_once("rules:\n").unwrap().1
+    );
+    let llm = FakeLlm::start(&rules);
+    let home = TestHome::new();
+    let mut pyrad = start(&home, &llm);
+    let mut client = pyrad.client();
+    client.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "chat.send", "params": {"text": "tell me a long story"}}));
+    let first = client.recv_message();
+    assert_eq!(first["method"], "chat.delta", "{first}");
+    let session = first["params"]["session"].as_str().unwrap().to_owned();
+    pyrad.signal(libc::SIGKILL);
+    pyrad.wait_exit();
+
+    let pyrad = start(&home, &llm);
+    let mut client = pyrad.client();
+    let (_, next) = send(&mut client, 2, json!({"session": session, "text": "are you there"}));
+    assert_eq!(next["result"]["text"], "well-formed", "{next}");
+    // The stored history is kept as it was: both questions, in order.
+    let detail = client.result("sessions.get", json!({"session": session}));
+    let users: Vec<&str> = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(users, ["tell me a long story", "are you there"], "{detail}");
+}

@@ -223,7 +223,8 @@ pub async fn run_turn(
     };
 
     for _round in 0..ctx.limits.max_iterations {
-        let history: Vec<Message> = ctx.store.messages(session)?.into_iter().map(|m| m.message).collect();
+        let history: Vec<Message> =
+            history::well_formed(ctx.store.messages(session)?.into_iter().map(|m| m.message).collect());
         let system_tokens = history::estimate_tokens(&Message::user(system_prompt.as_str()));
         let start = history::trim_start(&history, system_tokens, ctx.limits.context_tokens);
         let request = ChatRequest {
