@@ -42,6 +42,9 @@ pub struct Entry {
 pub struct Memory {
     root: PathBuf,
     store: Store,
+    /// One writer at a time: a file and its log change together, and an append
+    /// reads and writes as one step, so concurrent writers never lose an update.
+    writing: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 impl Memory {
@@ -52,7 +55,36 @@ impl Memory {
             crate::security::modes::ensure_dir(&dir)
                 .map_err(|e| MemoryError::Io { path: dir.clone(), source: std::io::Error::other(e.to_string()) })?;
         }
-        Ok(Self { root: root.to_owned(), store })
+        let memory = Self { root: root.to_owned(), store, writing: Default::default() };
+        memory.reconcile()?;
+        Ok(memory)
+    }
+
+    /// Makes the version log agree with the files. A write puts the file in place
+    /// first and logs it second, so after a crash the log can only be behind a file,
+    /// never ahead of it: a file that differs from its last version is logged now.
+    fn reconcile(&self) -> Result<(), MemoryError> {
+        let now = crate::clock::unix_now();
+        let mut changed = false;
+        for entry in self.list()? {
+            let Ok(on_disk) = self.read(&entry.name) else { continue };
+            let latest = self.store.memory_latest(&entry.name)?;
+            if latest.as_deref() != Some(on_disk.as_str()) {
+                let version = self.store.memory_record(&entry.name, &on_disk, "found at start", now)?;
+                if latest.is_some() {
+                    tracing::warn!(
+                        name = %entry.name,
+                        version,
+                        "a memory file differed from its last logged version (a write cut short, or an edit by hand); logged it as a new version"
+                    );
+                }
+                changed = true;
+            }
+        }
+        if changed || !self.root.join(INDEX).exists() {
+            self.reindex()?;
+        }
+        Ok(())
     }
 
     fn path(&self, name: &str) -> Result<PathBuf, MemoryError> {
@@ -98,6 +130,11 @@ impl Memory {
 
     /// Replaces `name` with `content`; `source` says who wrote it (`user`, `tool`, `restore`).
     pub fn write(&self, name: &str, content: &str, source: &str) -> Result<u32, MemoryError> {
+        let _one = self.writing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.write_locked(name, content, source)
+    }
+
+    fn write_locked(&self, name: &str, content: &str, source: &str) -> Result<u32, MemoryError> {
         if name == INDEX {
             return Err(MemoryError::Generated(INDEX.into()));
         }
@@ -110,20 +147,26 @@ impl Memory {
             }
             _ => {}
         }
-        let version = self.store.memory_record(name, content, source, now)?;
         if let Some(parent) = path.parent() {
+            use std::os::unix::fs::DirBuilderExt;
             std::fs::DirBuilder::new()
                 .recursive(true)
+                .mode(crate::security::modes::DIR_MODE)
                 .create(parent)
                 .map_err(|source| MemoryError::Io { path: parent.to_owned(), source })?;
         }
+        // The file first, the log second: a crash between them leaves the log
+        // behind the file, which `reconcile` repairs at the next start; never a
+        // logged version that no file ever held.
         atomic_write(&path, content)?;
+        let version = self.store.memory_record(name, content, source, now)?;
         self.reindex()?;
         Ok(version)
     }
 
     /// Appends `text` to `name` (created if missing), on a new line.
     pub fn append(&self, name: &str, text: &str, source: &str) -> Result<u32, MemoryError> {
+        let _one = self.writing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let current = match self.read(name) {
             Ok(current) => current,
             Err(MemoryError::Missing(_)) => String::new(),
@@ -134,7 +177,7 @@ impl Memory {
         } else {
             format!("{current}\n{text}\n")
         };
-        self.write(name, &joined, source)
+        self.write_locked(name, &joined, source)
     }
 
     /// Versions of `name`, newest first: (version, unix time, source, bytes).

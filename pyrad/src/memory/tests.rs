@@ -73,3 +73,44 @@ fn files_are_private() {
     }
     assert_eq!(std::fs::metadata(dir.path().join("memory/knowledge")).unwrap().mode() & 0o777, 0o700);
 }
+
+#[test]
+fn a_write_cut_short_between_file_and_log_is_logged_at_the_next_start() {
+    let (dir, m) = memory();
+    m.write("user/profile.md", "v1\n", "user").unwrap();
+    // A crash after the file was renamed into place, before the log: the order of
+    // writes leaves exactly this state, never a logged version the file lacks.
+    atomic_write(&dir.path().join("memory/user/profile.md"), "v2\n").unwrap();
+    let store = Store::open(&dir.path().join("pyra.db")).unwrap();
+    let again = Memory::open(&dir.path().join("memory"), store).unwrap();
+    let log = again.log("user/profile.md").unwrap();
+    assert_eq!((log[0].0, log[0].2.as_str()), (2, "found at start"));
+    assert_eq!(again.store.memory_latest("user/profile.md").unwrap().as_deref(), Some("v2\n"));
+    assert_eq!(again.read("user/profile.md").unwrap(), "v2\n");
+    // Agreeing again, a further start logs nothing.
+    let store = Store::open(&dir.path().join("pyra.db")).unwrap();
+    let third = Memory::open(&dir.path().join("memory"), store).unwrap();
+    assert_eq!(third.log("user/profile.md").unwrap().len(), 2);
+}
+
+#[test]
+fn concurrent_appends_lose_nothing_and_file_and_log_agree() {
+    let (_dir, m) = memory();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                for i in 0..10 {
+                    m.append("context/log.md", &format!("t{t} line {i}"), "tool").unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let text = m.read("context/log.md").unwrap();
+    assert_eq!(text.lines().count(), 80, "{text}");
+    assert_eq!(m.store.memory_latest("context/log.md").unwrap().as_deref(), Some(text.as_str()));
+    assert_eq!(m.log("context/log.md").unwrap().len(), 80);
+}
