@@ -145,7 +145,6 @@ fn parse_id(v: Value) -> Result<Id, DecodeError> {
     let bad = || DecodeError::Invalid { id: None, reason: "\"id\" must be a string or an integer".into() };
     match v {
         Value::String(s) => Ok(Id::Str(s)),
-        Value::Null => Ok(Id::Num(0)),
         Value::Number(n) => n.as_i64().map(Id::Num).ok_or_else(bad),
         _ => Err(bad()),
     }
