@@ -219,3 +219,27 @@ rules:
         .collect();
     assert_eq!(users, ["tell me a long story", "are you there"], "{detail}");
 }
+
+#[test]
+fn a_stop_while_a_client_is_not_reading_keeps_the_partial_answer() {
+    let llm = FakeLlm::start(RULES);
+    let home = TestHome::new();
+    let mut pyrad = start(&home, &llm);
+    let mut client = pyrad.client();
+    client.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "chat.send", "params": {"text": "tell me a long story"}}));
+    let first = client.recv_message();
+    assert_eq!(first["method"], "chat.delta", "{first}");
+    let session = first["params"]["session"].as_str().unwrap().to_owned();
+    // The client now reads nothing more; pyrad is stopped mid-answer.
+    let (code, out, err) = pyractl_with_input(&home, &["daemon", "stop"], "");
+    assert_eq!(code, Some(0), "{out}{err}\n{}", home.log());
+    assert_eq!(pyrad.wait_exit().code(), Some(0));
+    drop(client);
+
+    let pyrad = start(&home, &llm);
+    let detail = pyrad.client().result("sessions.get", json!({"session": session}));
+    let messages = detail["messages"].as_array().unwrap();
+    let kept = messages.iter().find(|m| m["role"] == "assistant").unwrap_or_else(|| panic!("no partial kept: {detail}"));
+    assert_eq!(kept["partial"], true, "{detail}");
+    assert!(kept["content"].as_str().unwrap().starts_with("Once"), "{detail}");
+}

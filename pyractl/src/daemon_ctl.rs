@@ -157,7 +157,18 @@ fn process_alive(pid: u32) -> bool {
     // otherwise linger as a zombie that signal 0 still finds.
     unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
     // SAFETY: signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid, 0) == 0 }
+    let exists = unsafe { libc::kill(pid, 0) == 0 };
+    // A process that has exited but whose parent (a supervisor, a test) has not
+    // reaped it yet is a zombie: it has stopped.
+    exists && !is_zombie(pid)
+}
+
+fn is_zombie(pid: libc::pid_t) -> bool {
+    // /proc/<pid>/stat: "pid (comm) S ...", the state after the last ')'.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .unwrap_or(false)
 }
 
 /// One line on whether pyrad runs, and how it is installed.

@@ -241,27 +241,35 @@ pub async fn run_turn(
             )
             .await;
         }
+        // The text so far, kept (marked partial) if the answer is cut: a broken
+        // stream, a cancel, or a stop of pyrad while the client is not reading.
+        let mut so_far = String::new();
         let call = stream(&ctx.http, &ctx.endpoint, ctx.api_key.as_deref(), &request, |event| {
             if let StreamEvent::Text(text) = event {
+                so_far.push_str(text);
                 channel.delta(session, turn, text);
             }
         });
         let streamed = tokio::select! {
-            result = call => result,
-            () = cancel.cancelled() => return Err(TurnError::Cancelled),
+            result = call => Some(result),
+            () = cancel.cancelled() => None,
+        };
+        let keep_partial = |text: &str| -> Result<(), TurnError> {
+            if !text.is_empty() {
+                let kept = Message::assistant(text, Vec::new());
+                ctx.store.append_messages(session, &[NewMessage { turn, message: &kept, partial: true }], unix_now())?;
+            }
+            Ok(())
         };
         let asm = match streamed {
-            Ok(asm) => asm,
-            Err((error, partial)) => {
-                if !partial.text.is_empty() {
-                    let kept = Message::assistant(partial.text.clone(), Vec::new());
-                    ctx.store.append_messages(
-                        session,
-                        &[NewMessage { turn, message: &kept, partial: true }],
-                        unix_now(),
-                    )?;
-                }
+            Some(Ok(asm)) => asm,
+            Some(Err((error, partial))) => {
+                keep_partial(&partial.text)?;
                 return Err(TurnError::Llm(error));
+            }
+            None => {
+                keep_partial(&so_far)?;
+                return Err(TurnError::Cancelled);
             }
         };
         ctx.store.add_usage(session, asm.usage)?;
