@@ -239,7 +239,8 @@ fn a_stop_while_a_client_is_not_reading_keeps_the_partial_answer() {
     let pyrad = start(&home, &llm);
     let detail = pyrad.client().result("sessions.get", json!({"session": session}));
     let messages = detail["messages"].as_array().unwrap();
-    let kept = messages.iter().find(|m| m["role"] == "assistant").unwrap_or_else(|| panic!("no partial kept: {detail}"));
+    let kept =
+        messages.iter().find(|m| m["role"] == "assistant").unwrap_or_else(|| panic!("no partial kept: {detail}"));
     assert_eq!(kept["partial"], true, "{detail}");
     assert!(kept["content"].as_str().unwrap().starts_with("Once"), "{detail}");
 }

@@ -83,8 +83,7 @@ fn daemon_start_detaches_pyrad_and_stop_ends_it() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains(&format!("pyrad stopped (pid {new_pid})")), "{stdout}");
     assert!(!home.socket().exists());
-    // SAFETY: signal 0 only probes.
-    assert_ne!(unsafe { libc::kill(new_pid as i32, 0) }, 0, "pyrad is gone");
+    assert!(process_ended(new_pid), "pyrad is gone");
 }
 
 #[test]

@@ -86,6 +86,25 @@ pub enum Command {
     /// The messaging bots (Matrix, Telegram).
     #[command(subcommand)]
     Bots(BotsCommand),
+    /// Write the whole home to one .tar.gz (works while pyrad runs).
+    ///
+    /// Left out: run/ (socket, pid, marker), data/backups/ (pyrad's daily
+    /// database copies) and the databases' -wal/-shm files; the databases are
+    /// copied with SQLite's online backup API.
+    Backup {
+        /// Where to write it (default: pyra-backup-YYYYMMDD-HHMMSS.tar.gz here, UTC); never overwritten.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Put back an archive from `pyractl backup`, or one database copy such as data/backups/pyra-*.db.
+    ///
+    /// pyrad must be stopped. Nothing is deleted: a database replaced goes to
+    /// data/pyra.db.replaced-YYYYMMDD-HHMMSS, what an archive replaces to
+    /// replaced-YYYYMMDD-HHMMSS/ in the home.
+    Restore {
+        /// The archive (.tar.gz) or SQLite database file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 //! installation, completions. Exit codes: 0 ok, 1 failure, 2 usage,
 //! 3 pyrad not running, 4 protocol mismatch (restart pyrad).
 
+mod backup;
 mod chat;
 mod cli;
 mod client;
@@ -10,6 +11,10 @@ mod daemon_ctl;
 mod exit;
 mod paths;
 mod render;
+// The one safe-path function, shared with pyrad (a client cannot link to the
+// daemon's binary, so the same file is compiled into both).
+#[path = "../../pyrad/src/security/safe_path.rs"]
+mod safe_path;
 mod service;
 mod turn;
 
@@ -66,6 +71,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Memory(command) => commands::memory(&paths, command)?,
         Command::Vault(command) => commands::vault(&paths, command)?,
         Command::Bots(command) => commands::bots(&paths, command)?,
+        Command::Backup { output } => backup::backup(&paths, output)?,
+        Command::Restore { file } => backup::restore(&paths, &file)?,
         Command::Plugin(command) => commands::plugin(&paths, command)?,
         Command::Security(cli::SecurityCommand::Scan { json, jsonl }) => {
             if !commands::scan(&paths, json, jsonl)? {

@@ -36,7 +36,13 @@ pub fn launchd_plist(pyrad: &Path, home: &Path) -> anyhow::Result<String> {
     use launchd::{KeepAliveOptions, KeepAliveType, Launchd};
     let home_str = home.to_str().with_context(|| format!("{} is not valid UTF-8", home.display()))?;
     let pyrad_str = pyrad.to_str().with_context(|| format!("{} is not valid UTF-8", pyrad.display()))?;
-    let env = std::collections::HashMap::from([("PYRA_HOME".to_owned(), home_str.to_owned())]);
+    // launchd has no journal: the stderr file it keeps is never capped or rotated,
+    // so pyrad logs only to its own capped logs/pyrad.log there; launchd.err.log
+    // gets fatal start-up errors alone, and pyrad caps it at each start.
+    let env = std::collections::HashMap::from([
+        ("PYRA_HOME".to_owned(), home_str.to_owned()),
+        ("PYRA_STDERR_LOG".to_owned(), "0".to_owned()),
+    ]);
     let plist = Launchd::new(LAUNCHD_LABEL, pyrad)?
         .with_program_arguments(vec![pyrad_str.to_owned()])
         .with_environment_variables(env)
@@ -189,6 +195,7 @@ mod tests {
         );
         let env = dict.get("EnvironmentVariables").and_then(|v| v.as_dictionary()).unwrap();
         assert_eq!(env.get("PYRA_HOME").and_then(|v| v.as_string()), Some("/Users/ada/.pyra"));
+        assert_eq!(env.get("PYRA_STDERR_LOG").and_then(|v| v.as_string()), Some("0"), "no uncapped copy of the log");
         launchd::Launchd::from_bytes(xml.as_bytes()).unwrap();
     }
 }

@@ -21,6 +21,40 @@ pub fn fatal(error: &anyhow::Error) {
     }
 }
 
+/// The files a service manager without a journal (launchd) writes pyrad's
+/// stdout and stderr to, which nothing else caps.
+pub const SERVICE_LOGS: &[&str] = &["launchd.err.log", "launchd.out.log"];
+/// Past this size a service log is cut to its last [`SERVICE_LOG_TAIL`] bytes.
+pub const SERVICE_LOG_MAX: u64 = 1024 * 1024;
+const SERVICE_LOG_TAIL: u64 = 64 * 1024;
+
+/// Caps the service logs in `logs`: one past [`SERVICE_LOG_MAX`] keeps only its
+/// last 64 KiB (the newest errors). Run at every start, so even a crash loop
+/// cannot fill the disk. Truncating in place is safe with launchd's append mode.
+pub fn cap_service_logs(logs: &Path) {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    for name in SERVICE_LOGS {
+        let path = logs.join(name);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        if !meta.is_file() || meta.len() <= SERVICE_LOG_MAX {
+            continue;
+        }
+        let result = (|| -> std::io::Result<()> {
+            let mut file = std::fs::OpenOptions::new().read(true).write(true).open(&path)?;
+            file.seek(SeekFrom::Start(meta.len() - SERVICE_LOG_TAIL))?;
+            let mut tail = Vec::with_capacity(SERVICE_LOG_TAIL as usize);
+            file.read_to_end(&mut tail)?;
+            file.set_len(0)?;
+            file.seek(SeekFrom::Start(0))?;
+            writeln!(file, "[pyrad cut this file from {} bytes to its last {} bytes]", meta.len(), tail.len())?;
+            file.write_all(&tail)
+        })();
+        if let Err(e) = result {
+            eprintln!("pyrad: cannot cap {}: {e}", path.display());
+        }
+    }
+}
+
 /// Sets up logging; returns the filter in force (for `daemon.status`). `PYRA_LOG`
 /// overrides `level`. `PYRA_STDERR_LOG=0` turns the stderr copy off (used when
 /// `pyractl daemon start` detaches pyrad from its terminal).
@@ -52,3 +86,24 @@ pub fn init(level: &str, log_file: &Path, max_bytes: u64) -> anyhow::Result<Stri
 }
 
 use tracing_subscriber::Layer;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_log_past_its_cap_keeps_only_its_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = dir.path().join("launchd.err.log");
+        let mut text = "old line\n".repeat((SERVICE_LOG_MAX / 9 + 10) as usize);
+        text.push_str("the newest error\n");
+        std::fs::write(&err, &text).unwrap();
+        let small = dir.path().join("launchd.out.log");
+        std::fs::write(&small, "a little\n").unwrap();
+        cap_service_logs(dir.path());
+        let after = std::fs::read_to_string(&err).unwrap();
+        assert!(after.len() as u64 <= SERVICE_LOG_TAIL + 100, "{}", after.len());
+        assert!(after.starts_with("[pyrad cut this file from") && after.ends_with("the newest error\n"));
+        assert_eq!(std::fs::read_to_string(&small).unwrap(), "a little\n", "a small one is left alone");
+    }
+}

@@ -108,6 +108,7 @@ fn prepare(args: &Args) -> Result<(daemon::Startup, instance::InstanceLock), Fai
     let boot = home::bootstrap(&root).map_err(|e| fail(exit::CONFIG)(e.into()))?;
     let home = boot.home;
     let config = Config::load(&home.config_file(), std::env::vars()).map_err(|e| fail(exit::CONFIG)(e.into()))?;
+    logging::cap_service_logs(&home.logs());
     let log_filter =
         logging::init(&config.daemon.log_level, &home.log_file(), config.daemon.log_max_mib.max(1) * 1024 * 1024)
             .map_err(fail(exit::CONFIG))?;

@@ -448,3 +448,16 @@ pub fn pyractl_with_input(home: &TestHome, args: &[&str], stdin: &str) -> (Optio
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Whether process `pid` has ended: gone, or a zombie nobody has reaped yet
+/// (a detached pyrad's parent is init, which reaps in its own time).
+pub fn process_ended(pid: u32) -> bool {
+    // SAFETY: signal 0 only probes.
+    if unsafe { libc::kill(pid as i32, 0) } != 0 {
+        return true;
+    }
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .unwrap_or(true)
+}

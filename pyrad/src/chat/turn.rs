@@ -257,7 +257,11 @@ pub async fn run_turn(
         let keep_partial = |text: &str| -> Result<(), TurnError> {
             if !text.is_empty() {
                 let kept = Message::assistant(text, Vec::new());
-                ctx.store.append_messages(session, &[NewMessage { turn, message: &kept, partial: true }], unix_now())?;
+                ctx.store.append_messages(
+                    session,
+                    &[NewMessage { turn, message: &kept, partial: true }],
+                    unix_now(),
+                )?;
             }
             Ok(())
         };
