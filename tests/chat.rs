@@ -244,3 +244,38 @@ fn a_stop_while_a_client_is_not_reading_keeps_the_partial_answer() {
     assert_eq!(kept["partial"], true, "{detail}");
     assert!(kept["content"].as_str().unwrap().starts_with("Once"), "{detail}");
 }
+
+#[test]
+fn answers_and_stored_content_past_the_line_limit_stay_readable() {
+    // One "word" of 1.5 MB: the answer, its delta and every read of it are over 1 MiB.
+    let big = "y".repeat(1_500_000);
+    let rules = format!(
+        "version: 1\nrules:\n  - name: huge\n    when:\n      messages_contain: \"write a book\"\n    respond:\n      content: \"BEGIN {big} END\"\n"
+    );
+    let llm = FakeLlm::start(&rules);
+    let home = TestHome::new();
+    let pyrad = start(&home, &llm);
+
+    let (code, out, err) = pyractl_with_input(&home, &["ask", "write a book"], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains(&format!("BEGIN {big} END")), "pyractl ask printed {} bytes: {err}", out.len());
+
+    let mut client = pyrad.client();
+    let list = client.result("sessions.list", json!({}));
+    let session = list[0]["id"].as_str().unwrap().to_owned();
+    let detail = client.result("sessions.get", json!({"session": session}));
+    assert_eq!(detail["messages"][1]["content"], format!("BEGIN {big} END"));
+    assert!(client.chunked >= 1, "the read came chunked, every line within the limit");
+    let (code, out, err) = pyractl_with_input(&home, &["sessions", "show", &session], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains(&big), "sessions show printed {} bytes", out.len());
+
+    // Two appends that each fit in a line make a file that does not.
+    let part = "z".repeat(900_000);
+    for _ in 0..2 {
+        client.result("memory.append", json!({"name": "knowledge/big.md", "text": part}));
+    }
+    let (code, out, err) = pyractl_with_input(&home, &["memory", "show", "knowledge/big.md"], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.matches(&part).count(), 2, "memory show printed {} bytes", out.len());
+}

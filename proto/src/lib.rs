@@ -3,6 +3,7 @@
 //! methods and events ([`ipc`]) and the line codec ([`codec`]). Pure data and pure
 //! functions: no sockets, no files, no async runtime.
 
+pub mod chunk;
 pub mod codec;
 pub mod ipc;
 pub mod rpc;

@@ -31,6 +31,8 @@ pub enum Feature {
     Plugins,
     /// `bots.status|reload|passphrase`, and `bots` in `daemon.status`.
     Bots,
+    /// Messages longer than a line arrive as `rpc.chunk` notifications.
+    Chunked,
     /// A feature this build does not know.
     #[serde(other)]
     Unknown,
@@ -46,4 +48,5 @@ pub const FEATURES: &[Feature] = &[
     Feature::Vault,
     Feature::Plugins,
     Feature::Bots,
+    Feature::Chunked,
 ];

@@ -37,6 +37,8 @@ const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 pub struct Client {
     stream: UnixStream,
     lines: LineBuffer,
+    /// Joins a message that arrives as `rpc.chunk` notifications.
+    chunks: proto::chunk::Joiner,
     next_id: i64,
     /// The daemon's answer to our hello.
     pub hello: HelloResult,
@@ -64,6 +66,7 @@ impl Client {
         let mut client = Client {
             stream,
             lines: LineBuffer::new(MAX_LINE_BYTES),
+            chunks: proto::chunk::Joiner::new(0),
             next_id: 0,
             hello: placeholder,
             events: VecDeque::new(),
@@ -174,7 +177,17 @@ impl Client {
         loop {
             if let Some(line) = self.lines.next_line() {
                 let line = line.map_err(|e| ClientError::Protocol(e.to_string()))?;
-                return decode_server_line(&line).map_err(|e| ClientError::Protocol(e.to_string()));
+                let message = decode_server_line(&line).map_err(|e| ClientError::Protocol(e.to_string()))?;
+                match message {
+                    ServerMessage::Notification(n) if n.method == proto::chunk::METHOD => {
+                        let joined = self.chunks.push(n.params).map_err(|e| ClientError::Protocol(e.to_string()))?;
+                        if let Some(whole) = joined {
+                            return decode_server_line(&whole).map_err(|e| ClientError::Protocol(e.to_string()));
+                        }
+                        continue;
+                    }
+                    other => return Ok(other),
+                }
             }
             let n = match self.stream.read(&mut chunk) {
                 Ok(n) => n,

@@ -236,6 +236,9 @@ impl Drop for PidGuard {
 pub struct RawClient {
     pub stream: UnixStream,
     lines: LineBuffer,
+    chunks: proto::chunk::Joiner,
+    /// Messages that arrived chunked.
+    pub chunked: usize,
     next_id: i64,
 }
 
@@ -250,7 +253,14 @@ impl RawClient {
     pub fn connect(socket: &Path) -> Self {
         let stream = UnixStream::connect(socket).unwrap_or_else(|e| panic!("connect {}: {e}", socket.display()));
         stream.set_read_timeout(Some(TIMEOUT)).expect("set a read timeout");
-        Self { stream, lines: LineBuffer::new(2 * MAX_LINE_BYTES), next_id: 1000 }
+        // The limit pyrad must keep: a longer line fails the test.
+        Self {
+            stream,
+            lines: LineBuffer::new(MAX_LINE_BYTES),
+            chunks: proto::chunk::Joiner::new(0),
+            chunked: 0,
+            next_id: 1000,
+        }
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
@@ -274,8 +284,19 @@ impl RawClient {
         loop {
             if let Some(line) = self.lines.next_line() {
                 let line = line.expect("pyrad sent a line within the limit");
-                let value = serde_json::from_slice(&line)
+                let value: Value = serde_json::from_slice(&line)
                     .unwrap_or_else(|e| panic!("pyrad sent invalid JSON ({e}): {}", String::from_utf8_lossy(&line)));
+                // A message longer than a line arrives in rpc.chunk notifications.
+                if value["method"] == proto::chunk::METHOD {
+                    match self.chunks.push(value.get("params").cloned()).expect("well-formed chunks") {
+                        Some(whole) => {
+                            self.chunked += 1;
+                            let value = serde_json::from_slice(&whole).expect("a chunked message is JSON");
+                            return Received::Message(value);
+                        }
+                        None => continue,
+                    }
+                }
                 return Received::Message(value);
             }
             match self.stream.read(&mut chunk) {

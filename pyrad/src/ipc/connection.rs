@@ -87,11 +87,17 @@ impl Outbox {
         self.send_line(&encode_line(msg)).await;
     }
 
+    /// Writes one message; one longer than a line goes as its `rpc.chunk`
+    /// notifications, back to back under the lock so nothing comes between them.
     pub(super) async fn send_line(&self, line: &[u8]) {
+        let framed = proto::chunk::frame(line.to_vec());
         let mut writer = self.0.lock().await;
-        if writer.write_all(line).await.is_ok() {
-            let _ = writer.flush().await;
+        for piece in &framed {
+            if writer.write_all(piece).await.is_err() {
+                return;
+            }
         }
+        let _ = writer.flush().await;
     }
 
     /// Flushes and half-closes: the client reads what was sent, then end of stream.
