@@ -41,9 +41,10 @@ fmt:
 	$(CARGO) fmt --all
 
 ## bench: release build, then the figures named in the issues as a table
+## (SOAK=30 runs the 30-minute soak instead of the 3-minute default)
 bench: test-deps
 	$(CARGO) build --release --workspace
-	$(RELEASE)/pyra-bench
+	$(RELEASE)/pyra-bench $(if $(SOAK),--soak-minutes $(SOAK))
 
 ## install: copy pyrad and pyractl to ~/.local/bin (PREFIX to change)
 PREFIX ?= $(HOME)/.local

@@ -352,6 +352,33 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
             }
         }
     });
+    // Memory is given back after large messages (see memtrim.rs).
+    let stop = state.stop.clone();
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                () = stop.cancelled() => return,
+            }
+            if !crate::memtrim::take_noted() {
+                continue;
+            }
+            let store = store.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                let before = Instant::now();
+                if let Err(e) = store.shrink_memory() {
+                    tracing::debug!(error = %e, "could not shrink SQLite's cache");
+                }
+                crate::memtrim::trim();
+                tracing::debug!(
+                    took_us = before.elapsed().as_micros() as u64,
+                    "gave memory back after a large message"
+                );
+            })
+            .await;
+        }
+    });
     // A daily online backup of the database; the last seven are kept.
     let store = state.store.clone();
     let stop = state.stop.clone();

@@ -16,6 +16,7 @@ mod llm;
 mod logfile;
 mod logging;
 mod memory;
+mod memtrim;
 mod notify;
 mod plugins;
 mod sandbox;
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
         sandbox::exec(&raw);
     }
     let args = Args::parse();
+    memtrim::configure();
     // Everything pyrad creates is private to its user, whatever the caller's umask.
     // SAFETY: umask only changes this process's file-creation mask.
     unsafe { libc::umask(0o077) };

@@ -290,6 +290,9 @@ pub async fn run_turn(
             )
             .await;
         }
+        if answer.content.len() > crate::memtrim::LARGE {
+            crate::memtrim::note_large();
+        }
         if answer.tool_calls.is_empty() {
             if let Some(h) = &ctx.hooks {
                 h.observe(TurnEvent::TurnCompleted, json!({"session": session, "turn": turn, "text": outcome.text}))

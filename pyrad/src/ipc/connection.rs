@@ -98,6 +98,9 @@ impl Outbox {
             }
         }
         let _ = writer.flush().await;
+        if line.len() > crate::memtrim::LARGE {
+            crate::memtrim::note_large();
+        }
     }
 
     /// Flushes and half-closes: the client reads what was sent, then end of stream.

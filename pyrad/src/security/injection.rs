@@ -61,17 +61,8 @@ pub fn release_if_idle(idle: std::time::Duration) -> bool {
     };
     let Some(released) = released else { return false };
     drop(released);
-    trim_heap();
+    crate::memtrim::trim();
     true
-}
-
-/// Returns free heap pages to the system (glibc keeps them otherwise).
-fn trim_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks glibc's own free lists; it takes no pointers of ours.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// Scans `text`.

@@ -207,6 +207,12 @@ impl Store {
         f(&mut conn)
     }
 
+    /// Drops SQLite's page cache (it refills on demand): after a large read, the
+    /// pages of one big row should not stay resident.
+    pub fn shrink_memory(&self) -> Result<(), StoreError> {
+        self.with(|c| Ok(c.execute_batch("PRAGMA shrink_memory")?))
+    }
+
     pub fn schema_version(&self) -> Result<u32, StoreError> {
         self.with(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?))
     }

@@ -16,6 +16,10 @@ const STARTS: usize = 10;
 const PYRACTL_RUNS: usize = 200;
 const ROUND_TRIPS: usize = 5000;
 const WARMUP: usize = 500;
+/// The soak's default length; `make bench SOAK=30` (`--soak-minutes 30`) runs the long one.
+const SOAK_MINUTES: u64 = 3;
+/// Clients of the soak.
+const SOAK_CLIENTS: usize = 20;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -33,6 +37,20 @@ fn main() -> anyhow::Result<()> {
     let pyractl = bin_dir.join("pyractl");
     let home = dir.path().join("home");
     let mut rows: Vec<(String, String, String)> = Vec::new();
+    // `PYRA_BENCH_ONLY=memory,soak` runs just those sections (for working on them).
+    if let Ok(only) = std::env::var("PYRA_BENCH_ONLY") {
+        let minutes = soak_minutes(&args);
+        for section in only.split(',') {
+            match section {
+                "chat" => chat_rows(&pyrad, dir.path(), &mut rows)?,
+                "memory" => memory_rows(&pyrad, dir.path(), &mut rows)?,
+                "soak" => soak_rows(&pyrad, dir.path(), minutes, &mut rows)?,
+                other => bail!("unknown bench section {other:?}"),
+            }
+        }
+        print_table(rows);
+        return Ok(());
+    }
 
     // Start-up: the first start sets the home up; later ones open it.
     let (first, guard) = start(&pyrad, &home, dir.path())?;
@@ -108,17 +126,13 @@ fn main() -> anyhow::Result<()> {
     rows.push(("round trip / floor, p50".into(), format!("{ratio:.2}x"), verdict(ratio <= 1.5, "<= 1.5x")));
 
     chat_rows(&pyrad, dir.path(), &mut rows)?;
+    memory_rows(&pyrad, dir.path(), &mut rows)?;
     plugin_rows(&pyrad, dir.path(), &mut rows)?;
     scanner_rows(&pyrad, dir.path(), &mut rows)?;
     bot_rows(&pyrad, dir.path(), &mut rows)?;
+    soak_rows(&pyrad, dir.path(), soak_minutes(&args), &mut rows)?;
 
-    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
-    let vwidth = rows.iter().map(|r| r.1.len()).max().unwrap_or(10);
-    println!("| {:width$} | {:>vwidth$} | target |", "metric", "value");
-    println!("|{}|{}|--------|", "-".repeat(width + 2), "-".repeat(vwidth + 2));
-    for (metric, value, target) in rows {
-        println!("| {metric:width$} | {value:>vwidth$} | {target} |");
-    }
+    print_table(rows);
     Ok(())
 }
 
@@ -175,6 +189,41 @@ fn serve_stream(stream: std::net::TcpStream, stamp: &Mutex<Option<Instant>>) {
         .ok()
         .and_then(|b| b["messages"].as_array().and_then(|m| m.last().cloned()))
         .unwrap_or_default();
+    if last["role"] == "user" && last["content"].as_str().is_some_and(|c| c.contains("tool:time")) {
+        let args = r#"{\"timezone\":\"UTC\"}"#;
+        let _ = write!(
+            out,
+            "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{{\"name\":\"time__get_current_time\",\"arguments\":\"{args}\"}}}}]}},\"finish_reason\":null}}]}}\n\n"
+        );
+        let _ = out.write_all(
+            b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n",
+        );
+        let _ = out.flush();
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        return;
+    }
+    // `big:N` asks for an answer of N MiB, in 64 KiB deltas.
+    let big: usize = body
+        .split("big:")
+        .nth(1)
+        .and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    if last["role"] == "user" && big > 0 {
+        let piece = "x".repeat(64 * 1024);
+        for _ in 0..big * 16 {
+            let _ = write!(
+                out,
+                "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{piece}\"}},\"finish_reason\":null}}]}}\n\n"
+            );
+        }
+        let _ = out.write_all(
+            b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+        );
+        let _ = out.flush();
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        return;
+    }
     if last["role"] == "user" && last["content"].as_str().is_some_and(|c| c.contains("tool:note")) {
         let args = r#"{\"name\":\"notes.md\",\"text\":\"bench\"}"#;
         let _ = write!(
@@ -208,20 +257,46 @@ fn serve_stream(stream: std::net::TcpStream, stamp: &Mutex<Option<Instant>>) {
 
 /// One `chat.send` on `stream`; returns (deltas received, first-delta instant, ok).
 fn chat_turn(stream: &mut UnixStream, id: u64, text: &str) -> anyhow::Result<(usize, Option<Instant>, bool)> {
-    let request = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "chat.send", "params": {"text": text}});
+    chat_turn_with(stream, id, serde_json::json!({"text": text}))
+}
+
+fn chat_turn_with(
+    stream: &mut UnixStream,
+    id: u64,
+    params: serde_json::Value,
+) -> anyhow::Result<(usize, Option<Instant>, bool)> {
+    chat_turn_full(stream, id, params)
+        .map(|(deltas, first, response)| (deltas, first, response.get("result").is_some()))
+}
+
+/// One `chat.send`; returns (deltas, first-delta instant, the response).
+fn chat_turn_full(
+    stream: &mut UnixStream,
+    id: u64,
+    params: serde_json::Value,
+) -> anyhow::Result<(usize, Option<Instant>, serde_json::Value)> {
+    let request = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "chat.send", "params": params});
     stream.write_all(format!("{request}\n").as_bytes())?;
     let mut lines = proto::LineBuffer::new(proto::MAX_LINE_BYTES);
+    let mut chunks = proto::chunk::Joiner::new(0);
     let mut buf = vec![0u8; 256 * 1024];
     let (mut deltas, mut first) = (0, None);
     loop {
         while let Some(line) = lines.next_line() {
-            let line = line?;
-            let msg: serde_json::Value = serde_json::from_slice(&line)?;
+            let mut line = line?;
+            let mut msg: serde_json::Value = serde_json::from_slice(&line)?;
+            if msg["method"] == proto::chunk::METHOD {
+                match chunks.push(msg.get("params").cloned())? {
+                    Some(whole) => line = whole,
+                    None => continue,
+                }
+                msg = serde_json::from_slice(&line)?;
+            }
             if msg["method"] == "chat.delta" {
                 first.get_or_insert_with(Instant::now);
                 deltas += 1;
             } else if msg["id"] == id {
-                return Ok((deltas, first, msg.get("result").is_some()));
+                return Ok((deltas, first, msg));
             }
         }
         let n = stream.read(&mut buf)?;
@@ -324,10 +399,17 @@ fn rpc(stream: &mut UnixStream, id: u64, method: &str, params: serde_json::Value
     let request = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
     stream.write_all(format!("{request}\n").as_bytes())?;
     let mut lines = proto::LineBuffer::new(proto::MAX_LINE_BYTES);
+    let mut chunks = proto::chunk::Joiner::new(0);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         while let Some(line) = lines.next_line() {
-            let msg: serde_json::Value = serde_json::from_slice(&line?)?;
+            let mut msg: serde_json::Value = serde_json::from_slice(&line?)?;
+            if msg["method"] == proto::chunk::METHOD {
+                match chunks.push(msg.get("params").cloned())? {
+                    Some(whole) => msg = serde_json::from_slice(&whole)?,
+                    None => continue,
+                }
+            }
             if msg["id"] == id {
                 return Ok(msg);
             }
@@ -920,4 +1002,258 @@ fn scanner_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, St
 
 fn count_split(items: &[serde_json::Value], split: &str) -> u32 {
     items.iter().filter(|i| i["split"] == split).count() as u32
+}
+
+/// Memory given back: RSS idle, at the peak of a 10 MB answer, and after it
+/// drained (pyrad trims its heap once a large message is over).
+fn memory_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, String)>) -> anyhow::Result<()> {
+    let (url, _) = fast_provider()?;
+    let home = scratch.join("memory-home");
+    let (_, guard) =
+        start_with(pyrad, &home, scratch, &[("PYRA__PROVIDER__PRESET", "custom"), ("PYRA__PROVIDER__BASE_URL", &url)])?;
+    let pid = guard.pid();
+    let mut stream = hello(&home.join("run/pyrad.sock"))?;
+    // Warm: the HTTP client, the store, a small turn's buffers.
+    for i in 0..5 {
+        chat_turn(&mut stream, 1 + i, "chunks:50 warm up")?;
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let idle = rss_mib(pid)?;
+    let idle_anon = status_kib(pid, "RssAnon:")? / 1024.0;
+    let peak = Arc::new(Mutex::new(0.0f64));
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (peak.clone(), sampling.clone());
+        std::thread::spawn(move || {
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                if let (Ok(rss), Ok(mut p)) = (rss_mib(pid), peak.lock()) {
+                    *p = p.max(rss);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    // A new session each time, so the next request does not carry 10 MB of history.
+    let (deltas, _, ok) = chat_turn(&mut stream, 100, "big:10 a long answer")?;
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let _ = sampler.join();
+    if !ok || deltas != 160 {
+        bail!("the 10 MB answer did not come through ({deltas} deltas)");
+    }
+    if std::env::var_os("PYRA_BENCH_DEBUG").is_some() {
+        for round in 0..3 {
+            std::thread::sleep(Duration::from_secs(4));
+            eprintln!("after round {round}: anon {:.1} MiB", status_kib(pid, "RssAnon:")? / 1024.0);
+            chat_turn(&mut stream, 200 + round, "big:10 again")?;
+        }
+        std::thread::sleep(Duration::from_secs(4));
+        eprintln!("after the last: anon {:.1} MiB", status_kib(pid, "RssAnon:")? / 1024.0);
+    }
+    let peak = *peak.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+    let mut after = rss_mib(pid)?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while after > idle + 2.0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+        after = rss_mib(pid)?;
+    }
+    let after_anon = status_kib(pid, "RssAnon:")? / 1024.0;
+    // Three more: what is kept must not grow with each one.
+    let mut repeats = Vec::new();
+    for round in 0..3 {
+        chat_turn(&mut stream, 200 + round, "big:10 again")?;
+        std::thread::sleep(Duration::from_secs(4));
+        repeats.push(format!("{:.1}", status_kib(pid, "RssAnon:")? / 1024.0));
+    }
+    rows.push(("RSS idle, before a 10 MB answer".into(), format!("{idle:.1} MiB"), String::new()));
+    rows.push((
+        "RssAnon (heap) idle / after the 10 MB answer".into(),
+        format!("{idle_anon:.1} / {after_anon:.1} MiB"),
+        String::new(),
+    ));
+    rows.push(("RSS peak during the 10 MB answer".into(), format!("{peak:.1} MiB"), String::new()));
+    rows.push(("RssAnon after three more (MiB)".into(), repeats.join(" / "), String::new()));
+    rows.push((
+        "RSS after it drained (idle again)".into(),
+        format!("{after:.1} MiB"),
+        verdict(after <= idle + 2.0, "within 2 MiB of idle"),
+    ));
+    drop(guard);
+    Ok(())
+}
+
+/// The soak: `SOAK_CLIENTS` clients for `minutes`, each looping over a chat turn
+/// with a tool call through a real MCP server (mcp-server-time), `daemon.status`,
+/// a memory write, and a connection opened and dropped. RSS every minute, status
+/// latency, errors.
+fn soak_rows(
+    pyrad: &Path,
+    scratch: &Path,
+    minutes: u64,
+    rows: &mut Vec<(String, String, String)>,
+) -> anyhow::Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let server = repo.join(".venv/bin/mcp-server-time");
+    if !server.exists() {
+        rows.push(("soak".into(), "skipped".into(), "run tests/setup.sh first".into()));
+        return Ok(());
+    }
+    let (url, _) = fast_provider()?;
+    let home = scratch.join("soak-home");
+    let dir = home.join("plugins/time");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("plugin.toml"),
+        format!(
+            "name = \"time\"\nversion = \"1.0.0\"\ncommand = {:?}\nargs = [\"--local-timezone\", \"UTC\"]\n",
+            server.display().to_string()
+        ),
+    )?;
+    let (_, guard) = start_with(
+        pyrad,
+        &home,
+        scratch,
+        &[
+            ("PYRA__PROVIDER__PRESET", "custom"),
+            ("PYRA__PROVIDER__BASE_URL", &url),
+            ("PYRA__APPROVAL__UNATTENDED_ALLOW", "[\"time__get_current_time\"]"),
+        ],
+    )?;
+    let pid = guard.pid();
+    let socket = home.join("run/pyrad.sock");
+    let mut control = hello(&socket)?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = rpc(&mut control, 1, "plugins.list", serde_json::json!({}))?;
+        if list["result"]["plugins"][0]["state"] == "active" {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("mcp-server-time did not become active: {list}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let running = Arc::new(AtomicBool::new(true));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let first_error = Arc::new(Mutex::new(None::<String>));
+    let turns = Arc::new(AtomicUsize::new(0));
+    let status_times = Arc::new(Mutex::new(Vec::<Duration>::new()));
+    let clients: Vec<_> = (0..SOAK_CLIENTS)
+        .map(|c| {
+            let (socket, running, errors, first_error, turns, status_times) = (
+                socket.clone(),
+                running.clone(),
+                errors.clone(),
+                first_error.clone(),
+                turns.clone(),
+                status_times.clone(),
+            );
+            std::thread::spawn(move || {
+                let fail = |what: String| {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(mut first) = first_error.lock() {
+                        first.get_or_insert(what);
+                    }
+                };
+                let Ok(mut stream) = hello(&socket) else {
+                    fail("hello".into());
+                    return;
+                };
+                let mut id = 10u64;
+                let mut session: Option<String> = None;
+                let mut i = 0u64;
+                while running.load(Ordering::Relaxed) {
+                    id += 1;
+                    i += 1;
+                    match i % 4 {
+                        0 => {
+                            // Ten turns a session, then a new one: history stays small.
+                            let mut params = serde_json::json!({"text": format!("tool:time soak {c}"), "attended": false});
+                            if let Some(s) = session.as_ref().filter(|_| !i.is_multiple_of(40)) {
+                                params["session"] = serde_json::json!(s);
+                            }
+                            match chat_turn_full(&mut stream, id, params.clone()) {
+                                Ok((_, _, response)) if response.get("result").is_some() => {
+                                    turns.fetch_add(1, Ordering::Relaxed);
+                                    session = response["result"]["session"].as_str().map(str::to_owned);
+                                }
+                                other => fail(format!("turn: {other:?}")),
+                            }
+                        }
+                        1 => {
+                            let t = Instant::now();
+                            match rpc(&mut stream, id, "daemon.status", serde_json::json!({})) {
+                                Ok(r) if r.get("result").is_some() => {
+                                    if let Ok(mut times) = status_times.lock() {
+                                        times.push(t.elapsed());
+                                    }
+                                }
+                                other => fail(format!("status: {other:?}")),
+                            }
+                        }
+                        2 => {
+                            let params = serde_json::json!({"name": format!("context/soak-{c}.md"), "content": format!("# Soak {c}\nround {i}\n")});
+                            match rpc(&mut stream, id, "memory.write", params) {
+                                Ok(r) if r.get("result").is_some() => {}
+                                other => fail(format!("memory.write: {other:?}")),
+                            }
+                        }
+                        _ => match hello(&socket).and_then(|mut s| rpc(&mut s, 1, "daemon.status", serde_json::json!({}))) {
+                            Ok(r) if r.get("result").is_some() => {}
+                            other => fail(format!("connect: {other:?}")),
+                        },
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut samples = Vec::new();
+    for _ in 0..minutes {
+        std::thread::sleep(Duration::from_secs(60));
+        samples.push(rss_mib(pid)?);
+    }
+    running.store(false, Ordering::Relaxed);
+    for client in clients {
+        let _ = client.join();
+    }
+    drop(guard);
+    let mut times = status_times.lock().map_err(|_| anyhow::anyhow!("lock"))?.clone();
+    let p99 = percentile(&mut times, 99.0);
+    let errors = errors.load(Ordering::Relaxed);
+    let per_minute = samples.iter().map(|r| format!("{r:.1}")).collect::<Vec<_>>().join(" → ");
+    let growth = samples.last().copied().unwrap_or(0.0) - samples.first().copied().unwrap_or(0.0);
+    rows.push((
+        format!("soak {minutes} min, {SOAK_CLIENTS} clients: RSS each minute (MiB)"),
+        per_minute,
+        String::new(),
+    ));
+    rows.push((
+        "soak: RSS growth after the first minute".into(),
+        format!("{growth:+.1} MiB"),
+        verdict(growth <= 0.5, "0 (±0.5 MiB)"),
+    ));
+    rows.push((format!("soak: daemon.status p99 of {}", times.len()), us(p99), String::new()));
+    rows.push(("soak: chat turns with a tool call".into(), turns.load(Ordering::Relaxed).to_string(), String::new()));
+    let first = first_error.lock().map_err(|_| anyhow::anyhow!("lock"))?.clone().unwrap_or_default();
+    rows.push(("soak: errors".into(), errors.to_string(), if errors == 0 { verdict(true, "0") } else { first }));
+    Ok(())
+}
+
+fn print_table(rows: Vec<(String, String, String)>) {
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(10);
+    let vwidth = rows.iter().map(|r| r.1.len()).max().unwrap_or(10);
+    println!("| {:width$} | {:>vwidth$} | target |", "metric", "value");
+    println!("|{}|{}|--------|", "-".repeat(width + 2), "-".repeat(vwidth + 2));
+    for (metric, value, target) in rows {
+        println!("| {metric:width$} | {value:>vwidth$} | {target} |");
+    }
+}
+
+/// `--soak-minutes N`, else [`SOAK_MINUTES`].
+fn soak_minutes(args: &[String]) -> u64 {
+    args.iter()
+        .position(|a| a == "--soak-minutes")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(SOAK_MINUTES)
 }
