@@ -455,3 +455,92 @@ fn an_empty_database_file_is_refused_not_recreated() {
     assert!(stderr.contains("is damaged (it is empty, 0 bytes)"), "{stderr}");
     assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
 }
+
+/// A private mount namespace with a small tmpfs over `dir`, held open by a
+/// sleeping process (killed on drop). `None` where this machine cannot make one.
+struct SmallDisk {
+    holder: std::process::Child,
+}
+
+impl SmallDisk {
+    fn over(dir: &Path, size: &str) -> Option<Self> {
+        let script =
+            format!("mount -t tmpfs -o size={size},mode=0700 pyra-test \"$1\" && echo ready && exec sleep 300");
+        let mut holder = std::process::Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c", &script, "sh"])
+            .arg(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut ready = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(holder.stdout.take()?).read_line(&mut ready).ok()?;
+        if ready.trim() != "ready" {
+            let _ = holder.kill();
+            let _ = holder.wait();
+            return None;
+        }
+        Some(Self { holder })
+    }
+
+    /// `path` as the processes in the namespace see it.
+    fn inside(&self, path: &Path) -> std::path::PathBuf {
+        Path::new(&format!("/proc/{}/root", self.holder.id())).join(path.strip_prefix("/").unwrap())
+    }
+
+    fn wrapper(&self) -> Vec<String> {
+        vec!["nsenter".into(), "-t".into(), self.holder.id().to_string(), "-m".into(), "--".into()]
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+#[test]
+fn a_clean_stop_on_a_full_disk_is_still_known_as_clean() {
+    let home = TestHome::new();
+    set_up(&home);
+    let data = home.path().join("data");
+    let saved = home.scratch().join("data");
+    std::fs::rename(&data, &saved).unwrap();
+    std::fs::create_dir(&data).unwrap();
+    let Some(disk) = SmallDisk::over(&data, "4m") else {
+        eprintln!("SKIPPED: this machine cannot mount a private tmpfs (unshare --mount needs root or user namespaces)");
+        return;
+    };
+    // The database moves onto the small disk.
+    for entry in std::fs::read_dir(&saved).unwrap().flatten() {
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), disk.inside(&data.join(entry.file_name()))).unwrap();
+        }
+    }
+    let wrapper = disk.wrapper();
+    let wrapper: Vec<&str> = wrapper.iter().map(String::as_str).collect();
+    let mut pyrad = Pyrad::start_under(&home, PyradOptions::default(), &wrapper);
+    pyrad.client().result("daemon.status", json!({}));
+    // Fill the disk to the last byte.
+    let filler = disk.inside(&data.join("filler"));
+    let mut file = std::fs::File::create(&filler).unwrap();
+    let block = vec![0u8; 64 * 1024];
+    use std::io::Write;
+    while file.write_all(&block).is_ok() {}
+    let _ = file.sync_all();
+    drop(file);
+    pyrad.signal(libc::SIGTERM);
+    assert_eq!(pyrad.wait_exit().code(), Some(0), "a full disk does not make a clean stop fail: {}", home.log());
+    assert!(home.log().contains("could not record the clean stop in the database"), "{}", home.log());
+
+    // Space is freed; the next start knows the last run stopped cleanly.
+    std::fs::remove_file(&filler).unwrap();
+    let pyrad = Pyrad::start_under(&home, PyradOptions::default(), &wrapper);
+    let status = pyrad.client().result("daemon.status", json!({}));
+    assert_eq!(status["database"]["previous_run_clean"], true, "{status}");
+    let log = home.log();
+    assert!(!log.contains("did not stop cleanly"), "{log}");
+}

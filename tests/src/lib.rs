@@ -143,8 +143,16 @@ impl Pyrad {
     }
 
     pub fn start_with(home: &TestHome, options: PyradOptions) -> Self {
+        Self::start_under(home, options, &[])
+    }
+
+    /// Starts pyrad under `wrapper` and waits for `READY=1`.
+    pub fn start_under(home: &TestHome, options: PyradOptions, wrapper: &[&str]) -> Self {
         let notify = NotifyLog::bind(home.scratch());
-        let child = Self::command(home, &options).env("NOTIFY_SOCKET", &notify.path).spawn().expect("spawn pyrad");
+        let child = Self::command_under(home, &options, wrapper)
+            .env("NOTIFY_SOCKET", &notify.path)
+            .spawn()
+            .expect("spawn pyrad");
         let mut pyrad = Pyrad { child: Some(child), home: home.path(), socket: home.socket(), notify };
         let deadline = Instant::now() + TIMEOUT;
         while pyrad.notify.count("READY=1") == 0 {
@@ -159,7 +167,19 @@ impl Pyrad {
 
     /// The command that starts pyrad on `home`, for tests that want its output.
     pub fn command(home: &TestHome, options: &PyradOptions) -> Command {
-        let mut command = Command::new(bin("pyrad"));
+        Self::command_under(home, options, &[])
+    }
+
+    /// The same, run under `wrapper` (such as `nsenter -t <pid> -m --`).
+    pub fn command_under(home: &TestHome, options: &PyradOptions, wrapper: &[&str]) -> Command {
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(bin("pyrad"));
+                command
+            }
+            None => Command::new(bin("pyrad")),
+        };
         command
             .env("PYRA_HOME", home.path())
             .env_remove("NOTIFY_SOCKET")
