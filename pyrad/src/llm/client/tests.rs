@@ -311,3 +311,19 @@ async fn a_key_echoed_by_the_provider_never_reaches_the_error() {
     assert!(!line.contains("sk-test"), "{line}");
     assert!(line.contains("[redacted]"), "{line}");
 }
+
+#[tokio::test]
+async fn an_empty_key_is_never_sent_as_an_empty_authorization_header() {
+    for wire in [Wire::OpenAi, Wire::Anthropic] {
+        for key in ["", "  "] {
+            let server = serve(vec![good_stream()]).await;
+            let mut endpoint = endpoint(&server.url);
+            endpoint.wire = wire;
+            let client = http_client(&endpoint).unwrap();
+            let _ = stream(&client, &endpoint, Some(key), &request(), |_| {}).await;
+            let request = server.bodies.lock().unwrap()[0].clone();
+            let head = request.split("\n\n").next().unwrap();
+            assert!(!head.contains("authorization:") && !head.contains("x-api-key:"), "{wire:?} {key:?}: {head}");
+        }
+    }
+}
