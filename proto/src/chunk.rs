@@ -137,7 +137,7 @@ mod tests {
     fn a_long_response_of_any_text_is_chunked_within_the_limit_and_joined() {
         // Quotes and backslashes double when escaped; multi-byte characters straddle cuts.
         for unit in ["a", "\"", "\\", "é", "🦀", "\n", "\u{1}"] {
-            let text = unit.repeat(3 * MAX_LINE_BYTES / unit.len() + 7);
+            let text = unit.repeat((MAX_LINE_BYTES + MAX_LINE_BYTES / 4) / unit.len() + 7);
             let response = Response::ok(Id::Str("r".into()), json!({"text": text}));
             let framed = frame(encode_line(&response));
             assert!(framed.len() > 1, "{unit:?}");
