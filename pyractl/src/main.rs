@@ -15,6 +15,10 @@ mod render;
 // daemon's binary, so the same file is compiled into both).
 #[path = "../../pyrad/src/security/safe_path.rs"]
 mod safe_path;
+// The UTC stamps of backup names, shared with pyrad the same way.
+#[path = "../../pyrad/src/clock.rs"]
+#[allow(dead_code)] // pyractl uses only utc_stamp
+mod clock;
 mod service;
 mod turn;
 

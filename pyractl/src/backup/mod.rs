@@ -10,8 +10,6 @@ mod restore;
 use std::path::{Component, Path};
 use std::time::{Duration, SystemTime};
 
-use rusqlite::Connection;
-
 pub use create::backup;
 pub use restore::restore;
 
@@ -87,17 +85,10 @@ fn is_sqlite(path: &Path) -> bool {
     std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head == SQLITE_HEADER
 }
 
-/// `PRAGMA quick_check`: `None` when the database is sound, else what it found.
-fn quick_check(conn: &Connection) -> Option<String> {
-    let rows: Result<Vec<String>, rusqlite::Error> = conn
-        .prepare("PRAGMA quick_check(5)")
-        .and_then(|mut stmt| stmt.query_map([], |r| r.get::<_, String>(0))?.collect());
-    match rows {
-        Ok(rows) if rows.len() == 1 && rows[0] == "ok" => None,
-        Ok(rows) => Some(rows.join("; ")),
-        Err(e) => Some(e.to_string()),
-    }
-}
+// The same quick check pyrad runs at start.
+#[path = "../../../pyrad/src/store/quick_check.rs"]
+mod shared_check;
+use shared_check::quick_check;
 
 /// Seconds since the epoch.
 fn unix_now(now: SystemTime) -> u64 {
@@ -106,19 +97,7 @@ fn unix_now(now: SystemTime) -> u64 {
 
 /// `YYYYMMDD-HHMMSS` in UTC, as pyrad names its daily backups.
 fn stamp(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    crate::clock::utc_stamp(secs)
 }
 
 /// `bytes` for people: "812 bytes", "3.4 KiB", "12.0 MiB".

@@ -90,7 +90,7 @@ pub fn copy(db: &Path, dest: &Path) -> Result<(), StoreError> {
 pub fn daily(db: &Path, dir: &Path, now: SystemTime) -> Result<PathBuf, StoreError> {
     crate::security::modes::ensure_dir(dir).map_err(|e| StoreError::Io(e.to_string()))?;
     let secs = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
-    let dest = dir.join(format!("{PREFIX}{}{SUFFIX}", stamp(secs)));
+    let dest = dir.join(format!("{PREFIX}{}{SUFFIX}", crate::clock::utc_stamp(secs)));
     copy(db, &dest)?;
     let all = list(dir);
     for old in all.iter().take(all.len().saturating_sub(KEEP)) {
@@ -101,36 +101,12 @@ pub fn daily(db: &Path, dir: &Path, now: SystemTime) -> Result<PathBuf, StoreErr
     Ok(dest)
 }
 
-/// `YYYYMMDD-HHMMSS` in UTC.
-fn stamp(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::MetadataExt;
 
     use super::*;
     use crate::store::Store;
-
-    #[test]
-    fn stamps_are_utc_calendar_times() {
-        assert_eq!(stamp(0), "19700101-000000");
-        assert_eq!(stamp(1_796_191_200), "20261202-060000");
-        assert_eq!(stamp(951_782_400), "20000229-000000");
-    }
 
     #[test]
     fn a_daily_backup_is_a_sound_private_copy_and_seven_are_kept() {

@@ -11,6 +11,7 @@ mod audit;
 pub mod backup;
 mod bots;
 mod memory;
+pub mod quick_check;
 mod sessions;
 pub use audit::AuditRecord;
 pub use bots::InboxRow;
@@ -187,8 +188,8 @@ impl Store {
         }
         // Damage inside (a torn or overwritten page) is found now, not on the
         // first query that happens to touch it.
-        if let Some(problem) = quick_check(&conn) {
-            return Err(damaged(problem));
+        if let Some(problem) = quick_check::quick_check(&conn) {
+            return Err(damaged(format!("quick check: {problem}")));
         }
         conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
@@ -316,18 +317,6 @@ impl Store {
             c.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
             Ok(())
         })
-    }
-}
-
-/// `PRAGMA quick_check`: `None` when the database is sound, else its first complaints.
-fn quick_check(conn: &Connection) -> Option<String> {
-    let rows: Result<Vec<String>, rusqlite::Error> = conn
-        .prepare("PRAGMA quick_check(5)")
-        .and_then(|mut stmt| stmt.query_map([], |r| r.get::<_, String>(0))?.collect());
-    match rows {
-        Ok(rows) if rows.len() == 1 && rows[0] == "ok" => None,
-        Ok(rows) => Some(format!("quick check: {}", rows.join("; "))),
-        Err(e) => Some(format!("quick check: {e}")),
     }
 }
 
