@@ -180,16 +180,6 @@ fn an_archive_restores_into_a_home_that_does_not_exist_yet() {
     assert_eq!(content, "Likes tea.\n");
 }
 
-fn damage_inner_page(db: &Path) {
-    let mut bytes = std::fs::read(db).unwrap();
-    let page = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
-    assert!(bytes.len() >= page * 6, "the database has inner pages ({} bytes)", bytes.len());
-    for (i, b) in bytes[page * 3..page * 4].iter_mut().enumerate() {
-        *b = (i * 7 % 251) as u8;
-    }
-    std::fs::write(db, bytes).unwrap();
-}
-
 #[test]
 fn the_daily_copy_pyrad_names_restores_a_damaged_database_and_pyrad_starts_again() {
     let home = TestHome::new();

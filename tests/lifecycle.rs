@@ -415,18 +415,6 @@ fn a_start_that_failed_before_serving_is_no_unclean_stop() {
     assert!(!home.log().contains("did not stop cleanly"), "{}", home.log());
 }
 
-/// Overwrites one page in the middle of the database with garbage, as a torn
-/// write or a bad sector would.
-fn damage_inner_page(db: &Path) {
-    let mut bytes = std::fs::read(db).unwrap();
-    let page = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
-    assert!(bytes.len() >= page * 6, "the database has inner pages ({} bytes)", bytes.len());
-    for (i, b) in bytes[page * 3..page * 4].iter_mut().enumerate() {
-        *b = (i * 7 % 251) as u8;
-    }
-    std::fs::write(db, bytes).unwrap();
-}
-
 #[test]
 fn a_damaged_database_is_found_at_start_and_the_backup_named() {
     let home = TestHome::new();

@@ -502,3 +502,15 @@ pub fn process_ended(pid: u32) -> bool {
         .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
         .unwrap_or(true)
 }
+
+/// Overwrites one page in the middle of the SQLite database at `db` with garbage,
+/// as a torn write or a bad sector would.
+pub fn damage_inner_page(db: &Path) {
+    let mut bytes = std::fs::read(db).expect("read the database");
+    let page = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
+    assert!(bytes.len() >= page * 6, "the database has inner pages ({} bytes)", bytes.len());
+    for (i, b) in bytes[page * 3..page * 4].iter_mut().enumerate() {
+        *b = (i * 7 % 251) as u8;
+    }
+    std::fs::write(db, bytes).expect("write the database");
+}
