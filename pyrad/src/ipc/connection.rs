@@ -90,11 +90,21 @@ impl Outbox {
     /// Writes one message; one longer than a line goes as its `rpc.chunk`
     /// notifications, back to back under the lock so nothing comes between them.
     pub(super) async fn send_line(&self, line: &[u8]) {
-        let framed = proto::chunk::frame(line.to_vec());
+        // Newline included; only a long message is copied into chunks.
+        let framed = (line.len() > MAX_LINE_BYTES + 1).then(|| proto::chunk::frame(line.to_vec()));
         let mut writer = self.0.lock().await;
-        for piece in &framed {
-            if writer.write_all(piece).await.is_err() {
-                return;
+        match &framed {
+            None => {
+                if writer.write_all(line).await.is_err() {
+                    return;
+                }
+            }
+            Some(chunks) => {
+                for chunk in chunks {
+                    if writer.write_all(chunk).await.is_err() {
+                        return;
+                    }
+                }
             }
         }
         let _ = writer.flush().await;
