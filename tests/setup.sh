@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, idempotently:
 # systemd-analyze (package systemd) to verify the unit, setpriv (util-linux) to
-# connect as another uid, a Python venv in tests/.venv with fakellm (a real
+# connect as another uid, minisign (to sign plugins as a publisher would), a Python venv in tests/.venv with fakellm (a real
 # server of the OpenAI and Anthropic wire formats), and Synapse (a real Matrix
 # homeserver) in tests/.venv-synapse. Runs as root on CI; elsewhere
 # it uses sudo for apt if needed.
@@ -12,6 +12,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 need=()
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+command -v minisign >/dev/null 2>&1 || need+=(minisign)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then

@@ -88,13 +88,22 @@ pub struct StatusResult {
 }
 
 /// `daemon.status`'s plugin figures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginCounts {
     pub total: u32,
     pub active: u32,
     pub failed: u32,
     /// Folders whose manifest could not be used.
     pub invalid: u32,
+    /// Installed without a trusted publisher's signature.
+    #[serde(default)]
+    pub unverified: u32,
+    /// Files changed since the user accepted them: not started.
+    #[serde(default)]
+    pub modified: u32,
+    /// Running without the Landlock sandbox (lowered by the user, or off).
+    #[serde(default)]
+    pub unsandboxed: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -823,6 +832,20 @@ pub struct PluginInfo {
     pub installed_from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// Who vouches for its files: `verified` (a trusted publisher signed them),
+    /// `bundled` (ships with Pyra), `unverified` (only the user), `modified`
+    /// (changed since accepted: not started), `dev` (a development folder).
+    #[serde(default)]
+    pub trust: String,
+    /// The trusted publisher, when `verified`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
+    /// `landlock`, `none` (the user lowered it) or `off` (`[plugins] sandbox = false`).
+    #[serde(default)]
+    pub sandbox: String,
+    /// `hard` (a cgroup cap the kernel enforces) or `sampled` (checked every 2 s).
+    #[serde(default)]
+    pub memory_cap: String,
 }
 
 /// `plugins.call`: the user runs a plugin tool directly (no model involved, so no
@@ -908,6 +931,17 @@ pub struct PluginInspection {
     pub sha256: String,
     /// A plugin of that name is already installed (so this is an update).
     pub installed: bool,
+    /// `verified`, `bundled` or `unverified`; a bad signature is an error instead.
+    #[serde(default)]
+    pub trust: String,
+    /// What the signature says, in words.
+    #[serde(default)]
+    pub signature: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
+    /// How many files it holds.
+    #[serde(default)]
+    pub files: u32,
 }
 
 /// `plugins.install`: install what `plugins.inspect` showed; `sha256` must match.
@@ -927,6 +961,114 @@ pub struct PluginInstallParams {
     /// Replace an installed plugin of the same name.
     #[serde(default)]
     pub update: bool,
+    /// Install it though no trusted publisher signed it.
+    #[serde(default)]
+    pub allow_unsigned: bool,
+}
+
+/// `daemon.doctor`: what pyrad finds unsafe or broken in the install, each
+/// finding with its fix. `pyractl doctor` adds what only the client can see.
+pub enum DaemonDoctor {}
+impl Method for DaemonDoctor {
+    const NAME: &'static str = "daemon.doctor";
+    type Params = Empty;
+    type Result = DoctorReport;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoctorReport {
+    pub findings: Vec<Finding>,
+    /// What was checked, in words, so a clean report says what it covered.
+    pub checked: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// A stable name for the check: `modes`, `plaintext-secret`, `plugin-unverified`, ...
+    pub check: String,
+    /// `high`, `medium` or `low`.
+    pub severity: String,
+    /// What is wrong, and where.
+    pub what: String,
+    /// What to do about it.
+    pub fix: String,
+}
+
+/// `security.audit`: writes `security_audit.md` (0600) in the home: the doctor's
+/// findings, the security log's suspicious entries, the audit table's denied,
+/// timed-out and flagged calls and those run under grants, plugins with broad
+/// grants, and memory files the scanner flags. With `ai`, a model summarises
+/// only those findings (no tools, memory or history); the summary is appended, marked.
+pub enum SecurityAudit {}
+impl Method for SecurityAudit {
+    const NAME: &'static str = "security.audit";
+    type Params = AuditParams;
+    type Result = AuditReport;
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    #[serde(default)]
+    pub ai: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditReport {
+    /// Where the report was written.
+    pub path: String,
+    /// Findings in it, in all.
+    pub findings: u32,
+    /// Whether a model's summary was appended (with `ai`).
+    pub summarized: bool,
+}
+
+/// `plugins.changes`: how an installed plugin's files differ from those the
+/// user accepted (what `plugin trust` shows before asking).
+pub enum PluginsChanges {}
+impl Method for PluginsChanges {
+    const NAME: &'static str = "plugins.changes";
+    type Params = PluginName;
+    type Result = PluginChanges;
+}
+
+/// `plugins.trust`: accept an installed plugin's files as they are now, if they
+/// still have `digest` (what the user was shown); a `modified` plugin then starts.
+pub enum PluginsTrust {}
+impl Method for PluginsTrust {
+    const NAME: &'static str = "plugins.trust";
+    type Params = PluginTrustParams;
+    type Result = PluginChanges;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginTrustParams {
+    pub name: String,
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginChanges {
+    pub name: String,
+    /// Each file added, removed or changed, by path.
+    pub changes: Vec<FileChange>,
+    /// The SHA-256 of the file list now: what `plugins.trust` is given back.
+    pub digest: String,
+    /// The publisher who signed the files as accepted, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChange {
+    pub path: String,
+    /// `added`, `removed` or `changed`.
+    pub change: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub was: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<String>,
 }
 
 /// `plugins.uninstall`: stop it and remove its folder (its data folder stays).
@@ -1108,6 +1250,10 @@ pub enum ClientRequest {
     PluginsInspect(PluginSource),
     PluginsInstall(PluginInstallParams),
     PluginsUninstall(PluginName),
+    PluginsChanges(PluginName),
+    PluginsTrust(PluginTrustParams),
+    DaemonDoctor,
+    SecurityAudit(AuditParams),
     PluginsGrant(PluginName),
     PluginsRevoke(PluginName),
     PluginsPrompts,
@@ -1155,6 +1301,10 @@ impl ClientRequest {
             PluginsInspect::NAME => params_of::<PluginsInspect>(params).map(ClientRequest::PluginsInspect),
             PluginsInstall::NAME => params_of::<PluginsInstall>(params).map(ClientRequest::PluginsInstall),
             PluginsUninstall::NAME => params_of::<PluginsUninstall>(params).map(ClientRequest::PluginsUninstall),
+            PluginsChanges::NAME => params_of::<PluginsChanges>(params).map(ClientRequest::PluginsChanges),
+            PluginsTrust::NAME => params_of::<PluginsTrust>(params).map(ClientRequest::PluginsTrust),
+            DaemonDoctor::NAME => params_of::<DaemonDoctor>(params).map(|Empty| ClientRequest::DaemonDoctor),
+            SecurityAudit::NAME => params_of::<SecurityAudit>(with_default(params)).map(ClientRequest::SecurityAudit),
             PluginsGrant::NAME => params_of::<PluginsGrant>(params).map(ClientRequest::PluginsGrant),
             PluginsRevoke::NAME => params_of::<PluginsRevoke>(params).map(ClientRequest::PluginsRevoke),
             PluginsPrompts::NAME => params_of::<PluginsPrompts>(params).map(|Empty| ClientRequest::PluginsPrompts),

@@ -17,7 +17,13 @@ fn golden(name: &str) -> Value {
 }
 
 /// `value` encodes to exactly the golden JSON, and the golden JSON decodes back to `value`.
+/// With `PYRA_BLESS_GOLDEN=name,name` those golden files are (re)written from
+/// `value` first: review the diff before committing it.
 fn check<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(name: &str, value: &T) {
+    if std::env::var("PYRA_BLESS_GOLDEN").is_ok_and(|names| names.split(',').any(|n| n == name)) {
+        let path = format!("{}/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        std::fs::write(&path, serde_json::to_string_pretty(value).unwrap() + "\n").unwrap();
+    }
     let expected = golden(name);
     let line = encode_line(value);
     assert_eq!(line.last(), Some(&b'\n'), "{name}: a line ends with a newline");
@@ -73,7 +79,15 @@ fn status_round_trips() {
         },
         provider: None,
         sessions: None,
-        plugins: Some(PluginCounts { total: 3, active: 2, failed: 1, invalid: 0 }),
+        plugins: Some(PluginCounts {
+            total: 3,
+            active: 2,
+            failed: 1,
+            invalid: 0,
+            unverified: 1,
+            modified: 0,
+            unsandboxed: 0,
+        }),
         bots: None,
     };
     check("daemon.status.response", &response::<DaemonStatus>(Id::Str("s-2".into()), &result));
@@ -229,6 +243,10 @@ fn plugin_messages_round_trip() {
         exempt_granted: vec![],
         installed_from: Some("/home/me/everything.tar.gz".into()),
         sha256: Some(sha.into()),
+        trust: "verified".into(),
+        publisher: Some("Model Context Protocol".into()),
+        sandbox: "landlock".into(),
+        memory_cap: "hard".into(),
     };
     let skipped = PluginInfo {
         name: "github".into(),
@@ -250,6 +268,10 @@ fn plugin_messages_round_trip() {
         exempt_granted: vec![],
         installed_from: None,
         sha256: None,
+        trust: "modified".into(),
+        publisher: None,
+        sandbox: "landlock".into(),
+        memory_cap: "sampled".into(),
     };
     let invalid = [("/home/me/.pyra/plugins/broken".to_owned(), "plugin.toml:3:1: unknown field `comand`".to_owned())];
     let list = PluginsListResult { plugins: vec![active, skipped], invalid: invalid.into_iter().collect() };
@@ -258,8 +280,12 @@ fn plugin_messages_round_trip() {
     check("plugins.call.request", &request::<PluginsCall>(Id::Num(21), Some(&call)));
     let called = PluginCallResult { text: "Echo: hi".into(), is_error: false };
     check("plugins.call.response", &response::<PluginsCall>(Id::Num(21), &called));
-    let install =
-        PluginInstallParams { source: "/home/me/everything.tar.gz".into(), sha256: sha.into(), update: false };
+    let install = PluginInstallParams {
+        source: "/home/me/everything.tar.gz".into(),
+        sha256: sha.into(),
+        update: false,
+        allow_unsigned: false,
+    };
     check("plugins.install.request", &request::<PluginsInstall>(Id::Num(22), Some(&install)));
     let inspection = PluginInspection {
         name: "everything".into(),
@@ -271,14 +297,50 @@ fn plugin_messages_round_trip() {
         hooks: vec![],
         sha256: sha.into(),
         installed: true,
+        trust: "verified".into(),
+        signature: "verified: signed by Model Context Protocol".into(),
+        publisher: Some("Model Context Protocol".into()),
+        files: 42,
     };
     check("plugins.inspect.response", &response::<PluginsInspect>(Id::Num(23), &inspection));
+    let trust = PluginTrustParams { name: "everything".into(), digest: sha.into() };
+    check("plugins.trust.request", &request::<PluginsTrust>(Id::Num(24), Some(&trust)));
+    let changes = PluginChanges {
+        name: "everything".into(),
+        changes: vec![
+            FileChange {
+                path: "dist/index.js".into(),
+                change: "changed".into(),
+                was: Some(sha.into()),
+                now: Some(sha.into()),
+            },
+            FileChange { path: "dist/extra.js".into(), change: "added".into(), was: None, now: Some(sha.into()) },
+        ],
+        digest: sha.into(),
+        signer: Some("Model Context Protocol".into()),
+    };
+    check("plugins.changes.response", &response::<PluginsChanges>(Id::Num(24), &changes));
+    let doctor = DoctorReport {
+        findings: vec![Finding {
+            check: "plugin-unpinned".into(),
+            severity: "medium".into(),
+            what: "plugin time fetches mcp-server-time without a version at every start".into(),
+            fix: "pin a version in its manifest's args".into(),
+        }],
+        checked: vec!["modes and owners under /home/me/.pyra".into()],
+    };
+    check("daemon.doctor.response", &response::<DaemonDoctor>(Id::Num(25), &doctor));
+    check("security.audit.request", &request::<SecurityAudit>(Id::Num(26), Some(&AuditParams { ai: true })));
 }
 
 #[test]
 fn every_golden_file_is_checked() {
     // A golden file without a round trip above would rot silently.
     let checked = [
+        "plugins.trust.request",
+        "plugins.changes.response",
+        "daemon.doctor.response",
+        "security.audit.request",
         "chat.send.request",
         "chat.send.response",
         "chat.delta.event",

@@ -80,9 +80,17 @@ pub enum Command {
     /// Plugins (MCP servers run by pyrad).
     #[command(subcommand)]
     Plugin(PluginCommand),
-    /// The prompt-injection scanner.
+    /// The prompt-injection scanner, and the security audit.
     #[command(subcommand)]
     Security(SecurityCommand),
+    /// Check the install: modes, plaintext secrets, the sandbox, plugins, the
+    /// provider, the service unit, the bots. Prints each finding with its fix;
+    /// exits 1 when there is one.
+    Doctor {
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The messaging bots (Matrix, Telegram).
     #[command(subcommand)]
     Bots(BotsCommand),
@@ -171,6 +179,14 @@ pub enum SecurityCommand {
         #[arg(long, conflicts_with = "json")]
         jsonl: bool,
     },
+    /// Write security_audit.md in the home (readable by you alone): the doctor's
+    /// findings, the security log, refused and flagged tool calls, broad grants,
+    /// and memory files the scanner flags.
+    Audit {
+        /// Append a model's summary of those findings (it sees nothing else).
+        #[arg(long)]
+        ai: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,10 +216,24 @@ pub enum PluginCommand {
         /// Do not ask for confirmation (needed without a terminal).
         #[arg(long)]
         yes: bool,
+        /// Install it though no publisher in [plugins] trusted_keys signed it.
+        #[arg(long)]
+        allow_unsigned: bool,
     },
     /// Replace an installed plugin with a newer folder or archive.
     Update {
         source: std::path::PathBuf,
+        #[arg(long)]
+        yes: bool,
+        /// Install it though no publisher in [plugins] trusted_keys signed it.
+        #[arg(long)]
+        allow_unsigned: bool,
+    },
+    /// Show how a plugin's files changed since you accepted them, and accept them
+    /// as they are now (a `modified` plugin then starts).
+    Trust {
+        name: String,
+        /// Accept without asking (needed without a terminal).
         #[arg(long)]
         yes: bool,
     },

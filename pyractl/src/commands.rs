@@ -517,8 +517,8 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
                 println!("no plugins in {}", paths.home.join("plugins").display());
             }
             println!(
-                "{:<16} {:<9} {:<9} {:>7} {:>7} {:>5} {:>6} {:>8}  tools / reason",
-                "name", "version", "state", "pid", "rss MiB", "calls", "errors", "p50 ms"
+                "{:<16} {:<9} {:<9} {:<10} {:<8} {:>7} {:>7} {:>5} {:>6} {:>8}  tools / reason",
+                "name", "version", "state", "trust", "sandbox", "pid", "rss MiB", "calls", "errors", "p50 ms"
             );
             for p in &list.plugins {
                 let pid = p.pid.map_or_else(|| "-".to_owned(), |p| p.to_string());
@@ -526,8 +526,8 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
                 let rss = p.rss_mib.map_or_else(|| "-".to_owned(), |m| format!("{m:.1}"));
                 let detail = p.reason.clone().unwrap_or_else(|| p.tools.join(", "));
                 println!(
-                    "{:<16} {:<9} {:<9} {:>7} {:>7} {:>5} {:>6} {:>8}  {detail}",
-                    p.name, p.version, p.state, pid, rss, p.calls, p.errors, p50
+                    "{:<16} {:<9} {:<9} {:<10} {:<8} {:>7} {:>7} {:>5} {:>6} {:>8}  {detail}",
+                    p.name, p.version, p.state, p.trust, p.sandbox, pid, rss, p.calls, p.errors, p50
                 );
             }
             for (folder, why) in &list.invalid {
@@ -539,6 +539,10 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
             let p = list.plugins.iter().find(|p| p.name == name).with_context(|| format!("no plugin named {name}"))?;
             println!("{} {} — {}", p.name, p.version, p.description);
             println!("  state     {}{}", p.state, p.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default());
+            let publisher = p.publisher.as_ref().map(|x| format!(", signed by {x}")).unwrap_or_default();
+            println!("  trust     {}{publisher}", p.trust);
+            let cap = if p.memory_cap == "hard" { "a hard cap (cgroup)" } else { "sampled every 2 s" };
+            println!("  sandbox   {} (memory: {cap})", p.sandbox);
             println!("  server    {}", p.server);
             println!("  pid       {}", p.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()));
             println!("  memory    {}", p.rss_mib.map_or_else(|| "-".to_owned(), |m| format!("{m:.1} MiB")));
@@ -558,16 +562,19 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
                 bail!("the tool reported an error");
             }
         }
-        PluginCommand::Install { source, bundled: false, yes } => install(paths, &source, yes, false)?,
-        PluginCommand::Install { source, bundled: true, yes } => {
+        PluginCommand::Install { source, bundled: false, yes, allow_unsigned } => {
+            install(paths, &source, yes, false, allow_unsigned)?
+        }
+        PluginCommand::Install { source, bundled: true, yes, allow_unsigned } => {
             let name = source.to_string_lossy().into_owned();
             let folder = tempfile::Builder::new().prefix("pyra-bundled-").tempdir()?;
             let dir = folder.path().join(&name);
             std::fs::create_dir(&dir)?;
             std::fs::write(dir.join("plugin.toml"), bundled_manifest(&name)?)?;
-            install(paths, &dir, yes, false)?;
+            install(paths, &dir, yes, false, allow_unsigned)?;
         }
-        PluginCommand::Update { source, yes } => install(paths, &source, yes, true)?,
+        PluginCommand::Update { source, yes, allow_unsigned } => install(paths, &source, yes, true, allow_unsigned)?,
+        PluginCommand::Trust { name, yes } => crate::security::trust(paths, &name, yes)?,
         PluginCommand::Uninstall { name } => {
             connect(paths)?.call::<PluginsUninstall>(&PluginName { name: name.clone() })?;
             println!("uninstalled {name} (its data folder is kept)");
@@ -613,7 +620,13 @@ pub fn plugin(paths: &Paths, command: PluginCommand) -> anyhow::Result<()> {
 }
 
 /// Inspects, shows what the plugin asks for, asks, then installs exactly that.
-fn install(paths: &Paths, source: &std::path::Path, yes: bool, update: bool) -> anyhow::Result<()> {
+fn install(
+    paths: &Paths,
+    source: &std::path::Path,
+    yes: bool,
+    update: bool,
+    allow_unsigned: bool,
+) -> anyhow::Result<()> {
     let source = std::path::absolute(source)?.display().to_string();
     let mut client = connect(paths)?;
     let seen = client.call::<PluginsInspect>(&PluginSource { source: source.clone() })?;
@@ -631,7 +644,15 @@ fn install(paths: &Paths, source: &std::path::Path, yes: bool, update: bool) -> 
     if !seen.hooks.is_empty() {
         println!("  hooks        {}", seen.hooks.join(", "));
     }
-    println!("  sha256       {}", seen.sha256);
+    println!("  sha256       {} ({} files)", seen.sha256, seen.files);
+    println!("  publisher    {}", seen.signature);
+    if seen.trust == "unverified" && !allow_unsigned {
+        bail!(
+            "{} is unverified: nobody you trust signed it. If you trust where it came from, run this again with \
+             --allow-unsigned; it will be shown as unverified",
+            seen.name
+        );
+    }
     if !yes {
         if !std::io::stdin().is_terminal() {
             bail!("no terminal to confirm on: add --yes to install without asking");
@@ -645,7 +666,7 @@ fn install(paths: &Paths, source: &std::path::Path, yes: bool, update: bool) -> 
             return Ok(());
         }
     }
-    let params = PluginInstallParams { source, sha256: seen.sha256, update };
+    let params = PluginInstallParams { source, sha256: seen.sha256, update, allow_unsigned };
     let name = client.call::<PluginsInstall>(&params)?.name;
     println!("{} {name}; `pyractl plugin list` shows it starting", if update { "updated" } else { "installed" });
     Ok(())

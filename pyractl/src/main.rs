@@ -19,6 +19,7 @@ mod safe_path;
 #[path = "../../pyrad/src/clock.rs"]
 #[allow(dead_code)] // pyractl uses only utc_stamp
 mod clock;
+mod security;
 mod service;
 mod turn;
 
@@ -80,6 +81,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plugin(command) => commands::plugin(&paths, command)?,
         Command::Security(cli::SecurityCommand::Scan { json, jsonl }) => {
             if !commands::scan(&paths, json, jsonl)? {
+                std::process::exit(1);
+            }
+        }
+        Command::Security(cli::SecurityCommand::Audit { ai }) => security::audit(&paths, ai)?,
+        Command::Doctor { json } => {
+            if !security::doctor(&paths, json)? {
                 std::process::exit(1);
             }
         }

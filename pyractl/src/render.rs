@@ -38,7 +38,20 @@ pub fn status(s: &StatusResult) -> String {
             "  plugins     {}",
             s.plugins.map_or_else(
                 || "none".to_owned(),
-                |p| format!("{} ({} active, {} failed), {} invalid folders", p.total, p.active, p.failed, p.invalid)
+                |p| {
+                    let mut line = format!(
+                        "{} ({} active, {} failed), {} invalid folders",
+                        p.total, p.active, p.failed, p.invalid
+                    );
+                    for (n, word) in
+                        [(p.modified, "modified"), (p.unverified, "unverified"), (p.unsandboxed, "unsandboxed")]
+                    {
+                        if n > 0 {
+                            line.push_str(&format!(", {n} {word}"));
+                        }
+                    }
+                    line
+                }
             )
         ),
         format!("  bots        {}", s.bots.as_ref().filter(|b| !b.is_empty()).map_or_else(|| "none".to_owned(), bots)),

@@ -122,12 +122,58 @@ pub struct PluginsSection {
     /// Seconds between health pings of an active plugin.
     #[serde(deserialize_with = "range::int::<_, _, 1, 86400>")]
     pub health_secs: u64,
+    /// Publishers whose minisign signatures you trust: name → public key.
+    #[serde(deserialize_with = "trusted_keys")]
+    pub trusted_keys: std::collections::BTreeMap<String, String>,
+    /// Per plugin, what you lowered from the default: `[plugins.overrides.NAME]`.
+    pub overrides: std::collections::BTreeMap<String, PluginOverride>,
 }
 
 impl Default for PluginsSection {
     fn default() -> Self {
-        Self { paths: Vec::new(), sandbox: true, health_secs: 30 }
+        Self {
+            paths: Vec::new(),
+            sandbox: true,
+            health_secs: 30,
+            trusted_keys: Default::default(),
+            overrides: Default::default(),
+        }
     }
+}
+
+impl PluginsSection {
+    /// Whether the user lowered `plugin`'s sandbox to none.
+    pub fn unsandboxed(&self, plugin: &str) -> bool {
+        self.overrides.get(plugin).is_some_and(|o| o.sandbox == SandboxLevel::None)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginOverride {
+    pub sandbox: SandboxLevel,
+}
+
+/// How a plugin is confined: `landlock` (the default) or `none`, which only the
+/// user can choose, for a plugin on a kernel without Landlock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxLevel {
+    #[default]
+    Landlock,
+    None,
+}
+
+/// `[plugins] trusted_keys`: every key must be a minisign public key.
+fn trusted_keys<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<std::collections::BTreeMap<String, String>, D::Error> {
+    use serde::de::Error as _;
+    let keys = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+    for (publisher, key) in &keys {
+        crate::plugins::trust::parse_key(key).map_err(|e| D::Error::custom(format!("the key of {publisher:?} {e}")))?;
+    }
+    Ok(keys)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -339,6 +385,17 @@ sandbox = true
 # call timeout is restarted.
 # Range: 1 to 86400.
 health_secs = 30
+# Publishers whose plugins you trust, each with its minisign public key (the
+# line starting RW in its .pub file). `pyractl plugin install` checks an
+# archive's X.tar.gz.minisig, or a folder's SHA256SUMS.minisig, against these;
+# anything else installs only with --allow-unsigned and is shown unverified.
+# Example: { "Ada Lovelace" = "RWQ..." }.
+trusted_keys = {}
+# What you lowered for one plugin. On a kernel without Landlock a plugin is not
+# started unless you write, for it:
+#   [plugins.overrides.NAME]
+#   sandbox = "none"
+overrides = {}
 
 [bots]
 # The Telegram and Matrix bots share this gate. The passphrase they ask for is

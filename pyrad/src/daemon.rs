@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use proto::ipc::{DatabaseStatus, PluginCounts, StatusResult};
+use proto::ipc::{DatabaseStatus, StatusResult};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -26,6 +26,9 @@ static SCANNER_IDLE: std::sync::LazyLock<Duration> = std::sync::LazyLock::new(||
     Duration::from_secs(secs)
 });
 use crate::memory::Memory;
+mod audit;
+mod doctor;
+
 use crate::plugins::adapter::PluginHooks;
 use crate::plugins::host::{HostPaths, PluginHost, search_paths};
 use crate::store::Store;
@@ -199,8 +202,6 @@ impl Daemon {
     /// What `daemon.status` answers.
     pub fn status(&self) -> StatusResult {
         let d = &self.0;
-        let (total, active, failed, invalid) = d.plugins.counts();
-        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
         StatusResult {
             version: env!("CARGO_PKG_VERSION").into(),
             protocol_version: proto::PROTOCOL_VERSION,
@@ -218,7 +219,7 @@ impl Daemon {
             },
             provider: self.provider(),
             sessions: None,
-            plugins: Some(PluginCounts { total: n(total), active: n(active), failed: n(failed), invalid: n(invalid) }),
+            plugins: Some(d.plugins.counts()),
             bots: Some(d.bots.status()),
         }
     }
@@ -253,7 +254,15 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         data: home.root.join("data").join("plugins"),
         sandbox: config.plugins.sandbox.then(|| home.root.clone()),
         health_every: Duration::from_secs(config.plugins.health_secs.max(1)),
+        trusted_keys: crate::plugins::trust::TrustedKeys::new(&config.plugins.trusted_keys),
+        unsandboxed: config.plugins.overrides.keys().filter(|n| config.plugins.unsandboxed(n)).cloned().collect(),
+        landlock_abi: crate::sandbox::landlock_abi(),
+        cgroups: crate::cgroup::Cgroups::detect().map(Arc::new),
     };
+    match &plugin_paths.cgroups {
+        Ok(c) => tracing::info!(cgroups = %c.describe(), "plugins get hard memory and process caps"),
+        Err(why) => tracing::info!(%why, "no cgroups for plugins: their memory is sampled every 2 s instead"),
+    }
     let plugins = PluginHost::new(plugin_paths, vault.clone(), store.clone());
     let timeouts = Timeouts {
         default: Duration::from_secs(config.approval.timeout_secs),
@@ -397,6 +406,8 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
                     Ok(Err(e)) => tracing::warn!(error = %e, "the daily database backup failed; retrying in an hour"),
                     Err(e) => tracing::warn!(error = %e, "the daily database backup failed; retrying in an hour"),
                 }
+                // The copy's pages and the second connection were heap: give them back.
+                crate::memtrim::note_large();
             }
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_secs(3600)) => {}

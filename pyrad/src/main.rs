@@ -5,6 +5,7 @@
 
 mod approval;
 mod bots;
+mod cgroup;
 mod chat;
 mod clock;
 mod config;

@@ -39,6 +39,29 @@ pub struct Policy {
     pub network: bool,
 }
 
+/// The environment variable that stands in for the kernel's Landlock ABI
+/// version: `0` makes pyrad act as on a kernel without Landlock (to try that
+/// path on a machine that has it).
+pub const ABI_ENV: &str = "PYRA_LANDLOCK_ABI";
+
+/// The Landlock ABI version the kernel offers; 0 if none (too old, or disabled).
+pub fn landlock_abi() -> i32 {
+    if let Some(v) = std::env::var(ABI_ENV).ok().and_then(|v| v.trim().parse().ok()) {
+        return v;
+    }
+    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+    // SAFETY: the documented version query: no ruleset, size 0, the version flag.
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    i32::try_from(v).unwrap_or(0).max(0)
+}
+
 /// Runs as `pyrad --sandbox-exec -- cmd args...`: restrict, then become the plugin.
 pub fn exec(args: &[OsString]) -> ! {
     use std::os::unix::process::CommandExt;

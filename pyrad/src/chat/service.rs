@@ -272,6 +272,27 @@ impl Service {
         Ok(self.store.audit(limit)?)
     }
 
+    /// One answer from the provider to `text` alone: no tools, no memory, no
+    /// history, the given system prompt, at most `max_tokens`. `doctor` uses it
+    /// (one token) to check the provider and its key; `security audit --ai` to
+    /// summarise findings it is given.
+    pub async fn complete(&self, system: &str, text: &str, max_tokens: u32) -> Result<(String, String), ChatError> {
+        let (ctx, _) = self.context().await?;
+        let request = crate::llm::ChatRequest {
+            model: ctx.model.clone(),
+            system: system.to_owned(),
+            messages: vec![crate::llm::Message::user(text)],
+            tools: Vec::new(),
+            max_tokens,
+        };
+        let mut endpoint = ctx.endpoint.clone();
+        endpoint.max_attempts = 1;
+        match crate::llm::client::stream(&ctx.http, &endpoint, ctx.api_key.as_deref(), &request, |_| {}).await {
+            Ok(answer) => Ok((ctx.model, answer.text)),
+            Err((e, _)) => Err(ChatError::Internal(e.to_string())),
+        }
+    }
+
     /// The user runs a plugin tool directly: no approval (the user is acting), audited `by_user`.
     pub async fn call_plugin(
         &self,

@@ -36,6 +36,10 @@ pub fn is_instant(call: &ClientRequest) -> bool {
             | ClientRequest::PluginsResource(_)
             | ClientRequest::PluginsConfigure(_)
             | ClientRequest::SecurityScan(_)
+            | ClientRequest::PluginsChanges(_)
+            | ClientRequest::PluginsTrust(_)
+            | ClientRequest::DaemonDoctor
+            | ClientRequest::SecurityAudit(_)
     )
 }
 
@@ -83,6 +87,20 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::PluginsInspect(p) => (reply(id, plugins::inspect(daemon, &p.source)), Effect::None),
         ClientRequest::PluginsInstall(p) => (reply(id, plugins::install(daemon, p).await), Effect::None),
         ClientRequest::PluginsUninstall(p) => (reply(id, plugins::uninstall(daemon, &p.name).await), Effect::None),
+        ClientRequest::PluginsChanges(p) => {
+            // Hashing every file of a plugin: off the runtime's workers.
+            let d = daemon.clone();
+            let changes = tokio::task::spawn_blocking(move || plugins::changes(&d, &p.name))
+                .await
+                .unwrap_or_else(|e| Err(ErrorObject::new(INTERNAL_ERROR, e.to_string())));
+            (reply(id, changes), Effect::None)
+        }
+        ClientRequest::PluginsTrust(p) => (reply(id, plugins::trust(daemon, p).await), Effect::None),
+        ClientRequest::DaemonDoctor => (reply(id, Ok::<_, ErrorObject>(daemon.doctor().await)), Effect::None),
+        ClientRequest::SecurityAudit(p) => {
+            let written = daemon.security_audit(p).await.map_err(|e| ErrorObject::new(INTERNAL_ERROR, e));
+            (reply(id, written), Effect::None)
+        }
         ClientRequest::PluginsGrant(p) => (reply(id, plugins::grant(daemon, &p.name, true)), Effect::None),
         ClientRequest::PluginsRevoke(p) => (reply(id, plugins::grant(daemon, &p.name, false)), Effect::None),
         ClientRequest::PluginsPrompts => {

@@ -5,13 +5,14 @@
 use std::path::Path;
 
 use proto::ipc::{
-    ConfigureParams, Empty, PluginInspection, PluginInstallParams, PluginName, PluginsListResult, PromptInfo,
-    PromptParams, ResourceInfo, ResourceParams, SetupField, TextResult,
+    ConfigureParams, Empty, FileChange, PluginChanges, PluginInspection, PluginInstallParams, PluginName,
+    PluginTrustParams, PluginsListResult, PromptInfo, PromptParams, ResourceInfo, ResourceParams, SetupField,
+    TextResult,
 };
 use proto::rpc::{ErrorObject, INVALID_PARAMS, NOT_FOUND};
 
 use crate::daemon::Daemon;
-use crate::plugins::host::PluginError;
+use crate::plugins::host::{Changes, PluginError};
 
 /// A plugin error with the code its method has always answered with: methods
 /// that name an installed plugin say `NOT_FOUND`, those that take something new
@@ -38,6 +39,7 @@ pub async fn reload(daemon: &Daemon) -> Empty {
 
 pub fn inspect(daemon: &Daemon, source: &str) -> Result<PluginInspection, ErrorObject> {
     let (staged, installed) = daemon.plugins().inspect(Path::new(source)).map_err(rpc_error(INVALID_PARAMS))?;
+    let bundled = crate::plugins::host::is_bundled(&staged);
     let m = &staged.manifest;
     let p = &m.permissions;
     Ok(PluginInspection {
@@ -52,12 +54,57 @@ pub fn inspect(daemon: &Daemon, source: &str) -> Result<PluginInspection, ErrorO
         hooks: m.hooks.iter().map(|h| h.name().to_owned()).collect(),
         sha256: staged.sha256.clone(),
         installed,
+        trust: match staged.signed.publisher() {
+            Some(_) => "verified",
+            None if bundled => "bundled",
+            None => "unverified",
+        }
+        .to_owned(),
+        signature: if bundled && staged.signed.publisher().is_none() {
+            "bundled: ships with Pyra".to_owned()
+        } else {
+            staged.signed.describe()
+        },
+        publisher: staged.signed.publisher().map(str::to_owned),
+        files: u32::try_from(staged.files.len()).unwrap_or(u32::MAX),
     })
 }
 
+/// `plugins.changes`.
+pub fn changes(daemon: &Daemon, name: &str) -> Result<PluginChanges, ErrorObject> {
+    let c = daemon.plugins().changes(name).map_err(rpc_error(NOT_FOUND))?;
+    Ok(to_wire(name, c))
+}
+
+/// `plugins.trust`.
+pub async fn trust(daemon: &Daemon, p: PluginTrustParams) -> Result<PluginChanges, ErrorObject> {
+    let c = daemon.plugins().trust(&p.name, &p.digest).await.map_err(rpc_error(INVALID_PARAMS))?;
+    Ok(to_wire(&p.name, c))
+}
+
+fn to_wire(name: &str, c: Changes) -> PluginChanges {
+    use crate::plugins::trust::Change;
+    let changes = c
+        .changes
+        .iter()
+        .map(|change| {
+            let (was, now) = match change {
+                Change::Added { now, .. } => (None, Some(now.clone())),
+                Change::Removed { was, .. } => (Some(was.clone()), None),
+                Change::Changed { was, now, .. } => (Some(was.clone()), Some(now.clone())),
+            };
+            FileChange { path: change.path().to_owned(), change: change.kind().to_owned(), was, now }
+        })
+        .collect();
+    PluginChanges { name: name.to_owned(), changes, digest: c.digest, signer: c.signer }
+}
+
 pub async fn install(daemon: &Daemon, p: PluginInstallParams) -> Result<PluginName, ErrorObject> {
-    let name =
-        daemon.plugins().install(Path::new(&p.source), &p.sha256, p.update).await.map_err(rpc_error(INVALID_PARAMS))?;
+    let name = daemon
+        .plugins()
+        .install(Path::new(&p.source), &p.sha256, p.update, p.allow_unsigned)
+        .await
+        .map_err(rpc_error(INVALID_PARAMS))?;
     Ok(PluginName { name })
 }
 

@@ -1,8 +1,9 @@
 //! Installing a plugin from a folder, a `.tar.gz` or a `.zip`: everything is
 //! first staged inside `plugins/.staging/` with every entry checked (no absolute
 //! paths, no `..`, no symlinks or hard links, no devices, bounded count and size),
-//! the manifest validated and a SHA-256 taken, so the user can confirm exactly
-//! what will be installed before it is moved into place.
+//! the manifest validated, its signature checked (`trust.rs`) and a SHA-256
+//! taken, so the user can confirm exactly what will be installed before it is
+//! moved into place.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::manifest::{FILE, Manifest};
+use super::trust::{FileHashes, Signed, TrustedKeys};
 use crate::security::safe_join;
 
 const MAX_ENTRIES: usize = 10_000;
@@ -43,6 +45,10 @@ pub struct Staged {
     pub manifest: Manifest,
     /// Of the archive's bytes, or of a folder's sorted paths and contents.
     pub sha256: String,
+    /// Every file as it will be installed, for tamper detection.
+    pub files: FileHashes,
+    /// Who signed it, as far as the trusted keys tell.
+    pub signed: Signed,
 }
 
 impl Drop for Staged {
@@ -51,25 +57,31 @@ impl Drop for Staged {
     }
 }
 
-/// Unpacks `source` into a fresh folder under `staging` and checks it.
-pub fn stage(source: &Path, staging: &Path) -> Result<Staged, InstallError> {
+/// Unpacks `source` into a fresh folder under `staging` and checks it; a
+/// signature that does not verify under a trusted key refuses it.
+pub fn stage(source: &Path, staging: &Path, keys: &TrustedKeys) -> Result<Staged, InstallError> {
     crate::security::modes::ensure_dir(staging).map_err(|e| refused(e.to_string()))?;
     let area = staging.join(crate::security::random_hex(8).map_err(io(staging))?);
     std::fs::create_dir(&area).map_err(io(&area))?;
     let mut budget = Budget::default();
     let name = source.to_string_lossy().to_ascii_lowercase();
-    let sha256 = if std::fs::symlink_metadata(source).map_err(io(source))?.is_dir() {
+    // An archive's signature is over its bytes; a folder's is checked once staged.
+    let (sha256, archive_signed) = if std::fs::symlink_metadata(source).map_err(io(source))?.is_dir() {
         let mut hasher = Sha256::new();
         copy_dir(source, &area, &mut budget, &mut hasher)?;
-        hex(&hasher.finalize())
-    } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+        (hex(&hasher.finalize()), None)
+    } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") || name.ends_with(".zip") {
         let bytes = std::fs::read(source).map_err(io(source))?;
-        untar(&bytes, &area, &mut budget)?;
-        hex(&Sha256::digest(&bytes))
-    } else if name.ends_with(".zip") {
-        let bytes = std::fs::read(source).map_err(io(source))?;
-        unzip(&bytes, &area, &mut budget)?;
-        hex(&Sha256::digest(&bytes))
+        let signed = super::trust::archive_signature(source, &bytes, keys).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&area);
+            refused(e)
+        })?;
+        if name.ends_with(".zip") {
+            unzip(&bytes, &area, &mut budget)?;
+        } else {
+            untar(&bytes, &area, &mut budget)?;
+        }
+        (hex(&Sha256::digest(&bytes)), Some(signed))
     } else {
         let _ = std::fs::remove_dir_all(&area);
         return Err(refused(format!("{} is not a folder, a .tar.gz or a .zip", source.display())));
@@ -95,7 +107,21 @@ pub fn stage(source: &Path, staging: &Path) -> Result<Staged, InstallError> {
             return Err(e.into());
         }
     };
-    Ok(Staged { root, area, manifest, sha256 })
+    let checked = super::trust::hash_tree(&root).map_err(io(&root)).and_then(|files| {
+        let signed = match archive_signed {
+            Some(signed) => signed,
+            None => super::trust::folder_signature(&root, &files, keys).map_err(refused)?,
+        };
+        Ok((files, signed))
+    });
+    let (files, signed) = match checked {
+        Ok(checked) => checked,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&area);
+            return Err(e);
+        }
+    };
+    Ok(Staged { root, area, manifest, sha256, files, signed })
 }
 
 /// Moves a staged plugin to `plugins/<name>`; with `replace`, an installed one
@@ -234,9 +260,7 @@ fn unzip(bytes: &[u8], area: &Path, budget: &mut Budget) -> Result<(), InstallEr
     Ok(())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use super::trust::hex;
 
 #[cfg(test)]
 mod tests;

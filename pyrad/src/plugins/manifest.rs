@@ -131,14 +131,34 @@ pub struct Permissions {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
+    /// Memory of all its processes: a hard cap where pyrad has cgroups, else sampled.
     pub memory_mb: u64,
+    /// CPU seconds in all (RLIMIT_CPU).
     pub cpu_secs: u64,
     pub call_timeout_secs: u64,
+    /// Processes and threads at once (cgroup `pids.max`, and RLIMIT_NPROC above
+    /// what the user already runs).
+    pub processes: u64,
+    /// The largest file it may write (RLIMIT_FSIZE).
+    pub file_mb: u64,
+    /// Open files at once (RLIMIT_NOFILE).
+    pub open_files: u64,
+    /// What it may write to stdout and stderr together in one second before it
+    /// is cut off and restarted.
+    pub output_mb_per_sec: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { memory_mb: 512, cpu_secs: 600, call_timeout_secs: 60 }
+        Self {
+            memory_mb: 512,
+            cpu_secs: 600,
+            call_timeout_secs: 60,
+            processes: 256,
+            file_mb: 1024,
+            open_files: 1024,
+            output_mb_per_sec: 16,
+        }
     }
 }
 
@@ -217,8 +237,12 @@ impl Manifest {
                 )));
             }
         }
-        if manifest.limits.call_timeout_secs == 0 || manifest.limits.memory_mb == 0 {
-            return Err(rule("limits: call_timeout_secs and memory_mb must be above 0".into()));
+        let l = &manifest.limits;
+        if [l.call_timeout_secs, l.memory_mb, l.processes, l.file_mb, l.open_files, l.output_mb_per_sec].contains(&0) {
+            return Err(rule(
+                "limits: call_timeout_secs, memory_mb, processes, file_mb, open_files and output_mb_per_sec must be above 0"
+                    .into(),
+            ));
         }
         for (var, value) in &manifest.env {
             match manifest.env_value(value) {

@@ -13,3 +13,4 @@ pub mod mcp;
 pub mod order;
 pub mod process;
 pub mod procfs;
+pub mod trust;

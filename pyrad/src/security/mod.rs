@@ -31,6 +31,22 @@ pub fn log_verdict(path: &std::path::Path, session: &str, channel: &str, warning
         "categories": warning.verdict.categories,
         "findings": warning.verdict.findings,
     });
+    append(path, &line);
+}
+
+/// One JSON line in `logs/security.log` for an event outside a turn: a plugin
+/// stopped by its sandbox or limits, a plugin whose files changed.
+pub fn log_event(path: &std::path::Path, kind: &str, plugin: &str, detail: &str) {
+    let line = serde_json::json!({
+        "at": crate::clock::unix_now(),
+        "event": kind,
+        "plugin": plugin,
+        "detail": detail,
+    });
+    append(path, &line);
+}
+
+fn append(path: &std::path::Path, line: &serde_json::Value) {
     let written = crate::logfile::CappedLog::open(path, SECURITY_LOG_CAP)
         .and_then(|mut log| log.append(format!("{line}\n").as_bytes()));
     if let Err(e) = written {

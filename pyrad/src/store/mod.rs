@@ -123,7 +123,23 @@ const MIGRATIONS: &[&str] = &[
     // crash stores (and answers) none twice.
     "ALTER TABLE bot_inbox ADD COLUMN event_id TEXT;
      CREATE UNIQUE INDEX bot_inbox_event ON bot_inbox (bot, event_id);",
+    // 11: plugin trust. Who signed an installed plugin, and the SHA-256 of each of
+    // its files as the user accepted them (JSON: path -> hash), for tamper detection.
+    "ALTER TABLE plugin_settings ADD COLUMN signer TEXT;
+     ALTER TABLE plugin_settings ADD COLUMN files TEXT;
+     ALTER TABLE plugin_settings ADD COLUMN trusted_at INTEGER;",
 ];
+
+/// What the store remembers of a plugin's files (see `Store::plugin_files`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginFiles {
+    /// The trusted publisher whose signature covered them, or `bundled`.
+    pub signer: Option<String>,
+    /// Path inside the plugin folder → SHA-256.
+    pub files: std::collections::BTreeMap<String, String>,
+    /// When the user accepted them (Unix seconds).
+    pub at: u64,
+}
 
 /// The schema version this build migrates to.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -263,6 +279,42 @@ impl Store {
             )?;
             Ok(())
         })
+    }
+
+    /// Records the files of `name` as the user accepted them, and who vouched
+    /// for them (`None`: nobody, the user accepted them unverified).
+    pub fn record_files(
+        &self,
+        name: &str,
+        signer: Option<&str>,
+        files: &std::collections::BTreeMap<String, String>,
+        at: u64,
+    ) -> Result<(), StoreError> {
+        let files = serde_json::to_string(files).map_err(|e| StoreError::Io(e.to_string()))?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO plugin_settings (name, enabled, signer, files, trusted_at) VALUES (?1, 1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO UPDATE SET signer = excluded.signer, files = excluded.files,
+                 trusted_at = excluded.trusted_at",
+                params![name, signer, files, at as i64],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The files of `name` as last accepted, and who signed them; `None` if never recorded.
+    pub fn plugin_files(&self, name: &str) -> Result<Option<PluginFiles>, StoreError> {
+        let row: Option<(Option<String>, String, Option<i64>)> = self.with(|c| {
+            Ok(c.query_row(
+                "SELECT signer, files, trusted_at FROM plugin_settings WHERE name = ?1 AND files IS NOT NULL",
+                params![name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+        })?;
+        let Some((signer, files, at)) = row else { return Ok(None) };
+        let files = serde_json::from_str(&files).map_err(|e| StoreError::Io(format!("plugin {name} files: {e}")))?;
+        Ok(Some(PluginFiles { signer, files, at: at.unwrap_or(0) as u64 }))
     }
 
     /// (source, sha256) of an installed plugin.

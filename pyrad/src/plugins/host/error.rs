@@ -63,6 +63,20 @@ pub enum PluginError {
     NoInstallDir,
     #[error("{} changed since it was inspected (sha256 {sha256}); inspect it again", path.display())]
     Changed { path: PathBuf, sha256: String },
+    #[error(
+        "{name} is {signed}; install it only if you trust where it came from, with --allow-unsigned \
+         (or add its publisher's key to [plugins] trusted_keys)"
+    )]
+    Unsigned { name: String, signed: String },
+    #[error(
+        "{name} {offered} is older than the installed {installed}; an old signed archive could be a replay. \
+         Uninstall it first to go back"
+    )]
+    Downgrade { name: String, installed: String, offered: String },
+    #[error("{name}'s files changed since you looked (now {digest}); run `pyractl plugin trust {name}` again")]
+    TrustChanged { name: String, digest: String },
+    #[error("{0} is in a development folder ([plugins] paths): its files are not tracked")]
+    DevPlugin(String),
     #[error("no installed plugin named {name:?} in {}", dir.display())]
     NotInstalled { name: String, dir: PathBuf },
     #[error("cannot remove {}: {source}", path.display())]

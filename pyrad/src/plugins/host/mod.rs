@@ -18,6 +18,7 @@ mod settings;
 mod spawn;
 mod supervise;
 mod tools;
+mod trust;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,7 @@ use crate::vault::Vault;
 
 pub use error::PluginError;
 pub use tools::{PluginTool, tool_name};
+pub use trust::{Changes, Trust, is_bundled};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
@@ -44,6 +46,8 @@ pub enum State {
     Disabled,
     Skipped(String),
     Stopping,
+    /// Its files changed since the user accepted them: not started.
+    Modified(String),
 }
 
 impl State {
@@ -57,6 +61,7 @@ impl State {
             State::Disabled => ("disabled", None),
             State::Skipped(r) => ("skipped", Some(r.clone())),
             State::Stopping => ("stopping", None),
+            State::Modified(r) => ("modified", Some(r.clone())),
         }
     }
 }
@@ -98,8 +103,10 @@ pub struct Plugin {
     running: tokio::sync::Mutex<Option<Running>>,
     run: Mutex<RunInfo>,
     figures: Mutex<Figures>,
-    /// Its folder's top-level entries when it was discovered: a change restarts it.
+    /// Its folder's entries when it was discovered: a change restarts it.
     stamp: Stamp,
+    /// Who vouches for its files (set when the folders are scanned).
+    trust: Mutex<Trust>,
 }
 
 impl Plugin {
@@ -113,7 +120,18 @@ impl Plugin {
             run: Mutex::default(),
             figures: Mutex::default(),
             stamp,
+            trust: Mutex::new(Trust::Dev),
         }
+    }
+
+    fn set_trust(&self, trust: Trust) {
+        if let Ok(mut t) = self.trust.lock() {
+            *t = trust;
+        }
+    }
+
+    pub fn trust(&self) -> Trust {
+        self.trust.lock().map(|t| t.clone()).unwrap_or(Trust::Unverified)
     }
 
     fn set_state(&self, state: State) {
@@ -157,8 +175,9 @@ impl Plugin {
         });
     }
 
-    /// Its figures; `rss` is resident bytes per process group (`procfs::rss_by_group`).
-    fn report(&self, rss: &std::collections::HashMap<u32, u64>) -> PluginInfo {
+    /// Its figures; `rss` is resident bytes per process group (`procfs::rss_by_group`);
+    /// `confinement` is how the host confines it (`PluginHost::confinement`).
+    fn report(&self, rss: &std::collections::HashMap<u32, u64>, confinement: (&str, &str)) -> PluginInfo {
         let (server, garbage_lines) = self
             .running
             .try_lock()
@@ -210,31 +229,42 @@ impl Plugin {
             exempt_granted: Vec::new(),
             installed_from: None,
             sha256: None,
+            trust: self.trust().word().to_owned(),
+            publisher: self.trust().publisher(),
+            sandbox: confinement.0.to_owned(),
+            memory_cap: confinement.1.to_owned(),
         }
     }
 }
 
-/// A plugin folder's top-level entries: name, modification time, size.
-pub type Stamp = Vec<(std::ffi::OsString, Option<std::time::SystemTime>, u64)>;
+/// A plugin folder's entries: path, modification time, size.
+pub type Stamp = Vec<(PathBuf, Option<std::time::SystemTime>, u64)>;
 
-/// What changes when a plugin's manifest, program or scripts change. Caches a
-/// run may write (`__pycache__`, `node_modules`, hidden entries) do not count.
+/// What changes when a plugin's manifest, program or scripts change, at any
+/// depth. Caches a run may write (`__pycache__`, `node_modules`, hidden entries)
+/// are not walked: the watcher stays cheap, and tamper detection hashes
+/// everything when the plugin next starts.
 fn folder_stamp(dir: &Path) -> Stamp {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut out: Stamp = entries
-        .flatten()
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            !name.starts_with('.') && name != "__pycache__" && name != "node_modules"
-        })
-        .map(|e| {
-            let meta = e.metadata().ok();
-            (e.file_name(), meta.as_ref().and_then(|m| m.modified().ok()), meta.map_or(0, |m| m.len()))
-        })
-        .collect();
+    let mut out = Stamp::new();
+    stamp_into(dir, &mut out, 0);
     out.sort();
     out
+}
+
+fn stamp_into(dir: &Path, out: &mut Stamp, depth: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name == "__pycache__" || name == "node_modules" || out.len() > 10_000 {
+            continue;
+        }
+        let meta = entry.metadata().ok();
+        out.push((entry.path(), meta.as_ref().and_then(|m| m.modified().ok()), meta.as_ref().map_or(0, |m| m.len())));
+        if depth < 16 && meta.is_some_and(|m| m.is_dir()) {
+            stamp_into(&entry.path(), out, depth + 1);
+        }
+    }
 }
 
 /// Where the host finds and keeps things.
@@ -250,6 +280,14 @@ pub struct HostPaths {
     pub sandbox: Option<PathBuf>,
     /// How often an active plugin is pinged; one that does not answer is restarted.
     pub health_every: Duration,
+    /// The publishers whose signatures count (`[plugins] trusted_keys`).
+    pub trusted_keys: super::trust::TrustedKeys,
+    /// Plugins the user runs without a sandbox (`[plugins.overrides.NAME] sandbox = "none"`).
+    pub unsandboxed: std::collections::BTreeSet<String>,
+    /// The Landlock ABI the kernel offers (0: none).
+    pub landlock_abi: i32,
+    /// Where plugins get hard memory and process caps; `Err` says why there are none.
+    pub cgroups: Result<Arc<crate::cgroup::Cgroups>, String>,
 }
 
 /// What the folders held at the last scan, published together.
@@ -467,12 +505,24 @@ impl PluginHost {
         let pyra = semver::Version::parse(env!("CARGO_PKG_VERSION")).unwrap_or(semver::Version::new(0, 0, 0));
         let disabled = self.store.disabled_plugins().unwrap_or_default();
         for plugin in found.values() {
-            if disabled.contains(&plugin.manifest.name) {
+            let name = &plugin.manifest.name;
+            self.evaluate(plugin);
+            if matches!(plugin.state(), State::Modified(_) | State::Failed(_)) {
+                continue;
+            }
+            if disabled.contains(name) {
                 plugin.set_state(State::Disabled);
                 continue;
             }
             if !plugin.manifest.supports(&pyra) {
                 plugin.set_state(State::Failed(format!("supports pyra {}, this is {pyra}", plugin.manifest.pyra)));
+                continue;
+            }
+            if self.sandboxed(name) && self.paths.landlock_abi < 1 {
+                plugin.set_state(State::Failed(format!(
+                    "this kernel offers no Landlock sandbox, so it is not started; to run it unsandboxed anyway, \
+                     add to config.toml: [plugins.overrides.{name}] sandbox = \"none\""
+                )));
             }
         }
         let graph = found
@@ -493,19 +543,52 @@ impl PluginHost {
         (found, ordered, invalid)
     }
 
-    /// `(total, active, failed, invalid folders)`, cheaply: for `daemon.status`.
-    pub fn counts(&self) -> (usize, usize, usize, usize) {
-        let (mut total, mut active, mut failed) = (0, 0, 0);
-        let Ok(registry) = self.registry.lock() else { return (0, 0, 0, 0) };
+    /// Whether `name` runs in the Landlock sandbox (the default) or the user lowered it.
+    pub(super) fn sandboxed(&self, name: &str) -> bool {
+        self.paths.sandbox.is_some() && !self.paths.unsandboxed.contains(name)
+    }
+
+    /// How `name` is confined: `landlock`, `none` (lowered by the user) or `off`
+    /// (the sandbox is off for all); and whether its memory cap is `hard` (cgroup)
+    /// or `sampled`.
+    pub fn confinement(&self, name: &str) -> (&'static str, &'static str) {
+        let sandbox = if self.paths.sandbox.is_none() {
+            "off"
+        } else if self.paths.unsandboxed.contains(name) {
+            "none"
+        } else {
+            "landlock"
+        };
+        (sandbox, if self.paths.cgroups.is_ok() { "hard" } else { "sampled" })
+    }
+
+    /// The Landlock ABI and the cgroups the host works with, for `doctor`.
+    pub fn sandbox_support(&self) -> (i32, Result<String, String>) {
+        (self.paths.landlock_abi, self.paths.cgroups.as_ref().map(|c| c.describe()).map_err(Clone::clone))
+    }
+
+    /// Plugin figures, cheaply: for `daemon.status`.
+    pub fn counts(&self) -> proto::ipc::PluginCounts {
+        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        let mut c = proto::ipc::PluginCounts::default();
+        let Ok(registry) = self.registry.lock() else { return c };
         for plugin in registry.plugins.values() {
-            total += 1;
+            c.total += 1;
             match plugin.state() {
-                State::Active => active += 1,
-                State::Failed(_) => failed += 1,
+                State::Active => c.active += 1,
+                State::Failed(_) => c.failed += 1,
+                State::Modified(_) => c.modified += 1,
                 _ => {}
             }
+            if plugin.trust() == Trust::Unverified {
+                c.unverified += 1;
+            }
+            if self.confinement(&plugin.manifest.name).0 != "landlock" {
+                c.unsandboxed += 1;
+            }
         }
-        (total, active, failed, registry.invalid.len())
+        c.invalid = n(registry.invalid.len());
+        c
     }
 
     /// Every plugin's report, in start order, then the ones left out, then invalid folders.
@@ -517,8 +600,9 @@ impl PluginHost {
         } else {
             std::collections::HashMap::new()
         };
-        let mut out: Vec<PluginInfo> = order.iter().filter_map(|n| plugins.get(n)).map(|p| p.report(&rss)).collect();
-        out.extend(plugins.iter().filter(|(n, _)| !order.contains(n)).map(|(_, p)| p.report(&rss)));
+        let report = |p: &Arc<Plugin>| p.report(&rss, self.confinement(&p.manifest.name));
+        let mut out: Vec<PluginInfo> = order.iter().filter_map(|n| plugins.get(n)).map(report).collect();
+        out.extend(plugins.iter().filter(|(n, _)| !order.contains(n)).map(|(_, p)| report(p)));
         for info in &mut out {
             info.exempt_granted = self.store.plugin_grants(&info.name).unwrap_or_default();
             if let Ok(Some((source, sha256))) = self.store.plugin_install(&info.name) {
@@ -537,24 +621,49 @@ impl PluginHost {
     /// Unpacks and checks `source` (see `install::stage`) and describes it.
     pub fn inspect(&self, source: &Path) -> Result<(super::install::Staged, bool), PluginError> {
         let dir = self.install_dir()?;
-        let staged = super::install::stage(source, &dir.join(".staging"))?;
+        let staged = super::install::stage(source, &dir.join(".staging"), &self.paths.trusted_keys)?;
         let installed = dir.join(&staged.manifest.name).exists();
         Ok((staged, installed))
     }
 
-    /// Installs `source` if it still hashes to `sha256`, then starts it (an update restarts it).
-    pub async fn install(self: &Arc<Self>, source: &Path, sha256: &str, update: bool) -> Result<String, PluginError> {
+    /// Installs `source` if it still hashes to `sha256`, then starts it (an update
+    /// restarts it). Unless a trusted publisher signed it (or it is bundled), it
+    /// installs only with `allow_unsigned`; an update never goes to an older version.
+    pub async fn install(
+        self: &Arc<Self>,
+        source: &Path,
+        sha256: &str,
+        update: bool,
+        allow_unsigned: bool,
+    ) -> Result<String, PluginError> {
         let (staged, _) = self.inspect(source)?;
         if staged.sha256 != sha256 {
             return Err(PluginError::Changed { path: source.to_owned(), sha256: staged.sha256.clone() });
         }
-        let dir = self.install_dir()?;
         let name = staged.manifest.name.clone();
+        let bundled = trust::is_bundled(&staged);
+        let signer = match staged.signed.publisher() {
+            Some(p) => Some(p.to_owned()),
+            None if bundled => Some(super::trust::BUNDLED.to_owned()),
+            None if allow_unsigned => None,
+            None => return Err(PluginError::Unsigned { name, signed: staged.signed.describe() }),
+        };
+        if let Some(installed) = self.find(&name).filter(|p| self.is_installed(&p.dir)) {
+            if update && staged.manifest.version < installed.manifest.version {
+                return Err(PluginError::Downgrade {
+                    name,
+                    installed: installed.manifest.version.to_string(),
+                    offered: staged.manifest.version.to_string(),
+                });
+            }
+        }
+        let dir = self.install_dir()?;
         let _lifecycle = self.lifecycle.lock().await;
         super::install::commit(&staged, &dir, update)?;
         // New code, new trust: exemptions are granted again after an update.
         let _ = self.store.set_plugin_grants(&name, &[], crate::clock::unix_now());
         self.store.record_install(&name, &source.display().to_string(), sha256, crate::clock::unix_now())?;
+        self.store.record_files(&name, signer.as_deref(), &staged.files, crate::clock::unix_now())?;
         drop(_lifecycle);
         tracing::info!(plugin = %name, sha256, source = %source.display(), "plugin installed");
         self.refresh(&[]).await;

@@ -53,7 +53,14 @@ impl PluginHost {
         let tmp = data.join("tmp");
         crate::security::modes::ensure_dir(&tmp)?;
         env.push(("TMPDIR".into(), tmp.display().to_string()));
+        // Python would write bytecode caches into the plugin's folder, which
+        // tamper detection would then see as a change.
+        env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
         let sandbox = match &self.paths.sandbox {
+            Some(_) if !self.sandboxed(&m.name) => {
+                tracing::warn!(plugin = %m.name, "running without the sandbox: lowered in config.toml");
+                false
+            }
             Some(pyra_home) => {
                 let policy = sandbox_policy(plugin, pyra_home, &data);
                 tracing::debug!(plugin = %m.name, read = ?policy.read, write = ?policy.write, "sandbox");
@@ -82,6 +89,13 @@ impl PluginHost {
             dir: plugin.dir.clone(),
             env,
             cpu_secs: Some(m.limits.cpu_secs),
+            rlimits: Some(super::super::process::Rlimits::for_plugin(
+                m.limits.processes,
+                m.limits.file_mb,
+                m.limits.open_files,
+            )),
+            cgroups: Vec::new(),
+            output_per_sec: Some(m.limits.output_mb_per_sec * 1024 * 1024),
         })
     }
 }

@@ -36,6 +36,10 @@ impl PluginHost {
         }
         let groups = super::super::procfs::rss_by_group();
         for plugin in active {
+            // A plugin in a cgroup has a hard cap the kernel enforces.
+            if plugin.running.lock().await.as_ref().is_some_and(|r| r.process.cgroup.is_some()) {
+                continue;
+            }
             let Some(pid) = plugin.pid() else { continue };
             let Some(&bytes) = groups.get(&pid) else { continue };
             let limit = plugin.manifest.limits.memory_mb;
@@ -96,8 +100,15 @@ impl PluginHost {
 
     async fn crashed(self: Arc<Self>, plugin: Arc<Plugin>, reason: String) {
         let name = plugin.manifest.name.clone();
-        let reason = plugin.with_run(|r| r.killed_for.take()).flatten().unwrap_or(reason);
-        *plugin.running.lock().await = None;
+        let running = plugin.running.lock().await.take();
+        let limit = match running {
+            Some(mut running) => self.limit_hit(&plugin, &mut running).await,
+            None => None,
+        };
+        if let Some(why) = &limit {
+            crate::security::log_event(&self.security_log(), "plugin_stopped", &name, why);
+        }
+        let reason = plugin.with_run(|r| r.killed_for.take()).flatten().or(limit).unwrap_or(reason);
         let recent = plugin.with_figures(|f| {
             f.crashes.retain(|t| t.elapsed() < CRASH_WINDOW);
             f.crashes.push(Instant::now());
@@ -123,15 +134,53 @@ impl PluginHost {
         self.launch(plugin).await;
     }
 
+    /// Which of its limits stopped a plugin's run, if one did: its output meter, its
+    /// cgroup's OOM killer, or a signal from an rlimit. Waits briefly for the exit.
+    async fn limit_hit(&self, plugin: &Plugin, running: &mut Running) -> Option<String> {
+        use std::os::unix::process::ExitStatusExt;
+        let l = &plugin.manifest.limits;
+        if let Some(why) = running.process.meter.tripped() {
+            return Some(why);
+        }
+        let status = tokio::time::timeout(Duration::from_secs(2), running.process.wait()).await.ok().flatten();
+        if running.process.cgroup.as_ref().is_some_and(|c| c.oom_kills() > 0) {
+            return Some(format!("killed by the kernel: over its memory cap of {} MiB (cgroup)", l.memory_mb));
+        }
+        match status.and_then(|s| s.signal()) {
+            Some(libc::SIGXFSZ) => {
+                Some(format!("killed: it wrote a file past its limit of {} MiB (file_mb)", l.file_mb))
+            }
+            Some(libc::SIGXCPU) => Some(format!("killed: it used up its {} CPU seconds (cpu_secs)", l.cpu_secs)),
+            _ if running.process.cgroup.as_ref().is_some_and(|c| c.pids_refused() > 0) => {
+                Some(format!("stopped at its cap of {} processes and threads", l.processes))
+            }
+            _ => None,
+        }
+    }
+
     /// Spawns the process, performs the handshake and lists the tools.
     async fn connect(
         &self,
         plugin: &Arc<Plugin>,
     ) -> Result<tokio::sync::mpsc::UnboundedReceiver<ServerEvent>, PluginError> {
-        let spawn = self.spawn_for(plugin)?;
+        let mut spawn = self.spawn_for(plugin)?;
+        let l = &plugin.manifest.limits;
+        // Its cgroup, where pyrad has them: a hard memory cap and a process cap.
+        let cgroup = match &self.paths.cgroups {
+            Ok(cgroups) => match cgroups.create(&plugin.manifest.name, l.memory_mb, l.processes) {
+                Ok(group) => Some(group),
+                Err(e) => {
+                    tracing::warn!(plugin = %plugin.manifest.name, error = %e, "no cgroup for this plugin; its memory is sampled");
+                    None
+                }
+            },
+            Err(_) => None,
+        };
+        spawn.cgroups = cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default();
         let begun = Instant::now();
-        let (process, stdin, stdout) = PluginProcess::start(&spawn, &self.paths.logs)
+        let (mut process, stdin, stdout) = PluginProcess::start(&spawn, &self.paths.logs)
             .map_err(|source| PluginError::Start { command: spawn.command.clone(), source })?;
+        process.cgroup = cgroup;
         let pid = process.pid();
         // The plugin's own call timeout bounds its start too, up to a ceiling.
         let timeout = Duration::from_secs(plugin.manifest.limits.call_timeout_secs).min(START_TIMEOUT);

@@ -22,6 +22,9 @@ fn spawn(name: &str, command: &str, args: &[String]) -> Spawn {
         dir: std::env::temp_dir(),
         env: vec![("PATH".into(), path)],
         cpu_secs: None,
+        rlimits: None,
+        cgroups: Vec::new(),
+        output_per_sec: None,
     }
 }
 
