@@ -113,7 +113,7 @@ fn a_plugin_tool_runs_in_a_chat_turn_through_approval() {
     let table = String::from_utf8_lossy(&out.stdout);
     let row = table.lines().find(|l| l.starts_with("calc ")).unwrap_or_else(|| panic!("{table}"));
     assert!(row.contains("active") && row.contains("calc__add"), "{row}");
-    let rss: f64 = row.split_whitespace().nth(4).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{table}"));
+    let rss: f64 = row.split_whitespace().nth(6).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{table}"));
     assert!(rss > 1.0 && rss < 64.0, "the rss column: {table}");
     let mut command = std::process::Command::new(bin("pyractl"));
     command.env("PYRA_HOME", home.path()).args(["plugin", "info", "calc"]);
@@ -409,10 +409,13 @@ fn plugins_install_from_an_archive_after_confirmation_and_uninstall() {
     assert!(status.success());
     let archive = archive.display().to_string();
 
-    let (code, _, stderr) = pyractl(&home, &["plugin", "install", &archive]);
+    let (code, _, stderr) = pyractl(&home, &["plugin", "install", "--allow-unsigned", &archive]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("--yes"), "no terminal, no silent install: {stderr}");
-    let (code, stdout, stderr) = pyractl(&home, &["plugin", "install", "--yes", &archive]);
+    let (code, _, stderr) = pyractl(&home, &["plugin", "install", "--yes", &archive]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("unverified") && stderr.contains("--allow-unsigned"), "unsigned: {stderr}");
+    let (code, stdout, stderr) = pyractl(&home, &["plugin", "install", "--yes", "--allow-unsigned", &archive]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("network      true") && stdout.contains("sha256"), "permissions are shown: {stdout}");
     let sha = stdout.lines().find_map(|l| l.strip_prefix("  sha256       ")).unwrap().to_owned();
@@ -421,7 +424,7 @@ fn plugins_install_from_an_archive_after_confirmation_and_uninstall() {
     assert_eq!(listed["installed_from"], archive.as_str());
     assert_eq!(client.result("plugins.call", json!({"tool": "notes__add", "args": {"a": 1, "b": 2}}))["text"], "3");
 
-    let (code, _, stderr) = pyractl(&home, &["plugin", "install", "--yes", &archive]);
+    let (code, _, stderr) = pyractl(&home, &["plugin", "install", "--yes", "--allow-unsigned", &archive]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("already installed"), "{stderr}");
     let changed = client.call("plugins.install", json!({"source": archive, "sha256": "0".repeat(64), "update": true}));
@@ -605,6 +608,7 @@ format = "password"
 fn install_bundled(home: &TestHome, name: &str) {
     let (code, stdout, stderr) = pyractl(home, &["plugin", "install", "--bundled", name, "--yes"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("publisher    bundled: ships with Pyra"), "no --allow-unsigned for Pyra's own: {stdout}");
 }
 
 fn call(client: &mut RawClient, tool: &str, args: Value) -> Value {
@@ -780,7 +784,9 @@ fn a_plugin_over_its_memory_limit_is_killed_and_restarted() {
     let answer = client.result("plugins.call", json!({"tool": "hog__add", "args": {"a": 1, "b": 1}}));
     assert_eq!(answer["is_error"], true, "{answer}");
     wait_for(&mut client, "the hog was never killed", |list| find(list, "hog")["restarts"] != 0);
-    assert!(home.log().contains("over its memory limit of 64 MiB"), "{}", home.log());
+    // A hard cap where pyrad has cgroups (the kernel kills it), else the sampled check.
+    let log = home.log();
+    assert!(log.contains("over its memory limit of 64 MiB") || log.contains("over its memory cap of 64 MiB"), "{log}");
     wait_state(&mut client, "hog", "active");
     client.result("daemon.status", json!({}));
 }
@@ -841,9 +847,18 @@ fn the_sandbox_hides_the_home_folder_and_confines_writes_to_what_is_declared() {
 #[test]
 fn a_changed_plugin_folder_restarts_only_that_plugin_and_its_dependents() {
     let home = TestHome::new();
-    plugin(&home.path(), "alpha", "good", "");
-    plugin(&home.path(), "beta", "good", "depends = [\"alpha\"]");
-    plugin(&home.path(), "gamma", "good", "");
+    // Development folders ([plugins] paths): a change restarts the plugin (an
+    // installed one would be marked modified instead; see tests/trust.rs).
+    let dev = home.scratch().join("dev");
+    plugin(&dev, "alpha", "good", "");
+    plugin(&dev, "beta", "good", "depends = [\"alpha\"]");
+    plugin(&dev, "gamma", "good", "");
+    std::fs::create_dir_all(home.path()).unwrap();
+    std::fs::write(
+        home.path().join("config.toml"),
+        format!("[plugins]\npaths = [{:?}]\n", dev.join("plugins").display().to_string()),
+    )
+    .unwrap();
     let pyrad = Pyrad::start(&home);
     let mut client = pyrad.client();
     let pid = |client: &mut RawClient, name: &str| wait_state(client, name, "active")["pid"].as_u64().unwrap();
@@ -851,7 +866,7 @@ fn a_changed_plugin_folder_restarts_only_that_plugin_and_its_dependents() {
     assert_eq!(call(&mut client, "gamma__add", json!({"a": 1, "b": 2}))["text"], "3");
 
     // A new script in alpha's folder: alpha restarts, and beta, which depends on it.
-    std::fs::write(home.path().join("plugins/alpha/helper.py"), "# a helper\n").unwrap();
+    std::fs::write(dev.join("plugins/alpha/helper.py"), "# a helper\n").unwrap();
     wait_for(&mut client, "alpha and beta were not restarted", |list| {
         let restarted = |name: &str, old: u64| {
             let p = find(list, name);

@@ -644,7 +644,8 @@ fn install(
     if !seen.hooks.is_empty() {
         println!("  hooks        {}", seen.hooks.join(", "));
     }
-    println!("  sha256       {} ({} files)", seen.sha256, seen.files);
+    println!("  sha256       {}", seen.sha256);
+    println!("  files        {}", seen.files);
     println!("  publisher    {}", seen.signature);
     if seen.trust == "unverified" && !allow_unsigned {
         bail!(

@@ -83,6 +83,17 @@ impl Daemon {
                     ));
                 }
             }
+            // Comments too: a key pasted "for later" is on disk all the same.
+            for (n, line) in text.lines().enumerate() {
+                if line.trim_start().starts_with('#') && looks_secret(line) {
+                    findings.push(finding(
+                        "plaintext-secret",
+                        "high",
+                        format!("config.toml line {} holds what looks like a credential in a comment", n + 1),
+                        "delete that line; keep the secret in the vault (`pyractl vault set NAME --stdin`)",
+                    ));
+                }
+            }
         }
 
         checked.push("plaintext secrets in memory files".into());
@@ -120,15 +131,13 @@ impl Daemon {
                 "run pyrad under its systemd unit (`pyractl service install`), which delegates a cgroup (Delegate=yes)",
             ));
         }
-        if let Ok(config) = &config {
-            if !config.plugins.sandbox {
-                findings.push(finding(
-                    "sandbox-off",
-                    "high",
-                    "[plugins] sandbox = false: every plugin can read the vault, the database and your home",
-                    "set [plugins] sandbox = true in config.toml",
-                ));
-            }
+        if config.as_ref().is_ok_and(|c| !c.plugins.sandbox) {
+            findings.push(finding(
+                "sandbox-off",
+                "high",
+                "[plugins] sandbox = false: every plugin can read the vault, the database and your home",
+                "set [plugins] sandbox = true in config.toml",
+            ));
         }
 
         checked.push("plugins: trust, sandbox, plaintext secrets, unpinned code".into());

@@ -80,6 +80,8 @@ struct RunInfo {
     start_ms: Option<f64>,
     /// Why pyrad killed it, when it did (health check, memory limit): the crash reason.
     killed_for: Option<String>,
+    /// Forks and threads its cgroup refused at its process cap, as last reported.
+    pids_refused: u64,
 }
 
 /// A plugin's figures across its runs, for `plugin list` and the restart backoff.
@@ -107,10 +109,12 @@ pub struct Plugin {
     stamp: Stamp,
     /// Who vouches for its files (set when the folders are scanned).
     trust: Mutex<Trust>,
+    /// `logs/security.log`, where a limit it hits is recorded.
+    security_log: PathBuf,
 }
 
 impl Plugin {
-    fn new(manifest: Manifest, dir: PathBuf) -> Self {
+    fn new(manifest: Manifest, dir: PathBuf, security_log: PathBuf) -> Self {
         let stamp = folder_stamp(&dir);
         Self {
             manifest,
@@ -121,6 +125,7 @@ impl Plugin {
             figures: Mutex::default(),
             stamp,
             trust: Mutex::new(Trust::Dev),
+            security_log,
         }
     }
 
@@ -493,7 +498,8 @@ impl PluginHost {
                             .insert(dir.display().to_string(), format!("another plugin is already named {:?}", m.name));
                     }
                     Ok(m) => {
-                        found.insert(m.name.clone(), Arc::new(Plugin::new(m, dir.clone())));
+                        let plugin = Plugin::new(m, dir.clone(), self.security_log());
+                        found.insert(plugin.manifest.name.clone(), Arc::new(plugin));
                     }
                     Err(e) => {
                         tracing::warn!(plugin = %folder, error = %e, "invalid plugin manifest; skipping it");
@@ -648,14 +654,13 @@ impl PluginHost {
             None if allow_unsigned => None,
             None => return Err(PluginError::Unsigned { name, signed: staged.signed.describe() }),
         };
-        if let Some(installed) = self.find(&name).filter(|p| self.is_installed(&p.dir)) {
-            if update && staged.manifest.version < installed.manifest.version {
-                return Err(PluginError::Downgrade {
-                    name,
-                    installed: installed.manifest.version.to_string(),
-                    offered: staged.manifest.version.to_string(),
-                });
-            }
+        let installed = self.find(&name).filter(|p| self.is_installed(&p.dir));
+        if let Some(installed) = installed.filter(|p| update && staged.manifest.version < p.manifest.version) {
+            return Err(PluginError::Downgrade {
+                name,
+                installed: installed.manifest.version.to_string(),
+                offered: staged.manifest.version.to_string(),
+            });
         }
         let dir = self.install_dir()?;
         let _lifecycle = self.lifecycle.lock().await;

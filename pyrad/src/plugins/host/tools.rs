@@ -99,6 +99,27 @@ impl PluginTool {
         let started = Instant::now();
         let result = client.call_tool(&self.tool.name, args, timeout).await;
         self.plugin.record(started, matches!(result, Ok((_, false))));
+        self.report_process_cap().await;
         Ok(result?)
+    }
+
+    /// Records it when the plugin's cgroup refused forks or threads at its cap
+    /// during the call (a fork bomb stops there; the plugin itself runs on).
+    async fn report_process_cap(&self) {
+        let refused =
+            self.plugin.running.lock().await.as_ref().and_then(|r| r.process.cgroup.as_ref().map(|c| c.pids_refused()));
+        let Some(refused) = refused else { return };
+        let before = self.plugin.with_run(|r| std::mem::replace(&mut r.pids_refused, refused)).unwrap_or(refused);
+        if refused > before {
+            let m = &self.plugin.manifest;
+            let detail = format!(
+                "{} forks or threads refused at its cap of {} processes (in {})",
+                refused - before,
+                m.limits.processes,
+                self.full_name()
+            );
+            tracing::warn!(plugin = %m.name, "{detail}");
+            crate::security::log_event(&self.plugin.security_log, "plugin_limit", &m.name, &detail);
+        }
     }
 }
