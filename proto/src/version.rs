@@ -33,6 +33,9 @@ pub enum Feature {
     Bots,
     /// Messages longer than a line arrive as `rpc.chunk` notifications.
     Chunked,
+    /// `plugins.changes|trust`, `daemon.doctor`, `security.audit`, and plugin trust
+    /// and sandbox fields in `plugins.list` and `daemon.status`.
+    Trust,
     /// A feature this build does not know.
     #[serde(other)]
     Unknown,
@@ -49,4 +52,5 @@ pub const FEATURES: &[Feature] = &[
     Feature::Plugins,
     Feature::Bots,
     Feature::Chunked,
+    Feature::Trust,
 ];

@@ -64,6 +64,7 @@ impl Cgroups {
         }
         let pid = std::process::id();
         clean_stale(&own, "plugins.");
+        clean_stale(&own, "pyrad.");
         // No process may sit in a group that distributes controllers: pyrad moves
         // into a leaf of its own first.
         let me = own.join(format!("pyrad.{pid}"));

@@ -174,6 +174,11 @@ impl Daemon {
         &self.0.vault
     }
 
+    /// `logs/security.log`.
+    pub fn security_log(&self) -> PathBuf {
+        self.0.home.logs().join("security.log")
+    }
+
     /// Each bot's state.
     pub fn bots(&self) -> std::collections::BTreeMap<String, crate::bots::BotState> {
         self.0.bots.status()

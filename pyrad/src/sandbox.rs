@@ -10,6 +10,9 @@
 //!   python and their libraries work unchanged.
 //! - **Writable**: only the data folder, `/dev` and `permissions.write`.
 //! - **Network**: without `permissions.network` no TCP connect or bind.
+//! - **Scope**: no signals to processes outside the sandbox, no abstract Unix
+//!   sockets outside it (Landlock ABI 6). Named Unix sockets are not Landlock's:
+//!   pyrad refuses its own plugins on its control socket (`security/peer.rs`).
 //!
 //! pyrad applies it by starting `pyrad --sandbox-exec -- <command> <args>`: that
 //! process is single-threaded, restricts itself, then `exec`s the plugin, which
@@ -19,7 +22,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use landlock::{
-    ABI, Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, path_beneath_rules,
+    ABI, Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
+    path_beneath_rules,
 };
 use serde::{Deserialize, Serialize};
 
@@ -93,7 +97,10 @@ pub fn apply(policy: &Policy) -> Result<RulesetStatus, landlock::RulesetError> {
     let abi = ABI::V4;
     let all = AccessFs::from_all(abi);
     let open = carve(Path::new("/"), &policy.hidden);
-    let mut ruleset = Ruleset::default().handle_access(all)?;
+    // Scoped (Landlock ABI 6, where the kernel has it): no signal to a process
+    // outside the sandbox (pyrad, the user's programs) and no connection to an
+    // abstract Unix socket outside it.
+    let mut ruleset = Ruleset::default().handle_access(all)?.scope(Scope::from_all(ABI::V6))?;
     if !policy.network {
         // Handled with no port allowed: every TCP bind and connect is denied.
         ruleset = ruleset.handle_access(AccessNet::from_all(abi))?;

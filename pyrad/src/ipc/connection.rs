@@ -37,6 +37,19 @@ pub async fn serve(daemon: &Daemon, stream: Stream, id: u64, over_limit: bool, i
     let outbox = Outbox(Arc::new(tokio::sync::Mutex::new(BufWriter::new(writer))));
 
     let me = euid();
+    let plugin = peer.as_ref().ok().and_then(|c| c.pid()).and_then(crate::security::peer::plugin_peer);
+    if let Some(why) = plugin {
+        let pid = peer.as_ref().ok().and_then(|c| c.pid());
+        tracing::warn!(conn = id, peer_pid = ?pid, "refused a connection from a plugin: {why}");
+        if let Some(pid) = pid {
+            let detail = format!("pid {pid} tried pyrad's control socket ({why})");
+            crate::security::log_event(&daemon.security_log(), "plugin_socket", "", &detail);
+        }
+        let refusal = ErrorObject::new(PERMISSION_DENIED, "plugins may not use pyrad's control socket");
+        outbox.send(&Response::err(None, refusal)).await;
+        outbox.close().await;
+        return;
+    }
     match peer.as_ref().map(|c| (c.euid(), c.pid())) {
         Ok((Some(uid), pid)) if uid == me => {
             tracing::debug!(conn = id, ?pid, "connection accepted");

@@ -3,6 +3,7 @@
 
 pub mod injection;
 pub mod modes;
+pub mod peer;
 pub mod safe_path;
 
 pub use safe_path::safe_join;
