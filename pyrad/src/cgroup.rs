@@ -299,6 +299,41 @@ mod tests {
         assert_eq!(mount_point(info, "cgroup", Some("cpu")), None);
     }
 
+    /// The v2 set-up and a plugin's group, on a folder standing in for a
+    /// delegated cgroup (the files a cgroupfs would have, as plain files).
+    #[test]
+    fn a_delegated_v2_subtree_is_prepared_and_a_plugin_group_gets_its_caps() {
+        let fs = tempfile::tempdir().unwrap();
+        let own = fs.path().join("user.slice/pyrad.service");
+        std::fs::create_dir_all(&own).unwrap();
+        std::fs::write(own.join("cgroup.controllers"), "cpu memory pids\n").unwrap();
+        std::fs::write(own.join("cgroup.subtree_control"), "").unwrap();
+        let mounts = format!("26 25 0:24 / {} rw - cgroup2 cgroup2 rw\n", fs.path().display());
+        let cgroups = Cgroups::v2("0::/user.slice/pyrad.service\n", &mounts).unwrap();
+        let pid = std::process::id();
+        assert_eq!(std::fs::read_to_string(own.join(format!("pyrad.{pid}/cgroup.procs"))).unwrap(), pid.to_string());
+        assert_eq!(std::fs::read_to_string(own.join("cgroup.subtree_control")).unwrap(), "+memory +pids");
+        let base = own.join(format!("plugins.{pid}"));
+        assert_eq!(std::fs::read_to_string(base.join("cgroup.subtree_control")).unwrap(), "+memory +pids");
+        assert!(cgroups.describe().starts_with("cgroup v2 at "));
+
+        let group = cgroups.create("notes", 64, 32).unwrap();
+        let dir = base.join("notes");
+        assert_eq!(std::fs::read_to_string(dir.join("memory.max")).unwrap(), (64u64 << 20).to_string());
+        assert_eq!(std::fs::read_to_string(dir.join("memory.swap.max")).unwrap(), "0");
+        assert_eq!(std::fs::read_to_string(dir.join("pids.max")).unwrap(), "32");
+        assert_eq!(group.procs_files(), vec![CString::new(dir.join("cgroup.procs").display().to_string()).unwrap()]);
+        std::fs::write(dir.join("memory.events"), "oom 1\noom_kill 1\n").unwrap();
+        std::fs::write(dir.join("pids.events"), "max 7\n").unwrap();
+        assert_eq!((group.oom_kills(), group.pids_refused()), (1, 7));
+
+        // Without the controllers, or without delegation, there is none, and the reason says which.
+        std::fs::write(own.join("cgroup.controllers"), "cpu\n").unwrap();
+        let err = Cgroups::v2("0::/user.slice/pyrad.service\n", &mounts).unwrap_err();
+        assert!(err.contains("no memory controller"), "{err}");
+        assert!(Cgroups::v2("0::/x\n", "").unwrap_err().contains("not mounted"));
+    }
+
     #[test]
     fn counters_are_read_by_key() {
         let dir = tempfile::tempdir().unwrap();
