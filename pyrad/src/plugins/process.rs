@@ -49,9 +49,33 @@ pub struct Rlimits {
 
 impl Rlimits {
     /// The limits for a plugin allowed `processes` more processes than the user runs now.
+    /// Each is kept within pyrad's own hard limit: a process may lower its
+    /// limits, never raise them, and a plugin that cannot start helps nobody.
     pub fn for_plugin(processes: u64, file_mb: u64, open_files: u64) -> Self {
-        Self { processes: user_processes() + processes, file_bytes: file_mb * 1024 * 1024, open_files }
+        Self {
+            processes: (user_processes() + processes).min(hard_limit(libc::RLIMIT_NPROC)),
+            file_bytes: (file_mb * 1024 * 1024).min(hard_limit(libc::RLIMIT_FSIZE)),
+            open_files: open_files.min(hard_limit(libc::RLIMIT_NOFILE)),
+        }
     }
+}
+
+/// The type of an rlimit's resource number, which differs by C library.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+type Resource = libc::__rlimit_resource_t;
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+type Resource = libc::c_int;
+
+/// This process's hard limit for `resource` (`u64::MAX` when unlimited or unknown).
+fn hard_limit(resource: Resource) -> u64 {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into the struct we own.
+    if unsafe { libc::getrlimit(resource, &mut limit) } != 0 || limit.rlim_max == libc::RLIM_INFINITY {
+        return u64::MAX;
+    }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is u64 here, not on every C library
+    let hard = limit.rlim_max as u64;
+    hard
 }
 
 /// How many processes (and threads) the current user runs, from `/proc`.
@@ -233,7 +257,7 @@ impl PluginProcess {
                         return Err(std::io::Error::last_os_error());
                     }
                 }
-                let set = |resource, soft: u64, hard: u64| {
+                let set = |resource: Resource, soft: u64, hard: u64| {
                     let limit = libc::rlimit { rlim_cur: soft as libc::rlim_t, rlim_max: hard as libc::rlim_t };
                     if libc::setrlimit(resource, &limit) != 0 {
                         return Err(std::io::Error::last_os_error());
@@ -292,5 +316,20 @@ impl Drop for PluginProcess {
         self.kill();
         // Reap it so it does not linger as a zombie.
         let _ = self.child.try_wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plugin_s_limits_never_exceed_pyrad_s_own_hard_limits() {
+        let huge = Rlimits::for_plugin(u64::MAX / 4, u64::MAX / (4 << 20), u64::MAX / 4);
+        assert!(huge.open_files <= hard_limit(libc::RLIMIT_NOFILE));
+        assert!(huge.open_files < u64::MAX / 4, "RLIMIT_NOFILE always has a finite hard limit");
+        let small = Rlimits::for_plugin(8, 64, 256);
+        assert_eq!((small.file_bytes, small.open_files), (64 << 20, 256.min(hard_limit(libc::RLIMIT_NOFILE))));
+        assert!(small.processes >= 8, "the user's own processes come on top");
     }
 }
