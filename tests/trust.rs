@@ -274,6 +274,18 @@ fn call_text(client: &mut RawClient, tool: &str, args: Value) -> String {
     answer["result"]["text"].as_str().map(str::to_owned).unwrap_or_else(|| answer.to_string())
 }
 
+/// Whether a process of group `pgid` still runs (zombies waiting for a reaper do not count).
+fn group_alive(pgid: i32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return false };
+    entries.flatten().any(|e| {
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let Some((_, after)) = stat.rsplit_once(')') else { return false };
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        // state, ppid, pgrp
+        fields.len() > 2 && fields[0] != "Z" && fields[2].parse::<i32>().ok() == Some(pgid)
+    })
+}
+
 #[test]
 fn a_hostile_plugin_is_stopped_at_each_limit_while_pyrad_keeps_serving() {
     let home = TestHome::new();
@@ -324,6 +336,14 @@ fn a_hostile_plugin_is_stopped_at_each_limit_while_pyrad_keeps_serving() {
             bombed.split_whitespace().nth(1).and_then(|n| n.trim_end_matches(',').parse().ok()).unwrap_or(9999);
         assert!(forked < 24 && bombed.contains("Resource temporarily unavailable"), "{bombed}");
         assert_eq!(wait_state(&mut client, "bomber", "active")["restarts"], 0);
+        // Stopping it takes its children with it (same group, same cgroup).
+        let pid = wait_state(&mut client, "bomber", "active")["pid"].as_u64().unwrap() as i32;
+        client.result("plugins.disable", json!({"name": "bomber"}));
+        let deadline = Instant::now() + TIMEOUT;
+        while group_alive(pid) {
+            assert!(Instant::now() < deadline, "the fork bomb's children outlived their plugin");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     } else {
         eprintln!("SKIPPED the fork bomb: running as root without cgroups, nothing could stop it");
     }
