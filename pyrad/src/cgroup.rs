@@ -17,6 +17,23 @@
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
+/// Why pyrad has no cgroups for its plugins, or could not make one, in words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CgroupError(String);
+
+impl From<String> for CgroupError {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl From<&str> for CgroupError {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
 /// The controllers pyrad needs.
 const CONTROLLERS: [&str; 2] = ["memory", "pids"];
 
@@ -37,7 +54,7 @@ pub struct Cgroups {
 impl Cgroups {
     /// Finds a cgroup tree pyrad may write, and prepares it; the error says why
     /// there is none, for `doctor` and the log.
-    pub fn detect() -> Result<Self, String> {
+    pub fn detect() -> Result<Self, CgroupError> {
         let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
         let mounts =
             std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("/proc/self/mountinfo: {e}"))?;
@@ -47,20 +64,22 @@ impl Cgroups {
         };
         match Self::v1(&own, &mounts) {
             Ok(found) => Ok(found),
-            Err(v1) => Err(format!("{v2}; {v1}")),
+            Err(v1) => Err(format!("{v2}; {v1}").into()),
         }
     }
 
-    fn v2(own: &str, mounts: &str) -> Result<Self, String> {
+    fn v2(own: &str, mounts: &str) -> Result<Self, CgroupError> {
         let path = own.lines().find_map(|l| l.strip_prefix("0::")).ok_or("no cgroup v2 hierarchy")?;
         let mount = mount_point(mounts, "cgroup2", None).ok_or("cgroup v2 is not mounted")?;
         let own = mount.join(path.trim_start_matches('/'));
         let controllers = std::fs::read_to_string(own.join("cgroup.controllers")).unwrap_or_default();
         if let Some(missing) = CONTROLLERS.iter().find(|c| !controllers.split_whitespace().any(|have| have == **c)) {
-            return Err(format!("cgroup v2 offers no {missing} controller to {}", own.display()));
+            return Err(format!("cgroup v2 offers no {missing} controller to {}", own.display()).into());
         }
         if !writable(&own.join("cgroup.subtree_control")) || !writable(&own) {
-            return Err(format!("cgroup v2: {} is not delegated to pyrad (systemd: Delegate=yes)", own.display()));
+            return Err(
+                format!("cgroup v2: {} is not delegated to pyrad (systemd: Delegate=yes)", own.display()).into()
+            );
         }
         let pid = std::process::id();
         clean_stale(&own, "plugins.");
@@ -79,7 +98,7 @@ impl Cgroups {
         Ok(Self { version: Version::V2, bases: vec![base] })
     }
 
-    fn v1(own: &str, mounts: &str) -> Result<Self, String> {
+    fn v1(own: &str, mounts: &str) -> Result<Self, CgroupError> {
         let pid = std::process::id();
         let mut bases = Vec::new();
         for controller in CONTROLLERS {
@@ -114,7 +133,7 @@ impl Cgroups {
 
     /// A fresh group for `plugin`, capped at `memory_mb` (no swap) and `processes`
     /// tasks. A group left by an earlier run of it is emptied and replaced.
-    pub fn create(&self, plugin: &str, memory_mb: u64, processes: u64) -> Result<PluginCgroup, String> {
+    pub fn create(&self, plugin: &str, memory_mb: u64, processes: u64) -> Result<PluginCgroup, CgroupError> {
         let bytes = (memory_mb * 1024 * 1024).to_string();
         let dirs: Vec<PathBuf> = self.bases.iter().map(|b| b.join(plugin)).collect();
         let mut group = PluginCgroup { version: self.version, dirs, procs: Vec::new() };
@@ -272,16 +291,16 @@ fn writable(path: &Path) -> bool {
     unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
 }
 
-fn make_dir(path: &Path) -> Result<(), String> {
+fn make_dir(path: &Path) -> Result<(), CgroupError> {
     match std::fs::create_dir(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(format!("cannot create {}: {e}", path.display())),
+        Err(e) => Err(format!("cannot create {}: {e}", path.display()).into()),
     }
 }
 
-fn write(path: &Path, value: &str) -> Result<(), String> {
-    std::fs::write(path, value).map_err(|e| format!("cannot write {value:?} to {}: {e}", path.display()))
+fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
+    std::fs::write(path, value).map_err(|e| format!("cannot write {value:?} to {}: {e}", path.display()).into())
 }
 
 #[cfg(test)]
@@ -329,9 +348,9 @@ mod tests {
 
         // Without the controllers, or without delegation, there is none, and the reason says which.
         std::fs::write(own.join("cgroup.controllers"), "cpu\n").unwrap();
-        let err = Cgroups::v2("0::/user.slice/pyrad.service\n", &mounts).unwrap_err();
+        let err = Cgroups::v2("0::/user.slice/pyrad.service\n", &mounts).unwrap_err().to_string();
         assert!(err.contains("no memory controller"), "{err}");
-        assert!(Cgroups::v2("0::/x\n", "").unwrap_err().contains("not mounted"));
+        assert!(Cgroups::v2("0::/x\n", "").unwrap_err().to_string().contains("not mounted"));
     }
 
     #[test]

@@ -98,7 +98,7 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::PluginsTrust(p) => (reply(id, plugins::trust(daemon, p).await), Effect::None),
         ClientRequest::DaemonDoctor => (reply(id, Ok::<_, ErrorObject>(daemon.doctor().await)), Effect::None),
         ClientRequest::SecurityAudit(p) => {
-            let written = daemon.security_audit(p).await.map_err(|e| ErrorObject::new(INTERNAL_ERROR, e));
+            let written = daemon.security_audit(p).await.map_err(|e| ErrorObject::new(INTERNAL_ERROR, e.to_string()));
             (reply(id, written), Effect::None)
         }
         ClientRequest::PluginsGrant(p) => (reply(id, plugins::grant(daemon, &p.name, true)), Effect::None),

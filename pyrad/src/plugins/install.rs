@@ -74,7 +74,7 @@ pub fn stage(source: &Path, staging: &Path, keys: &TrustedKeys) -> Result<Staged
         let bytes = std::fs::read(source).map_err(io(source))?;
         let signed = super::trust::archive_signature(source, &bytes, keys).map_err(|e| {
             let _ = std::fs::remove_dir_all(&area);
-            refused(e)
+            refused(e.to_string())
         })?;
         if name.ends_with(".zip") {
             unzip(&bytes, &area, &mut budget)?;
@@ -110,7 +110,7 @@ pub fn stage(source: &Path, staging: &Path, keys: &TrustedKeys) -> Result<Staged
     let checked = super::trust::hash_tree(&root).map_err(io(&root)).and_then(|files| {
         let signed = match archive_signed {
             Some(signed) => signed,
-            None => super::trust::folder_signature(&root, &files, keys).map_err(refused)?,
+            None => super::trust::folder_signature(&root, &files, keys).map_err(|e| refused(e.to_string()))?,
         };
         Ok((files, signed))
     });

@@ -26,20 +26,33 @@ pub const BUNDLED: &str = "bundled";
 /// Path inside a plugin folder (`/`-separated) → SHA-256 of its bytes.
 pub type FileHashes = BTreeMap<String, String>;
 
+/// Why a signature or a checksum list refuses a plugin, in words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SignatureError(String);
+
+impl From<String> for SignatureError {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
 /// The publisher keys the user trusts, by publisher name.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedKeys(Vec<(String, minisign_verify::PublicKey)>);
 
 /// A public key as `[plugins] trusted_keys` holds it: the `RW...` line of a
 /// minisign `.pub` file, or the whole file's text.
-pub fn parse_key(text: &str) -> Result<minisign_verify::PublicKey, String> {
+pub fn parse_key(text: &str) -> Result<minisign_verify::PublicKey, SignatureError> {
     let text = text.trim();
     let parsed = if text.contains('\n') {
         minisign_verify::PublicKey::decode(text)
     } else {
         minisign_verify::PublicKey::from_base64(text)
     };
-    parsed.map_err(|_| "is not a minisign public key (the line starting RW in the publisher's .pub file)".to_owned())
+    parsed.map_err(|_| {
+        SignatureError("is not a minisign public key (the line starting RW in the publisher's .pub file)".to_owned())
+    })
 }
 
 impl TrustedKeys {
@@ -89,7 +102,7 @@ impl Signed {
 
 /// Checks `sig_text` (a `.minisig` file) over `bytes` against every trusted key.
 /// `what` names the signed thing in errors.
-pub fn verify(bytes: &[u8], sig_text: &str, keys: &TrustedKeys, what: &str) -> Result<Signed, String> {
+pub fn verify(bytes: &[u8], sig_text: &str, keys: &TrustedKeys, what: &str) -> Result<Signed, SignatureError> {
     let signature = minisign_verify::Signature::decode(sig_text)
         .map_err(|e| format!("the signature of {what} is not a minisign signature ({e})"))?;
     for (publisher, key) in &keys.0 {
@@ -99,12 +112,14 @@ pub fn verify(bytes: &[u8], sig_text: &str, keys: &TrustedKeys, what: &str) -> R
             Err(minisign_verify::Error::UnexpectedAlgorithm) => {
                 return Err(format!(
                     "the signature of {what} is in minisign's legacy format; the publisher should sign again with minisign 0.8 or later"
-                ));
+                )
+                .into());
             }
             Err(_) => {
                 return Err(format!(
                     "the signature by {publisher} does not match {what}: it was changed after it was signed, or the signature is another file's"
-                ));
+                )
+                .into());
             }
         }
     }
@@ -112,20 +127,20 @@ pub fn verify(bytes: &[u8], sig_text: &str, keys: &TrustedKeys, what: &str) -> R
 }
 
 /// Reads a signature file, refusing anything larger than a signature can be.
-fn read_signature(path: &Path) -> Result<Option<String>, String> {
+fn read_signature(path: &Path) -> Result<Option<String>, SignatureError> {
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(format!("{}: {e}", path.display()).into()),
         Ok(meta) if !meta.is_file() || meta.len() > 4096 => {
-            return Err(format!("{} is not a minisign signature file", path.display()));
+            return Err(format!("{} is not a minisign signature file", path.display()).into());
         }
         Ok(_) => {}
     }
-    std::fs::read_to_string(path).map(Some).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::read_to_string(path).map(Some).map_err(|e| format!("{}: {e}", path.display()).into())
 }
 
 /// The signature of an archive: `<archive>.minisig` beside it.
-pub fn archive_signature(archive: &Path, bytes: &[u8], keys: &TrustedKeys) -> Result<Signed, String> {
+pub fn archive_signature(archive: &Path, bytes: &[u8], keys: &TrustedKeys) -> Result<Signed, SignatureError> {
     let mut sig = archive.as_os_str().to_owned();
     sig.push(SIG_SUFFIX);
     let what = archive.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -137,7 +152,7 @@ pub fn archive_signature(archive: &Path, bytes: &[u8], keys: &TrustedKeys) -> Re
 
 /// The signature of a folder: its `SHA256SUMS.minisig` over its `SHA256SUMS`,
 /// which must list exactly its other files (`files`, from `hash_tree`) with their hashes.
-pub fn folder_signature(root: &Path, files: &FileHashes, keys: &TrustedKeys) -> Result<Signed, String> {
+pub fn folder_signature(root: &Path, files: &FileHashes, keys: &TrustedKeys) -> Result<Signed, SignatureError> {
     let Some(text) = read_signature(&root.join(SUMS_SIG))? else { return Ok(Signed::Unsigned) };
     let sums = std::fs::read(root.join(SUMS)).map_err(|_| format!("{SUMS_SIG} came without the {SUMS} it signs"))?;
     let signed = verify(&sums, &text, keys, SUMS)?;
@@ -146,13 +161,13 @@ pub fn folder_signature(root: &Path, files: &FileHashes, keys: &TrustedKeys) -> 
         files.iter().filter(|(p, _)| *p != SUMS && *p != SUMS_SIG).map(|(p, h)| (p.clone(), h.clone())).collect();
     let changes = diff(&listed, &actual);
     if !changes.is_empty() {
-        return Err(format!("the folder does not match its signed {SUMS}: {}", summary(&changes)));
+        return Err(format!("the folder does not match its signed {SUMS}: {}", summary(&changes)).into());
     }
     Ok(signed)
 }
 
 /// `sha256sum` output: `<hex>  <path>` (or `<hex> *<path>`), `./` prefixes dropped.
-fn parse_sums(text: &str) -> Result<FileHashes, String> {
+fn parse_sums(text: &str) -> Result<FileHashes, SignatureError> {
     let mut out = FileHashes::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let (hash, path) = line

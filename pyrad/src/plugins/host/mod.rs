@@ -292,7 +292,7 @@ pub struct HostPaths {
     /// The Landlock ABI the kernel offers (0: none).
     pub landlock_abi: i32,
     /// Where plugins get hard memory and process caps; `Err` says why there are none.
-    pub cgroups: Result<Arc<crate::cgroup::Cgroups>, String>,
+    pub cgroups: Result<Arc<crate::cgroup::Cgroups>, crate::cgroup::CgroupError>,
 }
 
 /// What the folders held at the last scan, published together.
@@ -569,7 +569,7 @@ impl PluginHost {
     }
 
     /// The Landlock ABI and the cgroups the host works with, for `doctor`.
-    pub fn sandbox_support(&self) -> (i32, Result<String, String>) {
+    pub fn sandbox_support(&self) -> (i32, Result<String, crate::cgroup::CgroupError>) {
         (self.paths.landlock_abi, self.paths.cgroups.as_ref().map(|c| c.describe()).map_err(Clone::clone))
     }
 
