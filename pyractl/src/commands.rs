@@ -654,23 +654,27 @@ fn install(
             seen.name
         );
     }
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            bail!("no terminal to confirm on: add --yes to install without asking");
-        }
-        eprint!("Install it? [y/N] ");
-        std::io::stderr().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !answer.trim().eq_ignore_ascii_case("y") {
-            println!("not installed");
-            return Ok(());
-        }
+    if !yes && !confirm("Install it?", "to install without asking")? {
+        println!("not installed");
+        return Ok(());
     }
     let params = PluginInstallParams { source, sha256: seen.sha256, update, allow_unsigned };
     let name = client.call::<PluginsInstall>(&params)?.name;
     println!("{} {name}; `pyractl plugin list` shows it starting", if update { "updated" } else { "installed" });
     Ok(())
+}
+
+/// Asks `question` with a [y/N] on the terminal; without one, fails saying
+/// that `--yes` does it `without_asking`.
+pub(crate) fn confirm(question: &str, without_asking: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!("no terminal to confirm on: add --yes {without_asking}");
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(answer.trim().eq_ignore_ascii_case("y"))
 }
 
 /// Asks for each setting the plugin declares (secrets without echo) and sends them.

@@ -1,9 +1,6 @@
 //! `pyractl doctor`, `pyractl security audit` and `pyractl plugin trust`: what
 //! is unsafe in the install and how to fix it, and accepting a changed plugin.
 
-use std::io::{IsTerminal, Write};
-
-use anyhow::bail;
 use proto::ipc::{
     AuditParams, DaemonDoctor, Empty, Finding, PluginName, PluginTrustParams, PluginsChanges, PluginsTrust,
     SecurityAudit,
@@ -128,18 +125,9 @@ pub fn trust(paths: &Paths, name: &str, yes: bool) -> anyhow::Result<()> {
     if let Some(signer) = &seen.signer {
         println!("It was signed by {signer}; once you accept the changes, you vouch for it, not {signer}.");
     }
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            bail!("no terminal to confirm on: add --yes to accept these files");
-        }
-        eprint!("Accept these files and start {name}? [y/N] ");
-        std::io::stderr().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !answer.trim().eq_ignore_ascii_case("y") {
-            println!("not trusted; {name} stays stopped");
-            return Ok(());
-        }
+    if !yes && !crate::commands::confirm(&format!("Accept these files and start {name}?"), "to accept these files")? {
+        println!("not trusted; {name} stays stopped");
+        return Ok(());
     }
     client.call::<PluginsTrust>(&PluginTrustParams { name: name.to_owned(), digest: seen.digest })?;
     println!("trusted {name} as it is now; `pyractl plugin list` shows it starting");
