@@ -190,6 +190,54 @@ fn completions_are_printed_for_each_shell() {
     for shell in ["bash", "zsh", "fish"] {
         let (code, stdout, stderr) = run(pyractl(&home), &["completions", shell]);
         assert_eq!(code, Some(0), "{shell}: {stderr}");
-        assert!(stdout.contains("pyractl") && stdout.contains("daemon"), "{shell}");
+        // The script calls this pyractl back to complete as the person types.
+        let me = bin("pyractl");
+        assert!(stdout.contains(&*me.to_string_lossy()) && stdout.contains("COMPLETE"), "{shell}: {stdout}");
     }
+    // A reader that stops early is no error (it panicked with exit 101).
+    let mut command = pyractl(&home);
+    command.args(["completions", "bash"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(!matches!(out.status.code(), Some(101)), "{out:?}");
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Completing in a real bash with the script pyractl prints: subcommands, and
+/// the names only pyrad knows (a session id, a plugin, a memory file).
+#[test]
+fn bash_completes_commands_and_the_names_pyrad_knows() {
+    let home = TestHome::new();
+    let _pyrad = Pyrad::start(&home);
+    let mut client = RawClient::connect(&home.socket());
+    client.hello();
+    client.result("memory.write", json!({"name": "knowledge/tea.md", "content": "Green.\n"}));
+    let (_, script, _) = run(pyractl(&home), &["completions", "bash"]);
+    let script_path = home.scratch().join("pyractl.bash");
+    std::fs::write(&script_path, script).unwrap();
+    let complete = |words: &[&str]| -> Vec<String> {
+        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let program = format!(
+            "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; COMP_TYPE=9; \
+             _clap_complete_pyractl pyractl '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script_path.display(),
+            quoted.join(" "),
+            words.len() - 1,
+            words[words.len() - 1],
+            words[words.len() - 2],
+        );
+        let mut command = Command::new("bash");
+        command.env("PYRA_HOME", home.path()).env_remove("PYRA_SOCKET").args(["--norc", "-c", &program]);
+        let out = run_with_timeout(command);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect()
+    };
+    let commands = complete(&["pyractl", "sess"]);
+    assert_eq!(commands, ["sessions"], "{commands:?}");
+    let files = complete(&["pyractl", "memory", "show", ""]);
+    assert!(files.contains(&"knowledge/tea.md".to_owned()), "{files:?}");
+    let plugins = complete(&["pyractl", "plugin", "info", ""]);
+    // The bundled plugins are not installed in a new home: nothing to offer, and no error.
+    assert!(plugins.iter().all(|p| !p.contains("error")), "{plugins:?}");
 }

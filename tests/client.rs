@@ -95,9 +95,30 @@ fn setup_keeps_the_config_comments_and_ask_answers() {
     assert_eq!(answer["text"], "Hello from the model");
     assert!(answer["session"].as_str().unwrap().len() == 16);
     assert_eq!(answer["tools"], serde_json::json!([]));
+    // The provider's usage fields (fakellm's OpenAI stream reports none; the
+    // Anthropic one does, see chat_tty.rs).
+    assert!(answer["usage"]["input_tokens"].is_u64() && answer["usage"]["output_tokens"].is_u64(), "{answer}");
+    let session = answer["session"].as_str().unwrap().to_owned();
 
+    // A header, then one row a session, with its tokens in words.
     let (_, listed, _) = pyractl(&home, &["sessions", "list"], None);
-    assert_eq!(listed.lines().count(), 2, "{listed}");
+    let rows: Vec<&str> = listed.lines().collect();
+    assert_eq!(rows.len(), 3, "{listed}");
+    assert!(rows[0].starts_with("ID") && rows[0].contains("TOKENS"), "{listed}");
+    assert!(rows[1].contains(" in / ") && rows[1].contains(" out"), "{listed}");
+
+    // A unique prefix names a session; delete wants the whole id and says so.
+    let (code, shown, err) = pyractl(&home, &["sessions", "show", &session[..6]], None);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(shown.starts_with(&session) && shown.contains("you: hello"), "{shown}");
+    let (code, _, err) = pyractl(&home, &["sessions", "delete", &session[..6]], None);
+    assert_eq!(code, Some(1));
+    assert!(err.contains(&format!("to delete {session}, give its whole id")), "{err}");
+    let (code, _, err) = pyractl(&home, &["sessions", "delete", "nope"], None);
+    assert_eq!(code, Some(1));
+    assert_eq!(err.trim(), "pyractl: no session \"nope\"; `pyractl sessions list` shows them", "no JSON-RPC code");
+    let (code, out, _) = pyractl(&home, &["sessions", "delete", &session], None);
+    assert_eq!((code, out.trim()), (Some(0), format!("deleted {session}").as_str()));
 }
 
 #[test]
@@ -129,9 +150,13 @@ fn ask_without_a_terminal_denies_tools_unless_config_allows_them() {
 
     let (_, audit, _) = pyractl(&home, &["audit"], None);
     let lines: Vec<&str> = audit.lines().collect();
-    assert_eq!(lines.len(), 2, "{audit}");
-    assert!(lines[0].contains("unattended_allowed") && lines[0].contains("memory__append"), "{audit}");
-    assert!(lines[1].contains("unattended_denied"), "{audit}");
+    assert_eq!(lines.len(), 3, "{audit}");
+    assert!(lines[0].starts_with("WHEN") && lines[0].contains("DECISION"), "a header row: {audit}");
+    assert!(lines[1].contains("unattended allowed") && lines[1].contains("memory__append"), "{audit}");
+    assert!(lines[2].contains("unattended denied"), "{audit}");
+    // Local times of today (hh:mm:ss), not Unix seconds.
+    let when = lines[1].split_whitespace().next().unwrap();
+    assert!(when.len() == 8 && when.as_bytes()[2] == b':', "{audit}");
     let (_, shown, _) = pyractl(&home, &["memory", "show", "user/profile.md"], None);
     assert_eq!(shown, "Likes tea.\n");
 }
@@ -158,9 +183,11 @@ fn memory_and_vault_commands_work_and_never_print_a_secret() {
     let (_, shown, _) = pyractl(&home, &["memory", "show", "knowledge/tea.md"], None);
     assert_eq!(shown, "Black tea.\n");
     let (_, log, _) = pyractl(&home, &["memory", "log", "knowledge/tea.md"], None);
-    assert_eq!(log.lines().count(), 2, "{log}");
-    let (code, _, _) = pyractl(&home, &["memory", "restore", "knowledge/tea.md", "1"], None);
-    assert_eq!(code, Some(0));
+    // A header, then v2 and v1; the version is given back as it was printed.
+    assert_eq!(log.lines().count(), 3, "{log}");
+    assert!(log.lines().nth(2).unwrap().starts_with("v1 "), "{log}");
+    let (code, _, err) = pyractl(&home, &["memory", "restore", "knowledge/tea.md", "v1"], None);
+    assert_eq!(code, Some(0), "{err}");
     let (_, shown, _) = pyractl(&home, &["memory", "show", "knowledge/tea.md"], None);
     assert_eq!(shown, "Green tea.\n");
 

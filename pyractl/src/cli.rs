@@ -3,15 +3,18 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
 
 #[derive(Debug, Parser)]
 #[command(name = "pyractl", version, about = "Talk to pyrad, Pyra's daemon", propagate_version = true)]
 pub struct Cli {
-    /// Pyra's home directory.
-    #[arg(long, global = true, env = "PYRA_HOME", value_name = "DIR")]
+    /// Pyra's home directory [default: $PYRA_HOME, else ~/.pyra].
+    // The environment is read in `paths::resolve`, not by clap: clap would print
+    // the option in every usage line as though it were required.
+    #[arg(long, global = true, value_name = "DIR")]
     pub home: Option<PathBuf>,
-    /// The control socket (default: from config.toml, else $PYRA_HOME/run/pyrad.sock).
-    #[arg(long, global = true, env = "PYRA_SOCKET", value_name = "PATH")]
+    /// The control socket [default: $PYRA_SOCKET, else from config.toml, else <home>/run/pyrad.sock].
+    #[arg(long, global = true, value_name = "PATH")]
     pub socket: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
@@ -28,12 +31,17 @@ pub enum Command {
     /// Start, stop and install the daemon.
     #[command(subcommand)]
     Daemon(DaemonCommand),
-    /// Print shell completions.
-    Completions { shell: clap_complete::Shell },
+    /// Print the completion script for a shell, such as `source <(pyractl completions bash)`.
+    ///
+    /// Session ids, plugin and memory names are completed by asking pyrad as you type.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     /// Talk with Pyra in the terminal.
     Chat {
-        /// Continue this session.
-        #[arg(long)]
+        /// Continue this session (its id, or the start of it).
+        #[arg(long, value_name = "ID", add = ArgValueCandidates::new(crate::complete::sessions))]
         resume: Option<String>,
     },
     /// Ask once and print the answer (reads the question from stdin when piped).
@@ -41,7 +49,7 @@ pub enum Command {
         /// The question; absent means read stdin.
         text: Option<String>,
         /// Continue this session instead of starting one.
-        #[arg(long)]
+        #[arg(long, value_name = "ID", add = ArgValueCandidates::new(crate::complete::sessions))]
         session: Option<String>,
         /// Print {session, text, tools} as JSON instead of streaming text.
         #[arg(long)]
@@ -53,18 +61,22 @@ pub enum Command {
         /// ollama, lmstudio, llamacpp, vllm, custom. Absent: ask interactively.
         #[arg(long)]
         provider: Option<String>,
+        /// The model (default: the preset's own).
         #[arg(long)]
         model: Option<String>,
-        #[arg(long)]
+        /// The API's base URL, with http:// or https:// (needed for custom).
+        #[arg(long, value_name = "URL")]
         base_url: Option<String>,
         /// Read the API key from standard input.
         #[arg(long)]
         api_key_stdin: bool,
     },
-    /// Tool executions, newest first.
+    /// Tool calls (and flagged texts), newest first.
     Audit {
+        /// How many to show.
         #[arg(long, default_value_t = 20)]
         limit: u32,
+        /// Print them as JSON (times as Unix seconds).
         #[arg(long)]
         json: bool,
     },
@@ -193,11 +205,16 @@ pub enum SecurityCommand {
 pub enum PluginCommand {
     /// Every plugin with its state, tools and figures.
     List {
+        /// Print them as JSON.
         #[arg(long)]
         json: bool,
     },
     /// One plugin in detail.
-    Info { name: String },
+    Info {
+        /// The plugin's name, as `plugin list` shows it.
+        #[arg(add = ArgValueCandidates::new(crate::complete::plugins))]
+        name: String,
+    },
     /// Run a plugin tool yourself (no model, so no approval; audited).
     Call {
         /// `plugin__tool`.
@@ -222,7 +239,9 @@ pub enum PluginCommand {
     },
     /// Replace an installed plugin with a newer folder or archive.
     Update {
+        /// The folder or archive of the new version.
         source: std::path::PathBuf,
+        /// Do not ask for confirmation (needed without a terminal).
         #[arg(long)]
         yes: bool,
         /// Install it though no publisher in [plugins] trusted_keys signed it.
@@ -232,27 +251,56 @@ pub enum PluginCommand {
     /// Show how a plugin's files changed since you accepted them, and accept them
     /// as they are now (a `modified` plugin then starts).
     Trust {
+        /// The plugin's name.
+        #[arg(add = ArgValueCandidates::new(crate::complete::plugins))]
         name: String,
         /// Accept without asking (needed without a terminal).
         #[arg(long)]
         yes: bool,
     },
     /// Stop a plugin and remove its folder (its data folder is kept).
-    Uninstall { name: String },
-    /// Answer the settings a plugin asks for; secrets go to the vault.
-    Setup { name: String },
+    Uninstall {
+        /// The plugin's name.
+        #[arg(add = ArgValueCandidates::new(crate::complete::plugins))]
+        name: String,
+    },
+    /// Answer the settings a plugin asks for (folders, keys); secrets go to the vault.
+    /// Applied live: pyrad restarts the plugin alone.
+    Setup {
+        /// The plugin's name.
+        #[arg(add = ArgValueCandidates::new(crate::complete::plugins))]
+        name: String,
+    },
     /// Let the tools the plugin declares read-only run without asking.
-    Grant { name: String },
+    Grant {
+        /// The plugin's name.
+        #[arg(add = ArgValueCandidates::new(crate::complete::plugins))]
+        name: String,
+    },
     /// Ask for every tool of the plugin again.
-    Revoke { name: String },
+    Revoke {
+        /// The plugin's name.
+        #[arg(add = ArgValueCandidates::new(crate::complete::plugins))]
+        name: String,
+    },
     /// Start a disabled plugin again (remembered).
-    Enable { name: String },
+    Enable {
+        /// The plugin's name.
+        #[arg(add = ArgValueCandidates::new(crate::complete::plugins))]
+        name: String,
+    },
     /// Stop a plugin and keep it stopped (remembered).
-    Disable { name: String },
+    Disable {
+        /// The plugin's name.
+        #[arg(add = ArgValueCandidates::new(crate::complete::plugins))]
+        name: String,
+    },
     /// Stop every plugin and start what the plugin folders hold now.
     Reload,
     /// The plugin's stderr log.
     Logs {
+        /// The plugin's name.
+        #[arg(add = ArgValueCandidates::new(crate::complete::plugins))]
         name: String,
         /// Lines from the end.
         #[arg(long, default_value_t = 50)]
@@ -262,47 +310,83 @@ pub enum PluginCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum SessionsCommand {
+    /// Conversations, most recently used first, with their tokens.
     List {
+        /// How many to show.
         #[arg(long, default_value_t = 20)]
         limit: u32,
+        /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
     },
+    /// A conversation's messages.
     Show {
+        /// The session's id, or the start of it.
+        #[arg(add = ArgValueCandidates::new(crate::complete::sessions))]
         id: String,
     },
+    /// Delete a conversation and its messages (exit 1 when there is none).
     Delete {
+        /// The session's whole id.
+        #[arg(add = ArgValueCandidates::new(crate::complete::sessions))]
         id: String,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum MemoryCommand {
+    /// The memory files and their sizes.
     List,
+    /// Print a memory file.
     Show {
+        /// Such as `user/profile.md`.
+        #[arg(add = ArgValueCandidates::new(crate::complete::memory_files))]
         name: String,
     },
     /// Edit in $EDITOR; the old content stays as a version.
     Edit {
+        /// Such as `user/profile.md` (a new name makes a new file).
+        #[arg(add = ArgValueCandidates::new(crate::complete::memory_files))]
         name: String,
     },
+    /// A memory file's versions: when, by whom, how big.
     Log {
+        /// Such as `user/profile.md`.
+        #[arg(add = ArgValueCandidates::new(crate::complete::memory_files))]
         name: String,
     },
+    /// Bring back an old version of a memory file (itself saved as a new version).
     Restore {
+        /// Such as `user/profile.md`.
+        #[arg(add = ArgValueCandidates::new(crate::complete::memory_files))]
         name: String,
-        /// The version to bring back (see `pyractl memory log`).
-        #[arg(value_name = "VERSION")]
+        /// The version to bring back, as `memory log` shows it: `v3` or `3`.
+        #[arg(value_name = "VERSION", value_parser = parse_version)]
         number: u32,
     },
+}
+
+/// `v3` or `3`, as `memory log` prints it.
+fn parse_version(text: &str) -> Result<u32, String> {
+    let digits = text.strip_prefix(['v', 'V']).unwrap_or(text);
+    match digits.parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{text:?} is not a version; `pyractl memory log NAME` lists them (v1, v2, ...)")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum VaultCommand {
     /// Store a secret, read from standard input (never from the command line).
     Set {
+        /// Its name, such as `provider:openai:api_key`.
         key: String,
     },
+    /// The secrets' names (never their values).
     List,
+    /// Delete a secret.
     Delete {
+        /// Its name, as `vault list` shows it.
         key: String,
     },
 }
@@ -323,6 +407,7 @@ pub enum DaemonCommand {
     },
     /// Stop pyrad if it runs, then start it.
     Restart {
+        /// Seconds to wait for each step.
         #[arg(long, default_value_t = 15)]
         wait: u64,
     },
@@ -342,6 +427,7 @@ pub enum DaemonCommand {
     },
     /// Disable the service and remove its file.
     Uninstall {
+        /// The service manager (default: this OS's).
         #[arg(long, value_enum)]
         target: Option<Target>,
     },
@@ -367,5 +453,38 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn versions_read_as_memory_log_prints_them() {
+        assert_eq!(super::parse_version("v3"), Ok(3));
+        assert_eq!(super::parse_version("12"), Ok(12));
+        assert!(super::parse_version("v0").is_err());
+        assert!(super::parse_version("three").unwrap_err().contains("memory log"));
+    }
+
+    /// Every command and argument says what it is for in `--help`.
+    #[test]
+    fn every_command_and_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_name() == "help" {
+                    continue;
+                }
+                if sub.get_about().is_none() {
+                    missing.push(format!("{path} {}", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "pyractl", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
     }
 }

@@ -2,7 +2,7 @@
 //! methods, collect events that arrive in between.
 
 use std::collections::VecDeque;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -17,7 +17,9 @@ pub enum ClientError {
     NotRunning { socket: PathBuf, reason: String },
     #[error("{0}")]
     VersionMismatch(String),
-    #[error("pyrad answered: {} (code {})", .0.message, .0.code)]
+    /// pyrad refused or failed the call; its message is for people (the code is
+    /// for scripts, in `--json` output and `.0.code`).
+    #[error("{}", .0.message)]
     Rpc(ErrorObject),
     #[error("unexpected answer from pyrad: {0}")]
     Protocol(String),
@@ -28,6 +30,47 @@ pub enum ClientError {
 impl From<std::io::Error> for ClientError {
     fn from(e: std::io::Error) -> Self {
         ClientError::Io(e)
+    }
+}
+
+/// Writes all of `bytes` to the socket without raising SIGPIPE: pyractl lets
+/// SIGPIPE end it when its stdout closes (`pyractl audit | head`), but a closed
+/// socket is an error to report ("lost the connection"), not a reason to die.
+fn send_all(stream: &UnixStream, mut bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    #[cfg(target_os = "linux")]
+    const FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+    #[cfg(not(target_os = "linux"))]
+    const FLAGS: libc::c_int = 0; // SO_NOSIGPIPE is set on the socket in `connect`
+    while !bytes.is_empty() {
+        // SAFETY: send(2) reads `bytes.len()` bytes from a live slice on our own fd.
+        let n = unsafe { libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), FLAGS) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        bytes = &bytes[n as usize..];
+    }
+    Ok(())
+}
+
+/// Asks the kernel not to raise SIGPIPE for this socket (where send(2) has no flag for it).
+#[cfg(not(target_os = "linux"))]
+fn no_sigpipe(stream: &UnixStream) {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt with a c_int we own, on our own fd.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_NOSIGPIPE,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
     }
 }
 
@@ -59,6 +102,8 @@ impl Client {
                 _ => ClientError::Io(e),
             }
         })?;
+        #[cfg(not(target_os = "linux"))]
+        no_sigpipe(&stream);
         // A daemon that accepts but never answers must not hang the terminal.
         stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
         let placeholder =
@@ -101,7 +146,7 @@ impl Client {
         self.next_id += 1;
         let id = Id::Num(self.next_id);
         let params = serde_json::to_value(params).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        if let Err(e) = self.stream.write_all(&encode_line(&Request::new(id.clone(), M::NAME, Some(params)))) {
+        if let Err(e) = send_all(&self.stream, &encode_line(&Request::new(id.clone(), M::NAME, Some(params)))) {
             // pyrad may have refused the connection and closed it before we wrote:
             // its reason is still waiting to be read.
             if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset)
@@ -136,7 +181,7 @@ impl Client {
         self.next_id += 1;
         let id = Id::Num(self.next_id);
         let params = serde_json::to_value(params).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        self.stream.write_all(&encode_line(&Request::new(id.clone(), M::NAME, Some(params))))?;
+        send_all(&self.stream, &encode_line(&Request::new(id.clone(), M::NAME, Some(params))))?;
         Ok(id)
     }
 

@@ -50,7 +50,7 @@ pub fn ask(paths: &Paths, text: Option<String>, session: Option<String>, json: b
         },
     )?;
     if json {
-        let out = serde_json::json!({"session": result.session, "text": result.text, "tools": result.tools});
+        let out = serde_json::json!({"session": result.session, "turn": result.turn, "text": result.text, "tools": result.tools, "usage": result.usage});
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else if !result.text.ends_with('\n') {
         println!();
@@ -65,11 +65,26 @@ pub fn audit(paths: &Paths, limit: u32, json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     if entries.is_empty() {
-        println!("no tool executions yet");
+        println!("no tool calls yet");
+        return Ok(());
     }
+    println!(
+        "{:<16}  {:<20} {:<18} {:<8} {:>7}  {:<8}  ARGUMENTS",
+        "WHEN", "TOOL", "DECISION", "OUTCOME", "RAN", "SESSION"
+    );
     for e in entries {
         let flagged = e.scan.map(|v| format!("  [flagged: {}]", v.reason())).unwrap_or_default();
-        println!("{}  {:<14} {:<20} {:<8} {}  {}{flagged}", e.at, e.decision, e.tool, e.outcome, e.args, e.session);
+        let args: String = e.args.chars().take(60).collect();
+        let more = if e.args.chars().count() > 60 { "..." } else { "" };
+        println!(
+            "{:<16}  {:<20} {:<18} {:<8} {:>7}  {:<8}  {args}{more}{flagged}",
+            crate::render::local_time(e.at),
+            e.tool,
+            e.decision.replace('_', " "),
+            e.outcome,
+            format!("{} ms", e.ran_ms),
+            e.session.chars().take(8).collect::<String>(),
+        );
     }
     Ok(())
 }
@@ -156,21 +171,54 @@ pub fn scan(paths: &Paths, json: bool, jsonl: bool) -> anyhow::Result<bool> {
 pub fn sessions(paths: &Paths, command: SessionsCommand) -> anyhow::Result<()> {
     let mut client = connect(paths)?;
     match command {
-        SessionsCommand::List { limit } => {
-            for s in client.call::<SessionsList>(&ListParams { limit: Some(limit) })? {
-                println!("{}  {:>3} msgs  {}/{}  {}", s.id, s.messages, s.provider, s.model, s.title);
+        SessionsCommand::List { limit, json } => {
+            let list = client.call::<SessionsList>(&ListParams { limit: Some(limit) })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            if list.is_empty() {
+                println!("no conversations yet; start one with `pyractl chat` or `pyractl ask \"...\"`");
+                return Ok(());
+            }
+            println!("{:<16}  {:<16}  {:>5}  {:<24}  {:<22}  TITLE", "ID", "LAST USED", "MSGS", "MODEL", "TOKENS");
+            for s in list {
+                println!(
+                    "{:<16}  {:<16}  {:>5}  {:<24}  {:<22}  {}",
+                    s.id,
+                    crate::render::local_time(s.updated_at),
+                    s.messages,
+                    format!("{}/{}", s.provider, s.model),
+                    crate::render::tokens(&s.usage),
+                    s.title
+                );
             }
         }
         SessionsCommand::Show { id } => {
             let detail = client.call::<SessionsGet>(&SessionParams { session: id })?;
+            let s = &detail.session;
+            println!("{}  {}  ({}/{}, {} tokens)", s.id, s.title, s.provider, s.model, crate::render::tokens(&s.usage));
             for m in detail.messages {
                 let partial = if m.partial { " (cut off)" } else { "" };
-                println!("[{}] {}{partial}: {}", m.turn, m.role, m.content);
+                let who = match m.role {
+                    proto::ipc::Role::User => "you",
+                    proto::ipc::Role::Assistant => "pyra",
+                    proto::ipc::Role::Tool => "tool",
+                    proto::ipc::Role::System | proto::ipc::Role::Unknown => "other",
+                };
+                println!("[{} {}] {who}{partial}: {}", m.turn, crate::render::local_time(m.created_at), m.content);
             }
         }
         SessionsCommand::Delete { id } => {
-            let deleted = client.call::<SessionsDelete>(&SessionParams { session: id.clone() })?.deleted;
-            println!("{}", if deleted { format!("deleted {id}") } else { format!("no session {id}") });
+            if client.call::<SessionsDelete>(&SessionParams { session: id.clone() })?.deleted {
+                println!("deleted {id}");
+            } else {
+                // A prefix names a session but deletes nothing: say which one it is.
+                match client.call::<SessionsGet>(&SessionParams { session: id.clone() }) {
+                    Ok(d) => bail!("no session is called {id:?}; to delete {}, give its whole id", d.session.id),
+                    Err(_) => bail!("no session {id:?}; `pyractl sessions list` shows them"),
+                }
+            }
         }
     }
     Ok(())
@@ -180,14 +228,30 @@ pub fn memory(paths: &Paths, command: MemoryCommand) -> anyhow::Result<()> {
     let mut client = connect(paths)?;
     match command {
         MemoryCommand::List => {
-            for e in client.call::<MemoryList>(&Empty)? {
+            let files = client.call::<MemoryList>(&Empty)?;
+            if files.is_empty() {
+                println!("no memory files yet; Pyra writes them when you ask it to remember something");
+            }
+            for e in files {
                 println!("{:>8}  {}", e.bytes, e.name);
             }
         }
         MemoryCommand::Show { name } => print!("{}", client.call::<MemoryRead>(&MemoryName { name })?.content),
         MemoryCommand::Log { name } => {
-            for v in client.call::<MemoryLog>(&MemoryName { name })? {
-                println!("v{:<4} {}  {:<14} {} bytes", v.version, v.at, v.source, v.bytes);
+            let versions = client.call::<MemoryLog>(&MemoryName { name: name.clone() })?;
+            if versions.is_empty() {
+                println!("{name} has no versions yet");
+                return Ok(());
+            }
+            println!("{:<8} {:<16}  {:<14} {:>8}", "VERSION", "WHEN", "BY", "BYTES");
+            for v in versions {
+                println!(
+                    "{:<8} {:<16}  {:<14} {:>8}",
+                    format!("v{}", v.version),
+                    crate::render::local_time(v.at),
+                    v.source,
+                    v.bytes
+                );
             }
         }
         MemoryCommand::Restore { name, number: version } => {
@@ -235,7 +299,11 @@ pub fn vault(paths: &Paths, command: VaultCommand) -> anyhow::Result<()> {
             println!("stored {key}");
         }
         VaultCommand::List => {
-            for name in client.call::<VaultList>(&Empty)? {
+            let names = client.call::<VaultList>(&Empty)?;
+            if names.is_empty() {
+                println!("the vault holds no secrets");
+            }
+            for name in names {
                 println!("{name}");
             }
         }

@@ -7,6 +7,7 @@ mod chat;
 mod cli;
 mod client;
 mod commands;
+mod complete;
 mod daemon_ctl;
 mod exit;
 mod paths;
@@ -27,13 +28,19 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use proto::ipc::{DaemonStatus, Empty};
 
 use crate::cli::{Cli, Command, DaemonCommand, Target};
 use crate::client::{Client, ClientError};
 
 fn main() -> ExitCode {
+    // Like every Unix tool, stop quietly when the reader of our output goes away
+    // (`pyractl audit | head`). The socket to pyrad is written with MSG_NOSIGNAL,
+    // so a pyrad that went away is still reported, not silently fatal.
+    // SAFETY: setting a signal's disposition to the default, before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    complete::answer_if_asked();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,8 +58,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Completions { shell } = cli.command {
-        clap_complete::generate(shell, &mut Cli::command(), "pyractl", &mut std::io::stdout());
-        return Ok(());
+        return complete::print(&complete::registration(shell)?);
     }
     let paths = paths::resolve(cli.home, cli.socket)?;
     match cli.command {

@@ -15,7 +15,10 @@ pub struct Paths {
 }
 
 pub fn resolve(home: Option<PathBuf>, socket: Option<PathBuf>) -> anyhow::Result<Paths> {
-    let home = match home.filter(|h| !h.as_os_str().is_empty()) {
+    let from_env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let home = home.filter(|h| !h.as_os_str().is_empty()).or_else(|| from_env("PYRA_HOME"));
+    let socket = socket.filter(|s| !s.as_os_str().is_empty()).or_else(|| from_env("PYRA_SOCKET"));
+    let home = match home {
         Some(home) => home,
         None => PathBuf::from(std::env::var_os("HOME").context("cannot find Pyra's home: set PYRA_HOME or HOME")?)
             .join(".pyra"),

@@ -14,6 +14,59 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
+/// Unix seconds as local date and time, `2026-12-02 15:42`; today's as `15:42:07`.
+pub fn local_time(unix: u64) -> String {
+    let parts = |t: u64| {
+        let t = t as libc::time_t;
+        // SAFETY: localtime_r fills the tm we own from a time_t we own.
+        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+        let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+        ok.then_some(tm)
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    match (parts(unix), parts(now)) {
+        (Some(t), Some(n)) if (t.tm_year, t.tm_yday) == (n.tm_year, n.tm_yday) => {
+            format!("{:02}:{:02}:{:02}", t.tm_hour, t.tm_min, t.tm_sec)
+        }
+        (Some(t), _) => {
+            format!("{}-{:02}-{:02} {:02}:{:02}", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min)
+        }
+        (None, _) => unix.to_string(),
+    }
+}
+
+/// The provider as `daemon.status` gives it, in words: `openai, model gpt-4o-mini at https://...`.
+pub fn provider(v: &serde_json::Value) -> String {
+    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("");
+    let mut line = field("preset").to_owned();
+    match field("model") {
+        "" => line.push_str(", the preset's default model"),
+        model => line.push_str(&format!(", model {model}")),
+    }
+    if !field("base_url").is_empty() {
+        line.push_str(&format!(" at {}", field("base_url")));
+    }
+    line
+}
+
+/// Tokens in words: `1,234 in / 56 out`.
+pub fn tokens(usage: &proto::ipc::TokenUsage) -> String {
+    format!("{} in / {} out", thousands(usage.input_tokens), thousands(usage.output_tokens))
+}
+
+/// `1234567` -> `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub fn status(s: &StatusResult) -> String {
     let section = |v: &Option<serde_json::Value>, none: &str| match v {
         Some(v) => v.to_string(),
@@ -32,7 +85,10 @@ pub fn status(s: &StatusResult) -> String {
         format!("  database    {} (schema {})", s.database.path, s.database.schema_version),
         format!("  last run    {previous}"),
         format!("  log level   {}", s.log_level),
-        format!("  provider    {}", section(&s.provider, "not configured")),
+        format!(
+            "  provider    {}",
+            s.provider.as_ref().map_or_else(|| "not configured (run `pyractl setup`)".to_owned(), provider)
+        ),
         format!("  sessions    {}", section(&s.sessions, "none")),
         format!(
             "  plugins     {}",
@@ -94,6 +150,24 @@ mod tests {
         assert_eq!(bots(&states), "telegram connected as @pyra_bot");
         states.insert("matrix".to_owned(), state("error", Some("homeserver down"), None));
         assert_eq!(bots(&states), "matrix error (homeserver down), telegram connected as @pyra_bot");
+    }
+
+    #[test]
+    fn numbers_and_providers_read_as_words() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        let p =
+            serde_json::json!({"preset": "openai", "model": "gpt-4o-mini", "base_url": "https://api.openai.com/v1"});
+        assert_eq!(provider(&p), "openai, model gpt-4o-mini at https://api.openai.com/v1");
+        assert_eq!(
+            provider(&serde_json::json!({"preset": "ollama", "model": ""})),
+            "ollama, the preset's default model"
+        );
+        // Today shows the time alone; an old stamp the date.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(local_time(now).len(), 8, "{}", local_time(now));
+        assert!(local_time(86_400 * 400).starts_with("1971-"), "{}", local_time(86_400 * 400));
     }
 
     #[test]

@@ -255,12 +255,29 @@ impl Service {
         Ok(self.store.sessions(limit)?)
     }
 
+    /// The session `id` names: the whole id, or a prefix only one session's id has.
+    pub fn resolve(&self, id: &str) -> Result<String, ChatError> {
+        let mut found = self.store.sessions_starting(id, 6)?;
+        match found.len() {
+            0 => Err(missing(id)),
+            1 => Ok(found.remove(0)),
+            _ => Err(ChatError::NotFound(format!(
+                "{id:?} starts more than one session id ({}{}); give more of it",
+                found[..found.len().min(5)].join(", "),
+                if found.len() > 5 { ", ..." } else { "" }
+            ))),
+        }
+    }
+
+    /// A session and its messages; `id` may be a unique prefix.
     pub fn session(&self, id: &str) -> Result<(SessionRow, Vec<StoredMessage>), ChatError> {
-        let row = self.store.session(id)?.ok_or_else(|| missing(id))?;
-        Ok((row, self.store.messages(id)?))
+        let id = self.resolve(id)?;
+        let row = self.store.session(&id)?.ok_or_else(|| missing(&id))?;
+        Ok((row, self.store.messages(&id)?))
     }
 
     /// Deletes a session with its messages and grants; refused while its turn runs.
+    /// `id` must be whole: a prefix deletes nothing.
     pub fn delete(&self, id: &str) -> Result<bool, ChatError> {
         if self.turns.lock().map_err(|e| ChatError::Internal(e.to_string()))?.contains_key(id) {
             return Err(ChatError::Busy(format!("session {id} has a turn running; cancel it first")));

@@ -151,6 +151,24 @@ impl Store {
         })
     }
 
+    /// The ids of sessions whose id starts with `prefix` (at most `limit`); an
+    /// exact id comes alone.
+    pub fn sessions_starting(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        if self.session(prefix)?.is_some() {
+            return Ok(vec![prefix.to_owned()]);
+        }
+        // Ids are lowercase hex: anything else matches nothing, and no LIKE escaping is needed.
+        if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Vec::new());
+        }
+        let pattern = format!("{}%", prefix.to_ascii_lowercase());
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT id FROM sessions WHERE id LIKE ?1 ORDER BY updated_at DESC LIMIT ?2")?;
+            let rows = stmt.query_map(params![pattern, limit], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
     pub fn session(&self, id: &str) -> Result<Option<SessionRow>, StoreError> {
         Ok(self.query_sessions("WHERE s.id = ?1", params![id])?.pop())
     }
