@@ -190,6 +190,10 @@ pub struct ChatSendParams {
     /// then decides them by `[approval] unattended_allow`. Absent means attended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attended: Option<bool>,
+    /// Use this model for the turn instead of `[provider] model` (the session then
+    /// records it). Absent: the configured one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -470,6 +474,59 @@ pub struct SessionMessage {
     pub created_at: u64,
 }
 
+/// `sessions.undo`: take the last turn out of the conversation (the model no
+/// longer sees it); the store keeps it, marked undone.
+pub enum SessionsUndo {}
+impl Method for SessionsUndo {
+    const NAME: &'static str = "sessions.undo";
+    type Params = SessionParams;
+    type Result = UndoResult;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UndoResult {
+    /// The turn taken out.
+    pub turn: u32,
+    /// What the user said in it (for `/retry` to ask again).
+    pub text: String,
+    /// Messages marked undone (the question, tool calls, the answer).
+    pub messages: u32,
+}
+
+/// `provider.models`: the models the configured provider offers (its `/models`).
+pub enum ProviderModels {}
+impl Method for ProviderModels {
+    const NAME: &'static str = "provider.models";
+    type Params = Empty;
+    type Result = ModelsResult;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelsResult {
+    /// The preset in force.
+    pub preset: String,
+    /// The model `chat.send` uses without `model`.
+    pub current: String,
+    /// Model ids, sorted.
+    pub models: Vec<String>,
+}
+
+/// `config.reload`: read `config.toml` again and apply what can change live.
+pub enum ConfigReload {}
+impl Method for ConfigReload {
+    const NAME: &'static str = "config.reload";
+    type Params = Empty;
+    type Result = ReloadResult;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReloadResult {
+    /// Sections that changed and now apply (`provider`, `chat`, `approval`, `plugins`, `bots`, `log`).
+    pub applied: Vec<String>,
+    /// Settings that changed but apply only after a restart, with why.
+    pub need_restart: Vec<String>,
+}
+
 /// `sessions.delete`.
 pub enum SessionsDelete {}
 impl Method for SessionsDelete {
@@ -547,6 +604,31 @@ pub struct ToolEventParams {
     /// The scanner's verdict on the result (with `done`/`failed`) or the arguments, when flagged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<ScanVerdict>,
+    /// How the call was decided (with `running` and `denied`): asked and approved,
+    /// a session grant, no approval needed, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    /// How long the tool ran, in milliseconds (with `done` and `failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ran_ms: Option<u64>,
+    /// The start of the result's text (with `done` and `failed`), at most 2,000
+    /// characters, for the channel to show folded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+}
+
+/// Event `approval.decided`: an approval request this connection was shown is
+/// settled (answered here or elsewhere, timed out, cancelled), so its prompt goes.
+pub enum ApprovalDecided {}
+impl Event for ApprovalDecided {
+    const NAME: &'static str = "approval.decided";
+    type Params = DecidedParams;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecidedParams {
+    pub id: String,
+    pub decision: Decision,
 }
 
 /// Event `chat.warning`: the scanner flagged a text of this turn.
@@ -1229,6 +1311,9 @@ pub enum ClientRequest {
     SessionsList(ListParams),
     SessionsGet(SessionParams),
     SessionsDelete(SessionParams),
+    SessionsUndo(SessionParams),
+    ProviderModels,
+    ConfigReload,
     AuditList(ListParams),
     MemoryList,
     MemoryRead(MemoryName),
@@ -1280,6 +1365,9 @@ impl ClientRequest {
             SessionsList::NAME => params_of::<SessionsList>(with_default(params)).map(ClientRequest::SessionsList),
             SessionsGet::NAME => params_of::<SessionsGet>(params).map(ClientRequest::SessionsGet),
             SessionsDelete::NAME => params_of::<SessionsDelete>(params).map(ClientRequest::SessionsDelete),
+            SessionsUndo::NAME => params_of::<SessionsUndo>(params).map(ClientRequest::SessionsUndo),
+            ProviderModels::NAME => params_of::<ProviderModels>(params).map(|Empty| ClientRequest::ProviderModels),
+            ConfigReload::NAME => params_of::<ConfigReload>(params).map(|Empty| ClientRequest::ConfigReload),
             AuditList::NAME => params_of::<AuditList>(with_default(params)).map(ClientRequest::AuditList),
             MemoryList::NAME => params_of::<MemoryList>(params).map(|Empty| ClientRequest::MemoryList),
             MemoryRead::NAME => params_of::<MemoryRead>(params).map(ClientRequest::MemoryRead),

@@ -125,7 +125,12 @@ fn event<E: Event>(params: &E::Params) -> Notification {
 #[test]
 fn chat_messages_round_trip() {
     let session = "52f58c9fb3ccdbdf".to_owned();
-    let send = ChatSendParams { session: Some(session.clone()), text: "what time is it?".into(), attended: None };
+    let send = ChatSendParams {
+        session: Some(session.clone()),
+        text: "what time is it?".into(),
+        attended: None,
+        model: Some("gpt-4o".into()),
+    };
     check("chat.send.request", &request::<ChatSend>(Id::Num(10), Some(&send)));
     let result = ChatSendResult {
         session: session.clone(),
@@ -155,7 +160,50 @@ fn chat_messages_round_trip() {
             args: json!({"tz": "UTC"}),
             status: ToolStatus::AwaitingApproval,
             verdict: None,
+            decision: None,
+            ran_ms: None,
+            result: None,
         }),
+    );
+    check(
+        "chat.tool.done.event",
+        &event::<ChatTool>(&ToolEventParams {
+            session: session.clone(),
+            turn: 2,
+            call_id: "call_1".into(),
+            name: "time__now".into(),
+            args: json!({"tz": "UTC"}),
+            status: ToolStatus::Done,
+            verdict: None,
+            decision: Some(Decision::AutoByGrant),
+            ran_ms: Some(12),
+            result: Some("12:00".into()),
+        }),
+    );
+    check(
+        "approval.decided.event",
+        &event::<ApprovalDecided>(&DecidedParams { id: "a1b2".into(), decision: Decision::TimedOut }),
+    );
+    check(
+        "sessions.undo.response",
+        &response::<SessionsUndo>(Id::Num(12), &UndoResult { turn: 3, text: "what time is it?".into(), messages: 4 }),
+    );
+    check(
+        "provider.models.response",
+        &response::<ProviderModels>(
+            Id::Num(13),
+            &ModelsResult { preset: "openai".into(), current: "gpt-4o-mini".into(), models: vec!["gpt-4o".into(), "gpt-4o-mini".into()] },
+        ),
+    );
+    check(
+        "config.reload.response",
+        &response::<ConfigReload>(
+            Id::Num(14),
+            &ReloadResult {
+                applied: vec!["provider".into()],
+                need_restart: vec!["[ipc] socket: the socket is bound at start".into()],
+            },
+        ),
     );
     check(
         "approval.request.event",
@@ -345,6 +393,11 @@ fn every_golden_file_is_checked() {
         "chat.send.response",
         "chat.delta.event",
         "chat.tool.event",
+        "chat.tool.done.event",
+        "approval.decided.event",
+        "sessions.undo.response",
+        "provider.models.response",
+        "config.reload.response",
         "approval.request.event",
         "approval.respond.request",
         "chat.cancel.request",
@@ -557,6 +610,9 @@ fn scanner_messages_round_trip() {
             args: json!({"url": "http://127.0.0.1:8080/tea"}),
             status: ToolStatus::Done,
             verdict: Some(flagged()),
+            decision: None,
+            ran_ms: None,
+            result: None,
         }),
     );
     check(

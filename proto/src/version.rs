@@ -36,6 +36,9 @@ pub enum Feature {
     /// `plugins.changes|trust`, `daemon.doctor`, `security.audit`, and plugin trust
     /// and sandbox fields in `plugins.list` and `daemon.status`.
     Trust,
+    /// `config.reload`, `provider.models`, `sessions.undo`, `chat.send` `model`,
+    /// the `approval.decided` event and the outcome fields of `chat.tool`.
+    Reload,
     /// A feature this build does not know.
     #[serde(other)]
     Unknown,
@@ -53,4 +56,5 @@ pub const FEATURES: &[Feature] = &[
     Feature::Bots,
     Feature::Chunked,
     Feature::Trust,
+    Feature::Reload,
 ];

@@ -70,10 +70,15 @@ pub struct Startup {
 /// Fields are read-mostly; counters are atomics.
 struct DaemonState {
     home: Home,
-    config: Config,
+    /// The config in force; `config.reload` swaps it whole.
+    config: std::sync::RwLock<Arc<Config>>,
+    /// `[ipc]` as the socket was bound (it changes only with a restart).
+    ipc: IpcSection,
+    /// Serialises reloads.
+    reloading: tokio::sync::Mutex<()>,
     socket: PathBuf,
     /// The log filter in force, for `daemon.status`.
-    log_filter: String,
+    log_filter: Mutex<String>,
     store: Store,
     pid: u32,
     /// For uptime.
@@ -145,13 +150,13 @@ impl Daemon {
 
     /// The `[ipc]` settings: connection and in-flight limits.
     pub fn ipc_settings(&self) -> &IpcSection {
-        &self.0.config.ipc
+        &self.0.ipc
     }
 
     /// Counts a new connection; also whether it is over `ipc.max_connections`.
     pub fn count_connection(&self) -> (ConnectionCount, bool) {
         let before = self.0.connections.fetch_add(1, Ordering::Relaxed) as usize;
-        (ConnectionCount(self.clone()), before >= self.0.config.ipc.max_connections)
+        (ConnectionCount(self.clone()), before >= self.0.ipc.max_connections)
     }
 
     pub fn connection_count(&self) -> u32 {
@@ -194,6 +199,14 @@ impl Daemon {
         }
     }
 
+    /// The config in force.
+    pub fn config(&self) -> Arc<Config> {
+        match self.0.config.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
     /// Reads `[bots]` from config.toml (and the environment) and the vault again, and restarts the bots.
     pub fn reload_bots(
         &self,
@@ -202,6 +215,83 @@ impl Daemon {
         let config = crate::config::Config::load(&d.home.config_file(), std::env::vars())?;
         d.bots.start(&config.bots, self.bot_deps(), &d.stop);
         Ok(d.bots.status())
+    }
+
+    /// Reads config.toml (and the environment) again and applies what changed:
+    /// provider, chat, approval, plugins, bots and the log level live; what needs
+    /// a restart is named. A config that does not load changes nothing.
+    pub async fn reload_config(&self) -> Result<proto::ipc::ReloadResult, crate::config::ConfigError> {
+        let d = &self.0;
+        let _one_at_a_time = d.reloading.lock().await;
+        notify::reloading();
+        let result = self.apply_config().await;
+        notify::ready(&format!("serving on {}", d.socket.display()));
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "the configuration was not reloaded; the one in force stays");
+        }
+        result
+    }
+
+    async fn apply_config(&self) -> Result<proto::ipc::ReloadResult, crate::config::ConfigError> {
+        let d = &self.0;
+        let new = crate::config::Config::load(&d.home.config_file(), std::env::vars())?;
+        let old = self.config();
+        let mut applied = Vec::new();
+        let mut need_restart = Vec::new();
+        if new.provider != old.provider || new.chat != old.chat {
+            d.chat.set_settings(chat::service::Settings {
+                provider: new.provider.clone(),
+                chat: new.chat.clone(),
+                logs: d.home.logs(),
+            });
+            for (changed, name) in [(new.provider != old.provider, "provider"), (new.chat != old.chat, "chat")] {
+                if changed {
+                    applied.push(name.to_owned());
+                }
+            }
+        }
+        if new.approval != old.approval {
+            d.chat.gate().set_policy(approval_timeouts(&new), new.approval.unattended_allow.clone());
+            applied.push("approval".to_owned());
+        }
+        if new.bots != old.bots {
+            d.bots.start(&new.bots, self.bot_deps(), &d.stop);
+            applied.push("bots".to_owned());
+        }
+        if new.daemon.log_level != old.daemon.log_level {
+            match crate::logging::set_level(&new.daemon.log_level) {
+                Ok(level) => {
+                    if let Ok(mut filter) = d.log_filter.lock() {
+                        *filter = level;
+                    }
+                    applied.push("log_level".to_owned());
+                }
+                Err(e) => need_restart.push(format!("[daemon] log_level: {e}")),
+            }
+        }
+        if new.daemon.log_max_mib != old.daemon.log_max_mib {
+            need_restart.push("[daemon] log_max_mib: the log file is opened at start".to_owned());
+        }
+        if new.ipc != d.ipc {
+            need_restart.push("[ipc]: the socket and its limits are set when it is bound".to_owned());
+        }
+        let plugins_changed = new.plugins != old.plugins;
+        let shutdown_changed = new.daemon.shutdown_timeout_secs != old.daemon.shutdown_timeout_secs;
+        if shutdown_changed {
+            applied.push("shutdown_timeout".to_owned());
+        }
+        match d.config.write() {
+            Ok(mut c) => *c = Arc::new(new),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(new),
+        }
+        if plugins_changed {
+            let current = d.plugins.paths();
+            let paths = host_paths(&d.home, &self.config(), current.landlock_abi, current.cgroups.clone());
+            d.plugins.reconfigure(paths).await;
+            applied.push("plugins".to_owned());
+        }
+        tracing::info!(applied = ?applied, need_restart = ?need_restart, "configuration reloaded");
+        Ok(proto::ipc::ReloadResult { applied, need_restart })
     }
 
     /// What `daemon.status` answers.
@@ -216,7 +306,7 @@ impl Daemon {
             home: d.home.root.display().to_string(),
             socket: d.socket.display().to_string(),
             connections: self.connection_count(),
-            log_level: d.log_filter.clone(),
+            log_level: d.log_filter.lock().map(|f| f.clone()).unwrap_or_default(),
             database: DatabaseStatus {
                 path: d.store.path().display().to_string(),
                 schema_version: d.schema_version,
@@ -231,7 +321,8 @@ impl Daemon {
 
     /// The configured provider, or `None` when none is.
     fn provider(&self) -> Option<serde_json::Value> {
-        let p = &self.0.config.provider;
+        let config = self.config();
+        let p = &config.provider;
         if p.preset.is_empty() {
             return None;
         }
@@ -239,6 +330,35 @@ impl Daemon {
             Ok(r) => serde_json::json!({"preset": p.preset, "model": r.model, "base_url": r.base_url}),
             Err(_) => serde_json::json!({"preset": p.preset, "model": p.model, "base_url": p.base_url}),
         })
+    }
+}
+
+/// How plugins are found and run, from `config` (the kernel's sandbox and the
+/// cgroups are probed once, at start).
+fn host_paths(
+    home: &Home,
+    config: &Config,
+    landlock_abi: i32,
+    cgroups: Result<Arc<crate::cgroup::Cgroups>, crate::cgroup::CgroupError>,
+) -> HostPaths {
+    HostPaths {
+        search: search_paths(&home.root.join("plugins"), &config.plugins.paths),
+        logs: home.logs().join("plugins"),
+        data: home.root.join("data").join("plugins"),
+        sandbox: config.plugins.sandbox.then(|| home.root.clone()),
+        health_every: Duration::from_secs(config.plugins.health_secs.max(1)),
+        trusted_keys: crate::plugins::trust::TrustedKeys::new(&config.plugins.trusted_keys),
+        unsandboxed: config.plugins.overrides.keys().filter(|n| config.plugins.unsandboxed(n)).cloned().collect(),
+        landlock_abi,
+        cgroups,
+    }
+}
+
+/// `[approval]` timeouts.
+fn approval_timeouts(config: &Config) -> Timeouts {
+    Timeouts {
+        default: Duration::from_secs(config.approval.timeout_secs),
+        by_kind: config.approval.timeouts.iter().map(|(k, v)| (k.clone(), Duration::from_secs(*v))).collect(),
     }
 }
 
@@ -253,26 +373,18 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     let pid = std::process::id();
     let started_at = unix_now();
     let schema_version = store.schema_version()?;
-    let plugin_paths = HostPaths {
-        search: search_paths(&home.root.join("plugins"), &config.plugins.paths),
-        logs: home.logs().join("plugins"),
-        data: home.root.join("data").join("plugins"),
-        sandbox: config.plugins.sandbox.then(|| home.root.clone()),
-        health_every: Duration::from_secs(config.plugins.health_secs.max(1)),
-        trusted_keys: crate::plugins::trust::TrustedKeys::new(&config.plugins.trusted_keys),
-        unsandboxed: config.plugins.overrides.keys().filter(|n| config.plugins.unsandboxed(n)).cloned().collect(),
-        landlock_abi: crate::sandbox::landlock_abi(),
-        cgroups: crate::cgroup::Cgroups::detect().map(Arc::new),
-    };
+    let plugin_paths = host_paths(
+        &home,
+        &config,
+        crate::sandbox::landlock_abi(),
+        crate::cgroup::Cgroups::detect().map(Arc::new),
+    );
     match &plugin_paths.cgroups {
         Ok(c) => tracing::info!(cgroups = %c.describe(), "plugins get hard memory and process caps"),
         Err(why) => tracing::info!(%why, "no cgroups for plugins: their memory is sampled every 2 s instead"),
     }
     let plugins = PluginHost::new(plugin_paths, vault.clone(), store.clone());
-    let timeouts = Timeouts {
-        default: Duration::from_secs(config.approval.timeout_secs),
-        by_kind: config.approval.timeouts.iter().map(|(k, v)| (k.clone(), Duration::from_secs(*v))).collect(),
-    };
+    let timeouts = approval_timeouts(&config);
     let gate = Arc::new(ApprovalGate::new(
         store.clone(),
         timeouts,
@@ -315,9 +427,11 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     }
     let daemon = Daemon(Arc::new(DaemonState {
         home,
-        config,
+        ipc: config.ipc.clone(),
+        config: std::sync::RwLock::new(Arc::new(config)),
+        reloading: tokio::sync::Mutex::new(()),
         socket,
-        log_filter,
+        log_filter: Mutex::new(log_filter),
         store,
         pid,
         started: Instant::now(),
@@ -342,6 +456,24 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     tracing::info!(pid, socket = %state.socket.display(), "pyrad {} ready", env!("CARGO_PKG_VERSION"));
     notify::ready(&summary);
     notify::spawn_watchdog(state.stop.clone());
+    // SIGHUP (the unit's ExecReload) reloads the configuration, as `config.reload` does.
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hup) => {
+            let daemon = daemon.clone();
+            let stop = state.stop.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        got = hup.recv() => if got.is_none() { return },
+                        () = stop.cancelled() => return,
+                    }
+                    tracing::info!("SIGHUP: reloading the configuration");
+                    let _ = daemon.reload_config().await;
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot handle SIGHUP; `pyractl config reload` still works"),
+    }
     // The bots connect after READY too; one that fails is reported and retried, never fatal.
     let deps = crate::bots::Deps {
         service: state.chat.clone(),
@@ -349,7 +481,7 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         store: state.store.clone(),
         home: state.home.root.clone(),
     };
-    state.bots.start(&state.config.bots, deps, &state.stop);
+    state.bots.start(&daemon.config().bots, deps, &state.stop);
     // The scanner's compiled rules (tens of MB once warm) are dropped after five
     // quiet minutes and built again on the next scan (about 120 ms).
     let stop = state.stop.clone();
@@ -448,7 +580,7 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     }
 
     connections.close();
-    let grace = Duration::from_secs(state.config.daemon.shutdown_timeout_secs);
+    let grace = Duration::from_secs(daemon.config().daemon.shutdown_timeout_secs);
     if tokio::time::timeout(grace, connections.wait()).await.is_err() {
         tracing::warn!(?grace, "in-flight requests did not finish in time; abandoning them");
     }

@@ -75,6 +75,8 @@ pub fn init(level: &str, log_file: &Path, max_bytes: u64) -> anyhow::Result<Stri
         if under_journald { layer.without_time().boxed() } else { layer.boxed() }
     });
 
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    let _ = FILTER.set(handle);
     tracing_subscriber::registry()
         .with(filter)
         .with(file_layer)
@@ -86,6 +88,32 @@ pub fn init(level: &str, log_file: &Path, max_bytes: u64) -> anyhow::Result<Stri
 }
 
 use tracing_subscriber::Layer;
+
+/// Changes the filter of the running subscriber (`config.reload`).
+static FILTER: std::sync::OnceLock<tracing_subscriber::reload::Handle<EnvFilter, tracing_subscriber::Registry>> =
+    std::sync::OnceLock::new();
+
+/// Why the log level could not change live.
+#[derive(Debug, thiserror::Error)]
+pub enum LevelError {
+    #[error("invalid log filter {0:?}: {1}")]
+    Invalid(String, String),
+    #[error("PYRA_LOG={0:?} is set in pyrad's environment and wins over config.toml")]
+    Overridden(String),
+    #[error("logging is not set up in this process")]
+    NoSubscriber,
+}
+
+/// Applies `[daemon] log_level` from a reloaded config; returns the filter now in force.
+pub fn set_level(level: &str) -> Result<String, LevelError> {
+    if let Some(env) = std::env::var("PYRA_LOG").ok().filter(|s| !s.is_empty()) {
+        return Err(LevelError::Overridden(env));
+    }
+    let filter = EnvFilter::try_new(level).map_err(|e| LevelError::Invalid(level.to_owned(), e.to_string()))?;
+    let handle = FILTER.get().ok_or(LevelError::NoSubscriber)?;
+    handle.reload(filter).map_err(|_| LevelError::NoSubscriber)?;
+    Ok(level.to_owned())
+}
 
 #[cfg(test)]
 mod tests {

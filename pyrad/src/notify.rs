@@ -1,5 +1,6 @@
 //! The service manager's side channel (`sd_notify`): `READY=1` once the socket
-//! accepts, `STATUS=` lines, `WATCHDOG=1` pings and `STOPPING=1`. Every call is a
+//! accepts, `RELOADING=1` around a config reload, `STATUS=` lines, `WATCHDOG=1`
+//! pings and `STOPPING=1`. Every call is a
 //! no-op when `NOTIFY_SOCKET` is unset.
 
 use std::time::Duration;
@@ -15,6 +16,15 @@ fn send(states: &[NotifyState<'_>]) {
 
 pub fn ready(status: &str) {
     send(&[NotifyState::Ready, NotifyState::Status(status)]);
+}
+
+/// A reload begins (`RELOADING=1` with the monotonic clock, as `Type=notify-reload`
+/// wants); [`ready`] ends it.
+pub fn reloading() {
+    match NotifyState::monotonic_usec_now() {
+        Ok(now) => send(&[NotifyState::Reloading, now, NotifyState::Status("reloading the configuration")]),
+        Err(_) => send(&[NotifyState::Reloading, NotifyState::Status("reloading the configuration")]),
+    }
 }
 
 pub fn stopping(status: &str) {

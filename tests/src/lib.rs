@@ -424,16 +424,22 @@ impl FakeLlm {
 
     /// Starts fakellm with `rules` (its YAML config) and waits until it listens.
     pub fn start(rules: &str) -> Self {
-        let bin = std::env::var_os("FAKELLM")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/fakellm"));
-        assert!(bin.exists(), "{} is missing: run tests/setup.sh (make test does)", bin.display());
+        Self::start_offering(rules, &[])
+    }
+
+    /// The same, with `models` in its `GET /v1/models` (see `tests/fakes/provider.py`,
+    /// which adds that and the usage chunk of OpenAI streams to fakellm).
+    pub fn start_offering(rules: &str, models: &[&str]) -> Self {
+        let tests = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let python = tests.join(".venv/bin/python");
+        assert!(python.exists(), "{} is missing: run tests/setup.sh (make test does)", python.display());
         let dir = tempfile::tempdir().expect("a temp dir");
         let config = dir.path().join("fakellm.yaml");
         std::fs::write(&config, rules).expect("write the fakellm rules");
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let child = Command::new(bin)
-            .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string(), "--config"])
+        let child = Command::new(python)
+            .arg(tests.join("fakes/provider.py"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--models", &models.join(","), "--config"])
             .arg(&config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

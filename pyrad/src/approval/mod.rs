@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 pub use proto::ipc::{Answer, Decision, Scope};
@@ -130,9 +130,9 @@ impl Drop for Cleanup<'_> {
 /// The gate. Cheap to share behind an `Arc`.
 pub struct ApprovalGate {
     store: Store,
-    timeouts: Timeouts,
-    /// Tools approved without anybody asked, when nobody can be (`[approval] unattended_allow`).
-    unattended_allow: Vec<String>,
+    /// `[approval]`: the timeouts, and the tools approved without anybody asked
+    /// when nobody can be (`unattended_allow`). Swapped whole by `config.reload`.
+    policy: std::sync::RwLock<Arc<(Timeouts, Vec<String>)>>,
     /// `logs/tool_executions.log`.
     audit_log: PathBuf,
     pending: Mutex<HashMap<String, Pending>>,
@@ -148,7 +148,30 @@ pub fn args_sha256(args: &Value) -> String {
 
 impl ApprovalGate {
     pub fn new(store: Store, timeouts: Timeouts, unattended_allow: Vec<String>, audit_log: PathBuf) -> Self {
-        Self { store, timeouts, unattended_allow, audit_log, pending: Mutex::default(), decided: Mutex::default() }
+        Self {
+            store,
+            policy: std::sync::RwLock::new(Arc::new((timeouts, unattended_allow))),
+            audit_log,
+            pending: Mutex::default(),
+            decided: Mutex::default(),
+        }
+    }
+
+    /// The `[approval]` policy in force.
+    fn policy(&self) -> Arc<(Timeouts, Vec<String>)> {
+        match self.policy.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Applies a reloaded `[approval]`; requests already waiting keep their deadline.
+    pub fn set_policy(&self, timeouts: Timeouts, unattended_allow: Vec<String>) {
+        let policy = Arc::new((timeouts, unattended_allow));
+        match self.policy.write() {
+            Ok(mut p) => *p = policy,
+            Err(poisoned) => *poisoned.into_inner() = policy,
+        }
     }
 
     /// Decides `call`: by rule and grant when no person is needed, else by the
@@ -170,7 +193,7 @@ impl ApprovalGate {
             }
         }
         if !call.attended {
-            let listed = self.unattended_allow.iter().any(|t| t == call.tool);
+            let listed = self.policy().1.iter().any(|t| t == call.tool);
             return if listed && call.taint.is_none() {
                 Decision::UnattendedAllowed
             } else {
@@ -182,7 +205,7 @@ impl ApprovalGate {
 
     async fn ask(&self, call: Call<'_>, notify: impl FnOnce(ApprovalRequest)) -> Decision {
         let Ok(id) = crate::security::random_hex(12) else { return Decision::Denied };
-        let timeout = self.timeouts.of(call.kind);
+        let timeout = self.policy().0.of(call.kind);
         let (tx, rx) = oneshot::channel();
         let expires_at = SystemTime::now()
             .checked_add(timeout)

@@ -7,14 +7,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use proto::ipc::{Decision, ToolStatus};
-use proto::security::{ScanVerdict, ScanWarning};
+use proto::ipc::Decision;
+use proto::security::ScanWarning;
 use tokio::sync::mpsc;
 
 use crate::approval::ApprovalRequest;
 use crate::chat::service::Service;
-use crate::chat::turn::Channel;
-use crate::llm::ToolCall;
+use crate::chat::turn::{Channel, ToolUpdate};
 use crate::store::{InboxRow, Store};
 
 /// What a turn tells its chat, in order.
@@ -48,7 +47,7 @@ impl Channel for BotChannel {
     fn delta(&self, _session: &str, _turn: u32, text: &str) {
         let _ = self.tx.send(Event::Delta(text.to_owned()));
     }
-    fn tool(&self, _session: &str, _turn: u32, _call: &ToolCall, _status: ToolStatus, _verdict: Option<&ScanVerdict>) {}
+    fn tool(&self, _session: &str, _turn: u32, _update: &ToolUpdate<'_>) {}
     fn approval(&self, request: ApprovalRequest) {
         let _ = self.tx.send(Event::Approval(request));
     }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use proto::security::{ScanPoint, ScanWarning};
 use tokio_util::sync::CancellationToken;
@@ -68,7 +68,8 @@ pub struct Service {
     /// What extends each turn at its hook points.
     hooks: Arc<dyn Hooks>,
     vault: Arc<Vault>,
-    settings: Settings,
+    /// Swapped whole by `config.reload`; a running turn keeps what it started with.
+    settings: RwLock<Arc<Settings>>,
     /// Shared HTTP client for the providers (connection pool, TLS config), built
     /// on the first turn: TLS set-up costs start-up time and idle memory.
     http: OnceLock<reqwest::Client>,
@@ -100,7 +101,38 @@ impl Service {
         vault: Arc<Vault>,
         settings: Settings,
     ) -> Self {
-        Self { store, gate, memory, tools, hooks, vault, settings, http: OnceLock::new(), turns: Mutex::default() }
+        Self {
+            store,
+            gate,
+            memory,
+            tools,
+            hooks,
+            vault,
+            settings: RwLock::new(Arc::new(settings)),
+            http: OnceLock::new(),
+            turns: Mutex::default(),
+        }
+    }
+
+    /// The approval gate every turn asks.
+    pub fn gate(&self) -> &ApprovalGate {
+        &self.gate
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> Arc<Settings> {
+        match self.settings.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Applies new settings from a reloaded config; the next turn uses them.
+    pub fn set_settings(&self, settings: Settings) {
+        match self.settings.write() {
+            Ok(mut s) => *s = Arc::new(settings),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(settings),
+        }
     }
 
     /// The provider HTTP client, built on first use (timeouts are the endpoint defaults).
@@ -115,32 +147,30 @@ impl Service {
 
     /// The provider in force, as `daemon.status` shows it.
     pub fn provider(&self) -> Result<presets::Resolved, ResolveError> {
-        let p = &self.settings.provider;
+        let settings = self.settings();
+        let p = &settings.provider;
         presets::resolve(&p.preset, &p.base_url, &p.model, p.context_tokens)
     }
 
-    /// Builds what a turn needs from the config in force.
-    async fn context(&self) -> Result<(TurnContext, &'static str), ChatError> {
-        let provider = self.provider()?;
-        let preset = provider.preset;
-        // Decrypted now, for this turn only; keyless presets simply have none.
-        let key_name = format!("provider:{}:api_key", preset.id);
-        let api_key = self
-            .vault
-            .get(&key_name)
-            .map_err(|e| ChatError::Internal(e.to_string()))?
-            .map(|secret| age::secrecy::ExposeSecret::expose_secret(&secret).trim().to_owned())
-            .filter(|key| !key.is_empty());
-        if api_key.is_none() && preset.needs_key {
+    /// Builds what a turn needs from the config in force; `model` overrides the configured one.
+    async fn context(&self, model: Option<&str>) -> Result<(TurnContext, &'static str), ChatError> {
+        let settings = self.settings();
+        let mut provider = self.provider()?;
+        if let Some(model) = model.map(str::trim).filter(|m| !m.is_empty()) {
+            provider.model = model.to_owned();
+        }
+        if provider.model.is_empty() {
             return Err(ChatError::NotConfigured(format!(
-                "no API key for {}: run `pyractl setup` or `pyractl vault set {key_name}`",
-                preset.name
+                "no model: {} has no default, so set [provider] model in config.toml or run `pyractl setup`",
+                provider.preset.name
             )));
         }
+        let preset = provider.preset;
+        let api_key = self.api_key(preset)?;
         let mut tools = builtin::registry(&self.memory);
         self.tools.register_tools(&mut tools);
-        let (system_prompt, warnings) = self.system_prompt().await;
-        let chat = &self.settings.chat;
+        let (system_prompt, warnings) = self.system_prompt(&settings).await;
+        let chat = &settings.chat;
         let ctx = TurnContext {
             store: self.store.clone(),
             gate: self.gate.clone(),
@@ -154,20 +184,39 @@ impl Service {
                 max_iterations: chat.max_tool_iterations.max(1),
                 result_chars: chat.result_chars,
                 context_tokens: provider.context_tokens,
-                max_tokens: self.settings.provider.max_tokens,
+                max_tokens: settings.provider.max_tokens,
             },
             hooks: Some(self.hooks.clone()),
-            security_log: self.settings.logs.join("security.log"),
+            security_log: settings.logs.join("security.log"),
             warnings,
         };
         Ok((ctx, preset.id))
     }
 
+    /// The preset's API key, decrypted now for this one use; keyless presets
+    /// simply have none, a preset that needs one and has none is an error.
+    fn api_key(&self, preset: &presets::Preset) -> Result<Option<String>, ChatError> {
+        let key_name = format!("provider:{}:api_key", preset.id);
+        let api_key = self
+            .vault
+            .get(&key_name)
+            .map_err(|e| ChatError::Internal(e.to_string()))?
+            .map(|secret| age::secrecy::ExposeSecret::expose_secret(&secret).trim().to_owned())
+            .filter(|key| !key.is_empty());
+        if api_key.is_none() && preset.needs_key {
+            return Err(ChatError::NotConfigured(format!(
+                "no API key for {}: run `pyractl setup` or `pyractl vault set {key_name}`",
+                preset.name
+            )));
+        }
+        Ok(api_key)
+    }
+
     /// Base prompt, then what the user's memory says (within its budget; scanned,
     /// and fenced as untrusted data when flagged), then what each plugin's server
     /// asks the model to know.
-    async fn system_prompt(&self) -> (String, Vec<ScanWarning>) {
-        let chat = &self.settings.chat;
+    async fn system_prompt(&self, settings: &Settings) -> (String, Vec<ScanWarning>) {
+        let chat = &settings.chat;
         let mut prompt = chat.system_prompt.clone();
         let mut warnings = Vec::new();
         // Each file is read once: what is scanned is what enters the prompt.
@@ -202,10 +251,25 @@ impl Service {
         text: &str,
         cancel: CancellationToken,
     ) -> Result<TurnOutcome, ChatError> {
-        let (ctx, preset) = self.context().await?;
+        self.send_with_model(channel, session, text, None, cancel).await
+    }
+
+    /// [`Service::send`] with `model` instead of the configured one (the session records it).
+    pub async fn send_with_model(
+        &self,
+        channel: &dyn Channel,
+        session: Option<String>,
+        text: &str,
+        model: Option<&str>,
+        cancel: CancellationToken,
+    ) -> Result<TurnOutcome, ChatError> {
+        let (ctx, preset) = self.context(model).await?;
         let session = match session {
             Some(id) => {
-                self.store.session(&id)?.ok_or_else(|| missing(&id))?;
+                let row = self.store.session(&id)?.ok_or_else(|| missing(&id))?;
+                if (row.provider.as_str(), row.model.as_str()) != (preset, ctx.model.as_str()) {
+                    self.store.set_session_model(&id, preset, &ctx.model)?;
+                }
                 id
             }
             None => self.store.create_session(preset, &ctx.model, channel.name(), unix_now())?,
@@ -276,6 +340,28 @@ impl Service {
         Ok((row, self.store.messages(&id)?))
     }
 
+    /// Takes the last turn out of `session` (kept in the store, marked undone);
+    /// refused while a turn runs in it.
+    pub fn undo(&self, session: &str) -> Result<(u32, String, u32), ChatError> {
+        let id = self.resolve(session)?;
+        if self.turns.lock().map_err(|e| ChatError::Internal(e.to_string()))?.contains_key(&id) {
+            return Err(ChatError::Busy(format!("session {id} has a turn running; cancel it first")));
+        }
+        self.store.undo_last_turn(&id)?.ok_or_else(|| ChatError::NotFound(format!("session {id} has no turn to undo")))
+    }
+
+    /// The models the provider offers, from its `/models`, sorted.
+    pub async fn models(&self) -> Result<(String, String, Vec<String>), ChatError> {
+        let provider = self.provider()?;
+        let api_key = self.api_key(provider.preset)?;
+        let endpoint = Endpoint::new(provider.preset.wire, provider.base_url.clone());
+        let mut models = crate::llm::client::list_models(&self.http()?, &endpoint, api_key.as_deref())
+            .await
+            .map_err(|e| ChatError::Internal(e.to_string()))?;
+        models.sort();
+        Ok((provider.preset.id.to_owned(), provider.model, models))
+    }
+
     /// Deletes a session with its messages and grants; refused while its turn runs.
     /// `id` must be whole: a prefix deletes nothing.
     pub fn delete(&self, id: &str) -> Result<bool, ChatError> {
@@ -294,7 +380,7 @@ impl Service {
     /// (one token) to check the provider and its key; `security audit --ai` to
     /// summarise findings it is given.
     pub async fn complete(&self, system: &str, text: &str, max_tokens: u32) -> Result<(String, String), ChatError> {
-        let (ctx, _) = self.context().await?;
+        let (ctx, _) = self.context(None).await?;
         let request = crate::llm::ChatRequest {
             model: ctx.model.clone(),
             system: system.to_owned(),
@@ -334,7 +420,7 @@ impl Service {
             waited_ms: 0,
             ran_ms: started.elapsed().as_millis() as u64,
             outcome: status.into(),
-            result: text.chars().take(self.settings.chat.result_chars).collect(),
+            result: text.chars().take(self.settings().chat.result_chars).collect(),
             scan: None,
         })?;
         outcome.map_err(|e| ChatError::NotFound(e.to_string()))

@@ -42,14 +42,35 @@ pub trait Channel: Send + Sync {
         true
     }
     fn delta(&self, session: &str, turn: u32, text: &str);
-    /// A call changed state; `verdict` is the scanner's when it flagged the call's arguments or result.
-    fn tool(&self, session: &str, turn: u32, call: &ToolCall, status: ToolStatus, verdict: Option<&ScanVerdict>);
+    /// A call changed state.
+    fn tool(&self, session: &str, turn: u32, update: &ToolUpdate<'_>);
     fn approval(&self, request: ApprovalRequest);
     /// The scanner flagged a text of this turn.
     fn warning(&self, session: &str, turn: u32, warning: &ScanWarning);
     /// An approval request this channel was shown was decided (answered, timed out,
     /// cancelled): a chat edits its prompt so no stale button stays live.
     fn decided(&self, _request_id: &str, _decision: Decision) {}
+}
+
+/// A tool call's change of state, as a channel is told it.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolUpdate<'a> {
+    pub call: &'a ToolCall,
+    pub status: ToolStatus,
+    /// The scanner's verdict when it flagged the call's arguments or result.
+    pub verdict: Option<&'a ScanVerdict>,
+    /// How the call was decided (with `Running` and `Denied`).
+    pub decision: Option<Decision>,
+    /// How long it ran (with `Done` and `Failed`).
+    pub ran_ms: Option<u64>,
+    /// The result's whole text (with `Done` and `Failed`).
+    pub result: Option<&'a str>,
+}
+
+impl<'a> ToolUpdate<'a> {
+    pub fn new(call: &'a ToolCall, status: ToolStatus) -> Self {
+        Self { call, status, verdict: None, decision: None, ran_ms: None, result: None }
+    }
 }
 
 /// Limits of a turn, from config.
@@ -408,7 +429,8 @@ async fn execute(
             };
             let asked_id = std::sync::Mutex::new(None);
             let wait = ctx.gate.decide(request, |r| {
-                channel.tool(session, turn, call, ToolStatus::AwaitingApproval, args_verdict.as_ref());
+                let update = ToolUpdate { verdict: args_verdict.as_ref(), ..ToolUpdate::new(call, ToolStatus::AwaitingApproval) };
+                channel.tool(session, turn, &update);
                 if let Ok(mut id) = asked_id.lock() {
                     *id = Some(r.id.clone());
                 }
@@ -431,7 +453,12 @@ async fn execute(
     let (outcome, result) = match (&tool, decision.allows()) {
         (None, _) => ("skipped", format!("there is no tool named {:?}", call.name)),
         (Some(_), false) => {
-            channel.tool(session, turn, call, ToolStatus::Denied, args_verdict.as_ref());
+            let update = ToolUpdate {
+                verdict: args_verdict.as_ref(),
+                decision: Some(decision),
+                ..ToolUpdate::new(call, ToolStatus::Denied)
+            };
+            channel.tool(session, turn, &update);
             let why = match decision {
                 Decision::TimedOut => {
                     "the approval request timed out: nobody answered in time, so the call was not made"
@@ -445,7 +472,7 @@ async fn execute(
             ("skipped", why.to_owned())
         }
         (Some(t), true) => {
-            channel.tool(session, turn, call, ToolStatus::Running, None);
+            channel.tool(session, turn, &ToolUpdate { decision: Some(decision), ..ToolUpdate::new(call, ToolStatus::Running) });
             let ran = tokio::select! {
                 r = t.call(args.clone()) => r,
                 () = cancel.cancelled() => return Err(TurnError::Cancelled),
@@ -460,7 +487,14 @@ async fn execute(
             };
             // Scanned whole, before the cap: an injection past the cap is still an injection.
             result_verdict = watch.check(ScanPoint::ToolResult, &call.name, &text);
-            channel.tool(session, turn, call, status, result_verdict.as_ref());
+            let update = ToolUpdate {
+                verdict: result_verdict.as_ref(),
+                decision: Some(decision),
+                ran_ms: Some(started.elapsed().as_millis() as u64),
+                result: Some(&text),
+                ..ToolUpdate::new(call, status)
+            };
+            channel.tool(session, turn, &update);
             let text = cap_result(text, ctx.limits.result_chars);
             let text = match &result_verdict {
                 Some(v) => wrap_untrusted(&format!("the tool {}", call.name), v, &text),

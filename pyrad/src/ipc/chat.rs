@@ -6,10 +6,10 @@
 
 use proto::encode_line;
 use proto::ipc::{
-    ApprovalRequestParams, ApprovalRequested, ApprovalRespondParams, AuditRecord, CancelResult, ChatDelta,
-    ChatSendParams, ChatSendResult, ChatTool, ChatWarning, DeleteResult, DeltaParams, Event, Role, ScanParams,
-    ScanResult, SessionDetail, SessionInfo, SessionMessage, TokenUsage, ToolEventParams, ToolStatus, ToolUse,
-    WarningParams,
+    ApprovalDecided, ApprovalRequestParams, ApprovalRequested, ApprovalRespondParams, AuditRecord, CancelResult,
+    ChatDelta, ChatSendParams, ChatSendResult, ChatTool, ChatWarning, Decision, DecidedParams, DeleteResult,
+    DeltaParams, Event, Role, ScanParams, ScanResult, SessionDetail, SessionInfo, SessionMessage, TokenUsage,
+    ToolEventParams, ToolUse, UndoResult, WarningParams,
 };
 use proto::rpc::{
     APPROVAL_REJECTED, CANCELLED, ErrorObject, INTERNAL_ERROR, INVALID_PARAMS, NOT_CONFIGURED, NOT_FOUND, Notification,
@@ -22,9 +22,8 @@ use tokio::sync::mpsc;
 use super::connection::Peer;
 use crate::approval::{ApprovalRequest, RespondError};
 use crate::chat::ChatError;
-use crate::chat::turn::{Channel, TurnError};
+use crate::chat::turn::{Channel, ToolUpdate, TurnError};
 use crate::daemon::Daemon;
-use crate::llm::ToolCall;
 use crate::security::injection;
 use crate::store::SessionRow;
 
@@ -93,16 +92,24 @@ impl Channel for IpcChannel {
     fn delta(&self, session: &str, turn: u32, text: &str) {
         self.event::<ChatDelta>(&DeltaParams { session: session.into(), turn, text: text.into() });
     }
-    fn tool(&self, session: &str, turn: u32, call: &ToolCall, status: ToolStatus, verdict: Option<&ScanVerdict>) {
+    fn tool(&self, session: &str, turn: u32, u: &ToolUpdate<'_>) {
+        /// What a client folds into one line and opens on request.
+        const RESULT_PREVIEW: usize = 2000;
         self.event::<ChatTool>(&ToolEventParams {
             session: session.into(),
             turn,
-            call_id: call.id.clone(),
-            name: call.name.clone(),
-            args: serde_json::from_str(&call.arguments).unwrap_or(Value::Null),
-            status,
-            verdict: verdict.cloned(),
+            call_id: u.call.id.clone(),
+            name: u.call.name.clone(),
+            args: serde_json::from_str(&u.call.arguments).unwrap_or(Value::Null),
+            status: u.status,
+            verdict: u.verdict.cloned(),
+            decision: u.decision,
+            ran_ms: u.ran_ms,
+            result: u.result.map(|r| r.chars().take(RESULT_PREVIEW).collect()),
         });
+    }
+    fn decided(&self, request_id: &str, decision: Decision) {
+        self.event::<ApprovalDecided>(&DecidedParams { id: request_id.into(), decision });
     }
     fn approval(&self, r: ApprovalRequest) {
         self.event::<ApprovalRequested>(&request_params(r));
@@ -121,7 +128,10 @@ pub async fn send(daemon: &Daemon, peer: &Peer, params: ChatSendParams) -> Resul
         }
     });
     let channel = IpcChannel { origin: peer.origin.clone(), attended: params.attended.unwrap_or(true), events: tx };
-    let result = daemon.chat().send(&channel, params.session, &params.text, peer.gone.child_token()).await;
+    let result = daemon
+        .chat()
+        .send_with_model(&channel, params.session, &params.text, params.model.as_deref(), peer.gone.child_token())
+        .await;
     // Every event of the turn goes out before its result.
     drop(channel);
     let _ = forward.await;
@@ -212,6 +222,19 @@ pub fn get(daemon: &Daemon, id: &str) -> Result<SessionDetail, ErrorObject> {
 
 pub fn delete(daemon: &Daemon, id: &str) -> Result<DeleteResult, ErrorObject> {
     Ok(DeleteResult { deleted: daemon.chat().delete(id).map_err(rpc_error)? })
+}
+
+pub fn undo(daemon: &Daemon, id: &str) -> Result<UndoResult, ErrorObject> {
+    let (turn, text, messages) = daemon.chat().undo(id).map_err(rpc_error)?;
+    Ok(UndoResult { turn, text, messages })
+}
+
+pub async fn models(daemon: &Daemon) -> Result<proto::ipc::ModelsResult, ErrorObject> {
+    let (preset, current, models) = daemon.chat().models().await.map_err(|e| match e {
+        ChatError::Internal(text) => ErrorObject::new(PROVIDER_ERROR, text),
+        other => rpc_error(other),
+    })?;
+    Ok(proto::ipc::ModelsResult { preset, current, models })
 }
 
 pub fn audit(daemon: &Daemon, limit: Option<u32>) -> Result<Vec<AuditRecord>, ErrorObject> {

@@ -40,6 +40,8 @@ pub fn is_instant(call: &ClientRequest) -> bool {
             | ClientRequest::PluginsTrust(_)
             | ClientRequest::DaemonDoctor
             | ClientRequest::SecurityAudit(_)
+            | ClientRequest::ProviderModels
+            | ClientRequest::ConfigReload
     )
 }
 
@@ -69,6 +71,15 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::SessionsList(p) => (reply(id, chat::list(daemon, p.limit)), Effect::None),
         ClientRequest::SessionsGet(p) => (reply(id, chat::get(daemon, &p.session)), Effect::None),
         ClientRequest::SessionsDelete(p) => (reply(id, chat::delete(daemon, &p.session)), Effect::None),
+        ClientRequest::SessionsUndo(p) => (reply(id, chat::undo(daemon, &p.session)), Effect::None),
+        ClientRequest::ProviderModels => (reply(id, chat::models(daemon).await), Effect::None),
+        ClientRequest::ConfigReload => {
+            let reloaded = daemon
+                .reload_config()
+                .await
+                .map_err(|e| ErrorObject::new(proto::rpc::INVALID_PARAMS, format!("config.toml was not reloaded: {e}")));
+            (reply(id, reloaded), Effect::None)
+        }
         ClientRequest::AuditList(p) => (reply(id, chat::audit(daemon, p.limit)), Effect::None),
         ClientRequest::MemoryList => (reply(id, memory::list(daemon)), Effect::None),
         ClientRequest::MemoryRead(p) => (reply(id, memory::read(daemon, p.name)), Effect::None),

@@ -167,6 +167,49 @@ async fn send_with_retries(
     }
 }
 
+/// The model ids the provider lists at `{base_url}/models` (OpenAI and the
+/// compatible servers) or `{base_url}/v1/models` (Anthropic): `data[].id` in both.
+pub async fn list_models(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    api_key: Option<&str>,
+) -> Result<Vec<String>, LlmError> {
+    let base = endpoint.base_url.trim_end_matches('/');
+    let url = match endpoint.wire {
+        Wire::OpenAi => format!("{base}/models"),
+        Wire::Anthropic => format!("{base}/v1/models?limit=1000"),
+    };
+    let mut request = client.get(url);
+    request = match (endpoint.wire, api_key.filter(|k| !k.trim().is_empty())) {
+        (Wire::OpenAi, Some(key)) => request.bearer_auth(key),
+        (Wire::Anthropic, Some(key)) => request.header("x-api-key", key),
+        (_, None) => request,
+    };
+    if endpoint.wire == Wire::Anthropic {
+        request = request.header("anthropic-version", anthropic::API_VERSION);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| LlmError::Unreachable { host: endpoint.host(), detail: one_line(&e) })?;
+    let status = response.status().as_u16();
+    let text = redact(&response.text().await.unwrap_or_default(), api_key);
+    if !(200..300).contains(&status) {
+        return Err(classify_http_error(status, &text, ""));
+    }
+    let body: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| LlmError::Malformed(format!("the model list is not JSON ({e}): {text:.120}")))?;
+    let data = body
+        .get("data")
+        .or_else(|| body.get("models"))
+        .and_then(|d| d.as_array())
+        .ok_or_else(|| LlmError::Malformed(format!("the model list has no data: {text:.120}")))?;
+    Ok(data
+        .iter()
+        .filter_map(|m| m.get("id").or_else(|| m.get("name")).and_then(|i| i.as_str()).map(str::to_owned))
+        .collect())
+}
+
 /// `text` with every occurrence of the key replaced: some providers echo it back.
 fn redact(text: &str, api_key: Option<&str>) -> String {
     match api_key.filter(|k| k.len() >= 4) {

@@ -155,6 +155,8 @@ pub enum ResolveError {
     UnknownPreset(String),
     #[error("provider preset custom needs [provider] base_url")]
     NoBaseUrl,
+    #[error("[provider] base_url {0:?} has no http:// or https://; write it whole, such as http://127.0.0.1:11434/v1")]
+    BadBaseUrl(String),
 }
 
 /// Resolves `[provider]`: the one place where preset defaults meet the user's overrides
@@ -167,6 +169,9 @@ pub fn resolve(preset: &str, base_url: &str, model: &str, context_tokens: u64) -
     let base_url = if base_url.is_empty() { p.base_url } else { base_url };
     if base_url.is_empty() {
         return Err(ResolveError::NoBaseUrl);
+    }
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return Err(ResolveError::BadBaseUrl(base_url.to_owned()));
     }
     Ok(Resolved {
         preset: p,

@@ -128,6 +128,9 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE plugin_settings ADD COLUMN signer TEXT;
      ALTER TABLE plugin_settings ADD COLUMN files TEXT;
      ALTER TABLE plugin_settings ADD COLUMN trusted_at INTEGER;",
+    // 12: `/undo`. A turn taken out of a conversation stays stored, marked undone,
+    // and is no longer sent to the model or counted.
+    "ALTER TABLE messages ADD COLUMN undone INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// What the store remembers of a plugin's files (see `Store::plugin_files`).

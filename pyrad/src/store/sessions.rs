@@ -121,7 +121,7 @@ impl Store {
         self.with(|c| {
             let mut stmt = c.prepare(
                 "SELECT turn, role, content, tool_calls, tool_call_id, partial, created_at
-                 FROM messages WHERE session_id = ?1 ORDER BY id",
+                 FROM messages WHERE session_id = ?1 AND undone = 0 ORDER BY id",
             )?;
             let rows = stmt.query_map(params![session], |r| {
                 let calls: Option<String> = r.get(3)?;
@@ -183,7 +183,7 @@ impl Store {
             let sql = format!(
                 "SELECT s.id, s.title, s.provider, s.model, s.channel, s.created_at, s.updated_at,
                         s.input_tokens, s.output_tokens,
-                        (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id)
+                        (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id AND m.undone = 0)
                  FROM sessions s {tail}"
             );
             let mut stmt = c.prepare(&sql)?;
@@ -204,6 +204,42 @@ impl Store {
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Marks the last turn that is not undone as undone: (its number, what the
+    /// user said in it, how many messages), or `None` when nothing is left.
+    pub fn undo_last_turn(&self, session: &str) -> Result<Option<(u32, String, u32)>, StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let turn: Option<u32> = tx.query_row(
+                "SELECT MAX(turn) FROM messages WHERE session_id = ?1 AND undone = 0",
+                params![session],
+                |r| r.get(0),
+            )?;
+            let Some(turn) = turn else { return Ok(None) };
+            let text: String = tx
+                .query_row(
+                    "SELECT content FROM messages WHERE session_id = ?1 AND turn = ?2 AND role = 'user' ORDER BY id LIMIT 1",
+                    params![session, turn],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or_default();
+            let marked = tx.execute(
+                "UPDATE messages SET undone = 1 WHERE session_id = ?1 AND turn = ?2 AND undone = 0",
+                params![session, turn],
+            )?;
+            tx.commit()?;
+            Ok(Some((turn, text, marked as u32)))
+        })
+    }
+
+    /// Records the provider and model a session's latest turn used.
+    pub fn set_session_model(&self, session: &str, provider: &str, model: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute("UPDATE sessions SET provider = ?1, model = ?2 WHERE id = ?3", params![provider, model, session])?;
+            Ok(())
         })
     }
 

@@ -108,8 +108,8 @@ impl Channel for Recorder {
     fn delta(&self, _session: &str, _turn: u32, text: &str) {
         self.deltas.lock().unwrap().push(text.to_owned());
     }
-    fn tool(&self, _session: &str, _turn: u32, call: &ToolCall, status: ToolStatus, _verdict: Option<&ScanVerdict>) {
-        self.statuses.lock().unwrap().push((call.name.clone(), status));
+    fn tool(&self, _session: &str, _turn: u32, update: &ToolUpdate<'_>) {
+        self.statuses.lock().unwrap().push((update.call.name.clone(), update.status));
     }
     fn approval(&self, request: ApprovalRequest) {
         self.approvals.lock().unwrap().push(request.clone());

@@ -306,7 +306,8 @@ struct Registry {
 }
 
 pub struct PluginHost {
-    paths: HostPaths,
+    /// Swapped whole by `config.reload` (then every plugin restarts on it).
+    paths: std::sync::RwLock<Arc<HostPaths>>,
     vault: Arc<Vault>,
     store: crate::store::Store,
     /// Serialises start, reload and stop.
@@ -316,7 +317,30 @@ pub struct PluginHost {
 
 impl PluginHost {
     pub fn new(paths: HostPaths, vault: Arc<Vault>, store: crate::store::Store) -> Arc<Self> {
-        Arc::new(Self { paths, vault, store, lifecycle: tokio::sync::Mutex::new(()), registry: Mutex::default() })
+        Arc::new(Self {
+            paths: std::sync::RwLock::new(Arc::new(paths)),
+            vault,
+            store,
+            lifecycle: tokio::sync::Mutex::new(()),
+            registry: Mutex::default(),
+        })
+    }
+
+    /// Where plugins are and how they run, as configured now.
+    pub fn paths(&self) -> Arc<HostPaths> {
+        match self.paths.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Applies a reloaded `[plugins]`: every plugin restarts on it.
+    pub async fn reconfigure(self: &Arc<Self>, paths: HostPaths) {
+        match self.paths.write() {
+            Ok(mut p) => *p = Arc::new(paths),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(paths),
+        }
+        self.reload().await;
     }
 
     /// Every known plugin by name.
@@ -397,7 +421,7 @@ impl PluginHost {
     /// removed or its manifest edited.
     pub fn fingerprint(&self) -> Vec<(PathBuf, Stamp)> {
         let mut out = Vec::new();
-        for root in &self.paths.search {
+        for root in &self.paths().search {
             let Ok(entries) = std::fs::read_dir(root) else { continue };
             for entry in entries.flatten() {
                 out.push((entry.path(), folder_stamp(&entry.path())));
@@ -478,7 +502,7 @@ impl PluginHost {
     fn scan(&self) -> (BTreeMap<String, Arc<Plugin>>, Vec<String>, BTreeMap<String, String>) {
         let mut found: BTreeMap<String, Arc<Plugin>> = BTreeMap::new();
         let mut invalid = BTreeMap::new();
-        for root in &self.paths.search {
+        for root in &self.paths().search {
             let Ok(entries) = std::fs::read_dir(root) else { continue };
             let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
             dirs.sort();
@@ -524,7 +548,7 @@ impl PluginHost {
                 plugin.set_state(State::Failed(format!("supports pyra {}, this is {pyra}", plugin.manifest.pyra)));
                 continue;
             }
-            if self.sandboxed(name) && self.paths.landlock_abi < 1 {
+            if self.sandboxed(name) && self.paths().landlock_abi < 1 {
                 plugin.set_state(State::Failed(format!(
                     "this kernel offers no Landlock sandbox, so it is not started; to run it unsandboxed anyway, \
                      add to config.toml: [plugins.overrides.{name}] sandbox = \"none\""
@@ -551,26 +575,26 @@ impl PluginHost {
 
     /// Whether `name` runs in the Landlock sandbox (the default) or the user lowered it.
     pub(super) fn sandboxed(&self, name: &str) -> bool {
-        self.paths.sandbox.is_some() && !self.paths.unsandboxed.contains(name)
+        self.paths().sandbox.is_some() && !self.paths().unsandboxed.contains(name)
     }
 
     /// How `name` is confined: `landlock`, `none` (lowered by the user) or `off`
     /// (the sandbox is off for all); and whether its memory cap is `hard` (cgroup)
     /// or `sampled`.
     pub fn confinement(&self, name: &str) -> (&'static str, &'static str) {
-        let sandbox = if self.paths.sandbox.is_none() {
+        let sandbox = if self.paths().sandbox.is_none() {
             "off"
-        } else if self.paths.unsandboxed.contains(name) {
+        } else if self.paths().unsandboxed.contains(name) {
             "none"
         } else {
             "landlock"
         };
-        (sandbox, if self.paths.cgroups.is_ok() { "hard" } else { "sampled" })
+        (sandbox, if self.paths().cgroups.is_ok() { "hard" } else { "sampled" })
     }
 
     /// The Landlock ABI and the cgroups the host works with, for `doctor`.
     pub fn sandbox_support(&self) -> (i32, Result<String, crate::cgroup::CgroupError>) {
-        (self.paths.landlock_abi, self.paths.cgroups.as_ref().map(|c| c.describe()).map_err(Clone::clone))
+        (self.paths().landlock_abi, self.paths().cgroups.as_ref().map(|c| c.describe()).map_err(Clone::clone))
     }
 
     /// Plugin figures, cheaply: for `daemon.status`.
@@ -621,13 +645,13 @@ impl PluginHost {
 
     /// Where plugins are installed: the first search folder (`$PYRA_HOME/plugins`).
     fn install_dir(&self) -> Result<PathBuf, PluginError> {
-        self.paths.search.first().cloned().ok_or(PluginError::NoInstallDir)
+        self.paths().search.first().cloned().ok_or(PluginError::NoInstallDir)
     }
 
     /// Unpacks and checks `source` (see `install::stage`) and describes it.
     pub fn inspect(&self, source: &Path) -> Result<(super::install::Staged, bool), PluginError> {
         let dir = self.install_dir()?;
-        let staged = super::install::stage(source, &dir.join(".staging"), &self.paths.trusted_keys)?;
+        let staged = super::install::stage(source, &dir.join(".staging"), &self.paths().trusted_keys)?;
         let installed = dir.join(&staged.manifest.name).exists();
         Ok((staged, installed))
     }

@@ -63,8 +63,8 @@ impl PluginHost {
                 return Err(PluginError::Invalid(format!("{}: {error}", error.instance_path())));
             }
         }
-        let data = self.paths.data.join(name);
-        crate::security::modes::ensure_dir(&self.paths.data)?;
+        let data = self.paths().data.join(name);
+        crate::security::modes::ensure_dir(&self.paths().data)?;
         crate::security::modes::ensure_dir(&data)?;
         let text = serde_json::to_vec_pretty(&Value::Object(values))?;
         let path = data.join(CONFIG_FILE);

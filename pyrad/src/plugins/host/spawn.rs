@@ -44,8 +44,8 @@ impl PluginHost {
             env.push((var.clone(), value));
         }
         // Its own data folder, private, outside its (replaceable) plugin folder.
-        let data = self.paths.data.join(&m.name);
-        crate::security::modes::ensure_dir(&self.paths.data)?;
+        let data = self.paths().data.join(&m.name);
+        crate::security::modes::ensure_dir(&self.paths().data)?;
         crate::security::modes::ensure_dir(&data)?;
         env.push(("PYRA_PLUGIN_DATA".into(), data.display().to_string()));
         env.push(("PYRA_PLUGIN_CONFIG".into(), data.join(CONFIG_FILE).display().to_string()));
@@ -56,7 +56,7 @@ impl PluginHost {
         // Python would write bytecode caches into the plugin's folder, which
         // tamper detection would then see as a change.
         env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
-        let sandbox = match &self.paths.sandbox {
+        let sandbox = match &self.paths().sandbox {
             Some(_) if !self.sandboxed(&m.name) => {
                 tracing::warn!(plugin = %m.name, "running without the sandbox: lowered in config.toml");
                 false

@@ -72,7 +72,7 @@ impl PluginHost {
             plugin.set_state(State::Active);
             let tools = plugin.with_run(|r| r.tools.len()).unwrap_or(0);
             tracing::info!(plugin = %name, tools, "plugin active");
-            tokio::spawn(health_check(plugin.clone(), self.paths.health_every));
+            tokio::spawn(health_check(plugin.clone(), self.paths().health_every));
             let host = self.clone();
             let log = plugin.running.lock().await.as_ref().map(|r| r.process.log.clone());
             tokio::spawn(async move {
@@ -166,7 +166,7 @@ impl PluginHost {
         let mut spawn = self.spawn_for(plugin)?;
         let l = &plugin.manifest.limits;
         // Its cgroup, where pyrad has them: a hard memory cap and a process cap.
-        let cgroup = match &self.paths.cgroups {
+        let cgroup = match &self.paths().cgroups {
             Ok(cgroups) => match cgroups.create(&plugin.manifest.name, l.memory_mb, l.processes) {
                 Ok(group) => Some(group),
                 Err(e) => {
@@ -178,7 +178,7 @@ impl PluginHost {
         };
         spawn.cgroups = cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default();
         let begun = Instant::now();
-        let (mut process, stdin, stdout) = PluginProcess::start(&spawn, &self.paths.logs)
+        let (mut process, stdin, stdout) = PluginProcess::start(&spawn, &self.paths().logs)
             .map_err(|source| PluginError::Start { command: spawn.command.clone(), source })?;
         process.cgroup = cgroup;
         let pid = process.pid();

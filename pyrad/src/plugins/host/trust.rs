@@ -54,7 +54,7 @@ impl PluginHost {
     /// Whether `dir` is an installed plugin (in `$PYRA_HOME/plugins`), as opposed to
     /// one in a development folder.
     pub(super) fn is_installed(&self, dir: &Path) -> bool {
-        self.paths.search.first().is_some_and(|home| dir.parent() == Some(home.as_path()))
+        self.paths().search.first().is_some_and(|home| dir.parent() == Some(home.as_path()))
     }
 
     /// Sets `plugin`'s trust from its files and the store; one first seen (put in
@@ -108,7 +108,7 @@ impl PluginHost {
 
     /// `logs/security.log`.
     pub(super) fn security_log(&self) -> std::path::PathBuf {
-        self.paths.logs.parent().unwrap_or(&self.paths.logs).join("security.log")
+        self.paths().logs.parent().unwrap_or(&self.paths().logs).join("security.log")
     }
 
     /// The files of installed plugin `name` now, against those accepted.
