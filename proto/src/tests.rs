@@ -192,7 +192,11 @@ fn chat_messages_round_trip() {
         "provider.models.response",
         &response::<ProviderModels>(
             Id::Num(13),
-            &ModelsResult { preset: "openai".into(), current: "gpt-4o-mini".into(), models: vec!["gpt-4o".into(), "gpt-4o-mini".into()] },
+            &ModelsResult {
+                preset: "openai".into(),
+                current: "gpt-4o-mini".into(),
+                models: vec!["gpt-4o".into(), "gpt-4o-mini".into()],
+            },
         ),
     );
     check(

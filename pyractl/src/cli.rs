@@ -51,10 +51,22 @@ pub enum Command {
         /// Continue this session instead of starting one.
         #[arg(long, value_name = "ID", add = ArgValueCandidates::new(crate::complete::sessions))]
         session: Option<String>,
-        /// Print {session, text, tools} as JSON instead of streaming text.
+        /// Use this model for this question (see `pyractl models`).
+        #[arg(long, short = 'm', value_name = "MODEL")]
+        model: Option<String>,
+        /// Print {session, turn, text, tools, usage} as JSON instead of streaming text.
         #[arg(long)]
         json: bool,
     },
+    /// The models the provider offers (the one in use is marked *).
+    Models {
+        /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// pyrad's configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Choose the LLM provider and model, and store its API key in the vault.
     Setup {
         /// A preset: openai, anthropic, openrouter, groq, mistral, deepseek, together,
@@ -125,6 +137,13 @@ pub enum Command {
         /// The archive (.tar.gz) or SQLite database file.
         file: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Make pyrad read config.toml again and apply it without restarting (as
+    /// SIGHUP and `systemctl --user reload pyrad` do); says what needs a restart.
+    Reload,
 }
 
 #[derive(Debug, Subcommand)]

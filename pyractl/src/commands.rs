@@ -22,7 +22,44 @@ fn connect(paths: &Paths) -> Result<Client, ClientError> {
     Client::connect(&paths.socket)
 }
 
-pub fn ask(paths: &Paths, text: Option<String>, session: Option<String>, json: bool) -> anyhow::Result<()> {
+/// `pyractl ask`'s view: the answer on stdout as it comes; tool lines and
+/// warnings on stderr when a person watches it.
+struct AskView {
+    /// Print the answer (not with `--json`).
+    stream: bool,
+    /// stderr is a terminal: tool lines go there.
+    watched: bool,
+}
+
+impl turn::View for AskView {
+    fn delta(&mut self, text: &str) {
+        if self.stream {
+            let mut out = std::io::stdout();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+    }
+
+    fn tool(&mut self, t: &proto::ipc::ToolEventParams) {
+        if self.watched
+            && let Some(line) = turn::tool_summary(t, true)
+        {
+            eprintln!("{line}");
+        }
+    }
+
+    fn note(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
+}
+
+pub fn ask(
+    paths: &Paths,
+    text: Option<String>,
+    session: Option<String>,
+    model: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
     let text = match text {
         Some(text) => text,
         None => {
@@ -36,26 +73,65 @@ pub fn ask(paths: &Paths, text: Option<String>, session: Option<String>, json: b
     }
     let approver = Approver::for_this_process();
     let mut client = connect(paths)?;
-    let mut stdout = std::io::stdout();
-    let result = turn::run(
-        &mut client,
-        &ChatSendParams { session, text, attended: Some(approver.attended()) },
-        &approver,
-        None,
-        |delta| {
-            if !json {
-                let _ = stdout.write_all(delta.as_bytes());
-                let _ = stdout.flush();
-            }
-        },
-    )?;
+    // A session given by the start of its id is resolved first.
+    let session = match session {
+        Some(id) => Some(client.call::<SessionsGet>(&SessionParams { session: id })?.session.id),
+        None => None,
+    };
+    let mut view = AskView { stream: !json, watched: std::io::stderr().is_terminal() };
+    let params = ChatSendParams { session, text, attended: Some(approver.attended()), model };
+    let result = turn::run(&mut client, &params, &approver, None, &mut view)?;
     if json {
-        let out = serde_json::json!({"session": result.session, "turn": result.turn, "text": result.text, "tools": result.tools, "usage": result.usage});
+        let out = serde_json::json!({
+            "session": result.session,
+            "turn": result.turn,
+            "text": result.text,
+            "tools": result.tools,
+            "usage": result.usage,
+        });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else if !result.text.ends_with('\n') {
         println!();
     }
     Ok(())
+}
+
+/// `pyractl models`: what the provider offers, the one in use marked.
+pub fn models(paths: &Paths, json: bool) -> anyhow::Result<()> {
+    let list = connect(paths)?.call::<proto::ipc::ProviderModels>(&Empty)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if list.models.is_empty() {
+        println!("{} lists no models; any name it knows works with `ask -m NAME` or `/model NAME`", list.preset);
+    }
+    for m in &list.models {
+        println!("{} {m}", if *m == list.current { "*" } else { " " });
+    }
+    if !list.models.is_empty() && !list.models.contains(&list.current) {
+        println!("(in use: {}, which {} does not list)", list.current, list.preset);
+    }
+    Ok(())
+}
+
+/// `pyractl config reload`: pyrad re-reads config.toml; what applied, what waits for a restart.
+pub fn config_reload(paths: &Paths) -> anyhow::Result<proto::ipc::ReloadResult> {
+    let result = connect(paths)?.call::<proto::ipc::ConfigReload>(&Empty)?;
+    Ok(result)
+}
+
+/// Prints a reload's outcome in words.
+pub fn print_reload(result: &proto::ipc::ReloadResult) {
+    if result.applied.is_empty() && result.need_restart.is_empty() {
+        println!("config.toml reloaded: nothing changed");
+    }
+    if !result.applied.is_empty() {
+        println!("config.toml reloaded: {} now in force", result.applied.join(", "));
+    }
+    for line in &result.need_restart {
+        println!("not applied until pyrad restarts: {line}");
+    }
 }
 
 pub fn audit(paths: &Paths, limit: u32, json: bool) -> anyhow::Result<()> {

@@ -11,6 +11,7 @@ mod complete;
 mod daemon_ctl;
 mod exit;
 mod paths;
+mod prompt;
 mod render;
 // The one safe-path function, shared with pyrad (a client cannot link to the
 // daemon's binary, so the same file is compiled into both).
@@ -73,7 +74,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Daemon(command) => daemon(command, &paths)?,
         Command::Completions { .. } => {}
         Command::Chat { resume } => chat::run(&paths, resume)?,
-        Command::Ask { text, session, json } => commands::ask(&paths, text, session, json)?,
+        Command::Ask { text, session, model, json } => commands::ask(&paths, text, session, model, json)?,
+        Command::Models { json } => commands::models(&paths, json)?,
+        Command::Config(cli::ConfigCommand::Reload) => commands::print_reload(&commands::config_reload(&paths)?),
         Command::Setup { provider, model, base_url, api_key_stdin } => {
             commands::setup(&paths, provider, model, base_url, api_key_stdin)?
         }

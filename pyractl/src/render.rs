@@ -180,7 +180,9 @@ mod tests {
 }
 
 /// Renders one line of Markdown for a terminal: headings bold and underlined,
-/// `**bold**`, `*italic*`, `` `code` `` in cyan, bullets as •, fences dimmed.
+/// `**bold**`, `*italic*`, `` `code` `` in cyan, links as their text underlined
+/// with the address after it, bullets as •, block quotes behind a bar, rules as
+/// a line, fences dimmed. Tables are whole-block: see [`markdown_table`].
 pub fn markdown_line(line: &str, in_fence: &mut bool) -> String {
     const BOLD: &str = "\x1b[1m";
     const DIM: &str = "\x1b[2m";
@@ -197,6 +199,15 @@ pub fn markdown_line(line: &str, in_fence: &mut bool) -> String {
         let text = rest.trim_start_matches('#').trim();
         return format!("{BOLD}\x1b[4m{text}{RESET}");
     }
+    let compact: String = trimmed.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.len() >= 3 && (compact.chars().all(|c| c == '-') || compact.chars().all(|c| c == '*')) {
+        return format!("{DIM}{}{RESET}", "\u{2500}".repeat(40));
+    }
+    if let Some(quote) = trimmed.strip_prefix('>') {
+        let mut inner = false;
+        let text = markdown_line(quote.strip_prefix(' ').unwrap_or(quote), &mut inner);
+        return format!("{DIM}\u{2502}{RESET} \x1b[3m{text}\x1b[23m");
+    }
     let indent = &line[..line.len() - trimmed.len()];
     match trimmed.strip_prefix("- ").or_else(|| trimmed.strip_prefix("* ")) {
         Some(item) => format!("{indent}• {}", inline(item)),
@@ -204,11 +215,91 @@ pub fn markdown_line(line: &str, in_fence: &mut bool) -> String {
     }
 }
 
-/// `**bold**`, `*italic*` and `` `code` `` within a line.
+/// Whether `line` belongs to a Markdown table (`| a | b |`).
+pub fn is_table_row(line: &str) -> bool {
+    let t = line.trim();
+    t.starts_with('|') && t.len() > 1
+}
+
+/// A Markdown table as aligned columns: the header bold, a rule under it, the
+/// alignment row (`|---|:--:|`) dropped, cells' inline Markdown rendered.
+pub fn markdown_table(rows: &[String], color: bool) -> String {
+    let cells = |row: &str| -> Vec<String> {
+        let t = row.trim().trim_start_matches('|');
+        let t = t.strip_suffix('|').unwrap_or(t);
+        t.split('|').map(|c| c.trim().to_owned()).collect()
+    };
+    let is_rule = |row: &[String]| row.iter().all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':')));
+    let table: Vec<Vec<String>> = rows.iter().map(|r| cells(r)).filter(|r| !is_rule(r)).collect();
+    let columns = table.iter().map(Vec::len).max().unwrap_or(0);
+    let shown = |text: &str| -> String { if color { inline(text) } else { text.to_owned() } };
+    let width = |text: &str| strip_ansi(&shown(text)).chars().count();
+    let widths: Vec<usize> =
+        (0..columns).map(|i| table.iter().filter_map(|r| r.get(i)).map(|c| width(c)).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for (n, row) in table.iter().enumerate() {
+        let line: Vec<String> = (0..columns)
+            .map(|i| {
+                let cell = row.get(i).map(String::as_str).unwrap_or("");
+                let pad = widths[i].saturating_sub(width(cell));
+                format!("{}{}", shown(cell), " ".repeat(pad))
+            })
+            .collect();
+        let line = line.join("  ").trim_end().to_owned();
+        if n == 0 && color {
+            out.push_str(&format!("\x1b[1m{line}\x1b[0m\n"));
+        } else {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        if n == 0 && table.len() > 1 {
+            let total = widths.iter().sum::<usize>() + 2 * columns.saturating_sub(1);
+            out.push_str(&"\u{2500}".repeat(total));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `text` without ANSI escape sequences.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `**bold**`, `*italic*`, `` `code` `` and `[text](url)` within a line.
 fn inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     let mut rest = text;
     while !rest.is_empty() {
+        if rest.starts_with('[')
+            && let Some(close) = rest.find("](")
+            && let Some(end) = rest[close + 2..].find(')')
+        {
+            let label = &rest[1..close];
+            let url = &rest[close + 2..close + 2 + end];
+            if !label.contains('[') && !url.contains(' ') {
+                if label == url {
+                    out.push_str(&format!("\x1b[4m{url}\x1b[24m"));
+                } else {
+                    out.push_str(&format!("\x1b[4m{}\x1b[24m \x1b[2m({url})\x1b[22m", inline(label)));
+                }
+                rest = &rest[close + 3 + end..];
+                continue;
+            }
+        }
         let (marker, open, close) = if rest.starts_with("**") {
             ("**", "\x1b[1m", "\x1b[22m")
         } else if rest.starts_with('`') {
@@ -216,7 +307,7 @@ fn inline(text: &str) -> String {
         } else if rest.starts_with('*') && rest.len() > 1 && !rest[1..].starts_with(' ') {
             ("*", "\x1b[3m", "\x1b[23m")
         } else {
-            let next = rest.find(['*', '`']).filter(|&i| i > 0).unwrap_or(rest.len());
+            let next = rest.find(['*', '`', '[']).filter(|&i| i > 0).unwrap_or(rest.len());
             let (plain, tail) = rest.split_at(if next == 0 { 1 } else { next });
             out.push_str(plain);
             rest = tail;
@@ -255,5 +346,27 @@ mod markdown_tests {
         assert_eq!(markdown_line("let x = *y;", &mut fence), "\x1b[36mlet x = *y;\x1b[0m");
         markdown_line("```", &mut fence);
         assert!(!fence);
+        assert_eq!(
+            markdown_line("see [the docs](https://pyra.dev/docs) now", &mut fence),
+            "see \x1b[4mthe docs\x1b[24m \x1b[2m(https://pyra.dev/docs)\x1b[22m now"
+        );
+        assert_eq!(
+            markdown_line("> quoted **word**", &mut fence),
+            "\x1b[2m\u{2502}\x1b[0m \x1b[3mquoted \x1b[1mword\x1b[22m\x1b[23m"
+        );
+        assert_eq!(strip_ansi(&markdown_line("---", &mut fence)), "\u{2500}".repeat(40));
+        assert_eq!(markdown_line("[not a link", &mut fence), "[not a link");
+    }
+
+    #[test]
+    fn tables_line_up_in_columns() {
+        let rows: Vec<String> =
+            ["| Tea | Minutes |", "|-----|:-------:|", "| Green | 2 |", "| Black | 4 |"].map(String::from).to_vec();
+        let shown = markdown_table(&rows, false);
+        assert_eq!(
+            shown,
+            "Tea    Minutes\n\u{2500}\u{2500}\u{2500}\u{2500}\u{2500}\u{2500}\u{2500}\u{2500}\u{2500}\u{2500}\u{2500}\u{2500}\u{2500}\u{2500}\nGreen  2\nBlack  4\n"
+        );
+        assert!(is_table_row("| a |") && !is_table_row("a | b"));
     }
 }

@@ -373,12 +373,8 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     let pid = std::process::id();
     let started_at = unix_now();
     let schema_version = store.schema_version()?;
-    let plugin_paths = host_paths(
-        &home,
-        &config,
-        crate::sandbox::landlock_abi(),
-        crate::cgroup::Cgroups::detect().map(Arc::new),
-    );
+    let plugin_paths =
+        host_paths(&home, &config, crate::sandbox::landlock_abi(), crate::cgroup::Cgroups::detect().map(Arc::new));
     match &plugin_paths.cgroups {
         Ok(c) => tracing::info!(cgroups = %c.describe(), "plugins get hard memory and process caps"),
         Err(why) => tracing::info!(%why, "no cgroups for plugins: their memory is sampled every 2 s instead"),

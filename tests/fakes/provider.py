@@ -11,6 +11,8 @@ of the public APIs it leaves out, added as the providers serve them.
   `usage: {prompt_tokens, completion_tokens, total_tokens}`. The counts here
   are the request's and the answer's characters divided by four, rounded up:
   deterministic, and never zero.
+- Latency: a request whose last message contains "slowly" waits 1.5 s before
+  its answer starts, as a busy provider does (for the waiting indicator).
 
 Run: python provider.py --host 127.0.0.1 --port N --config rules.yaml [--models a,b]
 """
@@ -18,6 +20,7 @@ Run: python provider.py --host 127.0.0.1 --port N --config rules.yaml [--models 
 
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -62,6 +65,9 @@ def main() -> None:
     # Our /v1/chat/completions goes first, so it is the one that answers.
     async def chat_completions(request: Request):
         body = await request.json()
+        messages = body.get("messages") or [{}]
+        if "slowly" in str(messages[-1].get("content", "")):
+            await asyncio.sleep(1.5)
         response = await server._handle(request, api="openai")
         wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         if not (body.get("stream") and wants_usage and isinstance(response, StreamingResponse)):

@@ -14,6 +14,7 @@ use proto::{LineBuffer, MAX_LINE_BYTES};
 use serde_json::{Value, json};
 
 pub mod matrix;
+pub mod pty;
 pub mod telegram;
 
 /// How long any single wait in a test may take before it fails.

@@ -429,7 +429,10 @@ async fn execute(
             };
             let asked_id = std::sync::Mutex::new(None);
             let wait = ctx.gate.decide(request, |r| {
-                let update = ToolUpdate { verdict: args_verdict.as_ref(), ..ToolUpdate::new(call, ToolStatus::AwaitingApproval) };
+                let update = ToolUpdate {
+                    verdict: args_verdict.as_ref(),
+                    ..ToolUpdate::new(call, ToolStatus::AwaitingApproval)
+                };
                 channel.tool(session, turn, &update);
                 if let Ok(mut id) = asked_id.lock() {
                     *id = Some(r.id.clone());
@@ -472,7 +475,11 @@ async fn execute(
             ("skipped", why.to_owned())
         }
         (Some(t), true) => {
-            channel.tool(session, turn, &ToolUpdate { decision: Some(decision), ..ToolUpdate::new(call, ToolStatus::Running) });
+            channel.tool(
+                session,
+                turn,
+                &ToolUpdate { decision: Some(decision), ..ToolUpdate::new(call, ToolStatus::Running) },
+            );
             let ran = tokio::select! {
                 r = t.call(args.clone()) => r,
                 () = cancel.cancelled() => return Err(TurnError::Cancelled),

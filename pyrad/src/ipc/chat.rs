@@ -7,7 +7,7 @@
 use proto::encode_line;
 use proto::ipc::{
     ApprovalDecided, ApprovalRequestParams, ApprovalRequested, ApprovalRespondParams, AuditRecord, CancelResult,
-    ChatDelta, ChatSendParams, ChatSendResult, ChatTool, ChatWarning, Decision, DecidedParams, DeleteResult,
+    ChatDelta, ChatSendParams, ChatSendResult, ChatTool, ChatWarning, DecidedParams, Decision, DeleteResult,
     DeltaParams, Event, Role, ScanParams, ScanResult, SessionDetail, SessionInfo, SessionMessage, TokenUsage,
     ToolEventParams, ToolUse, UndoResult, WarningParams,
 };

@@ -74,10 +74,9 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::SessionsUndo(p) => (reply(id, chat::undo(daemon, &p.session)), Effect::None),
         ClientRequest::ProviderModels => (reply(id, chat::models(daemon).await), Effect::None),
         ClientRequest::ConfigReload => {
-            let reloaded = daemon
-                .reload_config()
-                .await
-                .map_err(|e| ErrorObject::new(proto::rpc::INVALID_PARAMS, format!("config.toml was not reloaded: {e}")));
+            let reloaded = daemon.reload_config().await.map_err(|e| {
+                ErrorObject::new(proto::rpc::INVALID_PARAMS, format!("config.toml was not reloaded: {e}"))
+            });
             (reply(id, reloaded), Effect::None)
         }
         ClientRequest::AuditList(p) => (reply(id, chat::audit(daemon, p.limit)), Effect::None),

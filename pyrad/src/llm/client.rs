@@ -188,10 +188,8 @@ pub async fn list_models(
     if endpoint.wire == Wire::Anthropic {
         request = request.header("anthropic-version", anthropic::API_VERSION);
     }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| LlmError::Unreachable { host: endpoint.host(), detail: one_line(&e) })?;
+    let response =
+        request.send().await.map_err(|e| LlmError::Unreachable { host: endpoint.host(), detail: one_line(&e) })?;
     let status = response.status().as_u16();
     let text = redact(&response.text().await.unwrap_or_default(), api_key);
     if !(200..300).contains(&status) {

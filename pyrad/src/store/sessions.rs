@@ -238,7 +238,10 @@ impl Store {
     /// Records the provider and model a session's latest turn used.
     pub fn set_session_model(&self, session: &str, provider: &str, model: &str) -> Result<(), StoreError> {
         self.with(|c| {
-            c.execute("UPDATE sessions SET provider = ?1, model = ?2 WHERE id = ?3", params![provider, model, session])?;
+            c.execute(
+                "UPDATE sessions SET provider = ?1, model = ?2 WHERE id = ?3",
+                params![provider, model, session],
+            )?;
             Ok(())
         })
     }
