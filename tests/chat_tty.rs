@@ -352,3 +352,95 @@ fn answers_render_markdown_wait_visibly_and_resume_with_a_recap() {
     assert_eq!(pty.wait_exit(), Some(1));
     drop(pyrad);
 }
+
+/// pyrad as `pyractl setup` started it, killed at the end of the test.
+fn started_pyrad(home: &TestHome) -> PidGuard {
+    let pid = std::fs::read_to_string(home.path().join("run/pyrad.pid")).unwrap().trim().parse().unwrap();
+    PidGuard(Some(pid))
+}
+
+#[test]
+fn the_setup_wizard_checks_each_answer_as_it_is_given() {
+    let llm = FakeLlm::start_offering(RULES, &["other-model", "test-model"]);
+    let home = TestHome::new();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut pty = Pty::spawn(pyractl(&home, &["setup"]));
+    pty.expect("Provider: ");
+    pty.send("nope\r");
+    pty.expect("unknown provider \"nope\"; one of: openai, anthropic");
+    pty.expect("Provider: ");
+    pty.send("custom\r");
+    pty.expect("Base URL of the API");
+    let schemeless = llm.url.trim_start_matches("http://");
+    pty.send(&format!("{schemeless}/v1\r"));
+    pty.expect("has no http:// or https://");
+    pty.send(&format!("http://127.0.0.1:{dead}/v1\r"));
+    pty.expect(&format!("nothing answers at 127.0.0.1:{dead}"));
+    pty.send(&format!("{}/v1\r", llm.url));
+    pty.expect("Does it need an API key? [y/N] ");
+    pty.send("\r");
+    pty.expect("offers: other-model, test-model");
+    pty.expect("Model: ");
+    pty.send("test-model\r");
+    pty.expect("checked: ");
+    pty.expect("ready: try `pyractl chat`");
+    assert_eq!(pty.wait_exit(), Some(0));
+    let _pyrad = started_pyrad(&home);
+    let pid = std::fs::read_to_string(home.path().join("run/pyrad.pid")).unwrap();
+
+    // A re-run offers what is set as the defaults, and reloads pyrad instead of restarting it.
+    let mut pty = Pty::spawn(pyractl(&home, &["setup"]));
+    pty.expect("Provider [custom]: ");
+    pty.send("\r");
+    pty.expect(&format!("[{}/v1]: ", llm.url));
+    pty.send("\r");
+    pty.expect("[y/N] ");
+    pty.send("\r");
+    pty.expect("Model [test-model]: ");
+    pty.send("other-model\r");
+    pty.expect("ready");
+    assert_eq!(pty.wait_exit(), Some(0));
+    assert_eq!(std::fs::read_to_string(home.path().join("run/pyrad.pid")).unwrap(), pid, "setup restarted pyrad");
+    let out = run_with_timeout(pyractl(&home, &["ask", "hello"]));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Answer from other-model.\n");
+}
+
+#[test]
+fn setup_ends_with_a_test_call_that_says_what_failed() {
+    // A provider that refuses the key, as OpenAI answers a wrong one.
+    let refusing = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = refusing.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut stream in refusing.incoming().flatten().take(8) {
+            let mut buf = [0u8; 65536];
+            let _ = stream.read(&mut buf);
+            let body = r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let home = TestHome::new();
+    let url = format!("http://127.0.0.1:{port}/v1");
+    let out = run_with_timeout(pyractl(&home, &["setup", "--provider", "custom", "--base-url", &url, "--model", "m1"]));
+    let _pyrad = started_pyrad(&home);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the test call failed") && stderr.contains("key"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("ready"));
+    // The config is kept, so one thing can be fixed.
+    let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert!(config.contains(&format!("base_url = \"{url}\"")) && config.contains("model = \"m1\""), "{config}");
+
+    // Flags are checked before anything is written: no scheme, custom without a URL.
+    let out = run_with_timeout(pyractl(&home, &["setup", "--provider", "custom", "--base-url", "127.0.0.1:9/v1"]));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no http:// or https://"));
+    let out = run_with_timeout(pyractl(&home, &["setup", "--provider", "custom"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("custom needs a base URL") && !stderr.contains("--base-url"), "{stderr}");
+    let config_after = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert_eq!(config, config_after, "a refused answer changed the config");
+}

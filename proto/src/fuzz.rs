@@ -31,6 +31,7 @@ const METHODS: &[&str] = &[
     SessionsDelete::NAME,
     SessionsUndo::NAME,
     ProviderModels::NAME,
+    ProviderCheck::NAME,
     ConfigReload::NAME,
     AuditList::NAME,
     MemoryList::NAME,

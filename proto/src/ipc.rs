@@ -511,6 +511,24 @@ pub struct ModelsResult {
     pub models: Vec<String>,
 }
 
+/// `provider.check`: one cheap call (one token, no tools, no history) to the
+/// configured provider, to tell a working set-up from a broken one.
+pub enum ProviderCheck {}
+impl Method for ProviderCheck {
+    const NAME: &'static str = "provider.check";
+    type Params = Empty;
+    type Result = CheckResult;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub preset: String,
+    pub model: String,
+    pub base_url: String,
+    /// How long the call took, in milliseconds.
+    pub ms: u64,
+}
+
 /// `config.reload`: read `config.toml` again and apply what can change live.
 pub enum ConfigReload {}
 impl Method for ConfigReload {
@@ -1313,6 +1331,7 @@ pub enum ClientRequest {
     SessionsDelete(SessionParams),
     SessionsUndo(SessionParams),
     ProviderModels,
+    ProviderCheck,
     ConfigReload,
     AuditList(ListParams),
     MemoryList,
@@ -1367,6 +1386,7 @@ impl ClientRequest {
             SessionsDelete::NAME => params_of::<SessionsDelete>(params).map(ClientRequest::SessionsDelete),
             SessionsUndo::NAME => params_of::<SessionsUndo>(params).map(ClientRequest::SessionsUndo),
             ProviderModels::NAME => params_of::<ProviderModels>(params).map(|Empty| ClientRequest::ProviderModels),
+            ProviderCheck::NAME => params_of::<ProviderCheck>(params).map(|Empty| ClientRequest::ProviderCheck),
             ConfigReload::NAME => params_of::<ConfigReload>(params).map(|Empty| ClientRequest::ConfigReload),
             AuditList::NAME => params_of::<AuditList>(with_default(params)).map(ClientRequest::AuditList),
             MemoryList::NAME => params_of::<MemoryList>(params).map(|Empty| ClientRequest::MemoryList),

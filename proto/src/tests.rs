@@ -200,6 +200,18 @@ fn chat_messages_round_trip() {
         ),
     );
     check(
+        "provider.check.response",
+        &response::<ProviderCheck>(
+            Id::Num(15),
+            &CheckResult {
+                preset: "ollama".into(),
+                model: "llama3.2".into(),
+                base_url: "http://127.0.0.1:11434/v1".into(),
+                ms: 140,
+            },
+        ),
+    );
+    check(
         "config.reload.response",
         &response::<ConfigReload>(
             Id::Num(14),
@@ -401,6 +413,7 @@ fn every_golden_file_is_checked() {
         "approval.decided.event",
         "sessions.undo.response",
         "provider.models.response",
+        "provider.check.response",
         "config.reload.response",
         "approval.request.event",
         "approval.respond.request",

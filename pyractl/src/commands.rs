@@ -1,7 +1,6 @@
 //! The conversation, memory, vault, audit and setup commands.
 
 use std::io::{IsTerminal, Read, Write};
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use proto::ipc::{
@@ -483,7 +482,7 @@ fn setup_bot(
 }
 
 /// A secret from stdin: one line, without echo when stdin is a terminal.
-fn read_secret(prompt: &str) -> anyhow::Result<String> {
+pub(crate) fn read_secret(prompt: &str) -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     let value = if stdin.is_terminal() {
         eprint!("{prompt}");
@@ -534,99 +533,8 @@ impl Drop for EchoOff {
     }
 }
 
-/// `pyractl setup`: write `[provider]`, (re)start pyrad on it, store the key.
-pub fn setup(
-    paths: &Paths,
-    provider: Option<String>,
-    model: Option<String>,
-    base_url: Option<String>,
-    api_key_stdin: bool,
-) -> anyhow::Result<()> {
-    let interactive = provider.is_none();
-    let (provider, model, base_url, key) = if interactive {
-        wizard()?
-    } else {
-        let key = if api_key_stdin { Some(read_secret("API key: ")?) } else { None };
-        (provider.unwrap_or_default(), model.unwrap_or_default(), base_url.unwrap_or_default(), key)
-    };
-    const PRESETS: &[&str] = &[
-        "openai",
-        "anthropic",
-        "openrouter",
-        "groq",
-        "mistral",
-        "deepseek",
-        "together",
-        "ollama",
-        "lmstudio",
-        "llamacpp",
-        "vllm",
-        "custom",
-    ];
-    if !PRESETS.contains(&provider.as_str()) {
-        bail!("unknown provider {provider:?}; one of: {}", PRESETS.join(", "));
-    }
-    if provider == "custom" && base_url.is_empty() {
-        bail!("provider custom needs --base-url (any OpenAI-compatible API)");
-    }
-    // A first start writes the commented default config that we then edit.
-    if !paths.home.join("config.toml").exists() {
-        crate::daemon_ctl::start(paths, Duration::from_secs(15))?;
-    }
-    write_provider_config(paths, &provider, &model, &base_url)?;
-    println!("wrote [provider] to {}", paths.home.join("config.toml").display());
-    // pyrad reads its config at start: restart it on the new one.
-    match crate::daemon_ctl::stop(paths, Duration::from_secs(15)) {
-        Ok(_) | Err(ClientError::NotRunning { .. }) => {}
-        Err(e) => return Err(e.into()),
-    }
-    crate::daemon_ctl::start(paths, Duration::from_secs(15))?;
-    if let Some(key) = key {
-        let name = format!("provider:{provider}:api_key");
-        connect(paths)?.call::<VaultSet>(&VaultSetParams { key: name.clone(), value: key })?;
-        println!("stored the API key in the vault as {name}");
-    }
-    println!("ready: try `pyractl ask \"hello\"`");
-    Ok(())
-}
-
-fn wizard() -> anyhow::Result<(String, String, String, Option<String>)> {
-    let ask = |question: &str| -> anyhow::Result<String> {
-        eprint!("{question}");
-        std::io::stderr().flush()?;
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line)?;
-        Ok(line.trim().to_owned())
-    };
-    eprintln!(
-        "Providers: openai, anthropic, openrouter, groq, mistral, deepseek, together, ollama, lmstudio, llamacpp, vllm, custom"
-    );
-    let provider = ask("Provider: ")?;
-    let model = ask("Model (empty for the provider's default): ")?;
-    let base_url = ask("Base URL (empty for the provider's own; required for custom): ")?;
-    let keyless = matches!(provider.as_str(), "ollama" | "lmstudio" | "llamacpp" | "vllm" | "custom");
-    let key = if keyless && !ask("Does it need an API key? [y/N] ")?.eq_ignore_ascii_case("y") {
-        None
-    } else {
-        Some(read_secret("API key (not echoed): ")?)
-    };
-    Ok((provider, model, base_url, key))
-}
-
-/// Sets `[provider]` keys in config.toml, keeping every comment and other key.
-fn write_provider_config(paths: &Paths, provider: &str, model: &str, base_url: &str) -> anyhow::Result<()> {
-    write_config(paths, |doc| {
-        let table = doc.entry("provider").or_insert(toml_edit::table());
-        let table = table.as_table_mut().context("[provider] in config.toml is not a table")?;
-        table["preset"] = toml_edit::value(provider);
-        table["model"] = toml_edit::value(model);
-        table["base_url"] = toml_edit::value(base_url);
-        Ok(())
-    })
-}
-
 /// Edits config.toml in place (comments and other keys kept), written 0600 through a rename.
-fn write_config(
+pub(crate) fn write_config(
     paths: &Paths,
     edit: impl FnOnce(&mut toml_edit::DocumentMut) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
@@ -805,6 +713,17 @@ fn install(
     let params = PluginInstallParams { source, sha256: seen.sha256, update, allow_unsigned };
     let name = client.call::<PluginsInstall>(&params)?.name;
     println!("{} {name}; `pyractl plugin list` shows it starting", if update { "updated" } else { "installed" });
+    // What it still needs before its tools can work: say the next step now.
+    if let Ok(fields) = client.call::<PluginsSetupInfo>(&PluginName { name: name.clone() })
+        && !fields.is_empty()
+    {
+        let asks: Vec<String> =
+            fields.iter().map(|f| if f.required { format!("{} (required)", f.key) } else { f.key.clone() }).collect();
+        println!(
+            "next: `pyractl plugin setup {name}` to set {}; until then its tools cannot do their work",
+            asks.join(", ")
+        );
+    }
     Ok(())
 }
 

@@ -23,6 +23,12 @@ mod safe_path;
 mod clock;
 mod security;
 mod service;
+mod setup;
+// The provider presets, shared with pyrad the same way (one table of what each
+// provider needs), so setup checks answers as pyrad will read them.
+#[path = "../../pyrad/src/llm/presets.rs"]
+#[allow(dead_code)] // pyractl needs the table, not the resolution
+mod presets;
 mod turn;
 
 use std::process::ExitCode;
@@ -78,7 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models { json } => commands::models(&paths, json)?,
         Command::Config(cli::ConfigCommand::Reload) => commands::print_reload(&commands::config_reload(&paths)?),
         Command::Setup { provider, model, base_url, api_key_stdin } => {
-            commands::setup(&paths, provider, model, base_url, api_key_stdin)?
+            setup::setup(&paths, provider, model, base_url, api_key_stdin)?
         }
         Command::Audit { limit, json } => commands::audit(&paths, limit, json)?,
         Command::Sessions(command) => commands::sessions(&paths, command)?,

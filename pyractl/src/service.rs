@@ -163,9 +163,17 @@ mod tests {
         let unit = systemd_unit(Path::new("/opt/pyra/bin/pyrad"), Path::new("/home/ada/.pyra")).unwrap();
         assert!(!unit.contains('@'), "{unit}");
         assert!(unit.contains("ExecStart=\"/opt/pyra/bin/pyrad\""));
-        assert!(unit.contains("ReadWritePaths=\"/home/ada/.pyra\""));
-        for key in ["Type=notify", "WatchdogSec=", "Restart=on-failure", "NoNewPrivileges=yes", "ProtectSystem=strict"]
-        {
+        assert!(unit.contains("Environment=\"PYRA_HOME=/home/ada/.pyra\""));
+        // Plugins write in the folders the user grants: the home must not be read-only.
+        assert!(!unit.contains("ProtectSystem=strict") && !unit.contains("ProtectHome"), "{unit}");
+        for key in [
+            "Type=notify",
+            "WatchdogSec=",
+            "Restart=on-failure",
+            "NoNewPrivileges=yes",
+            "ProtectSystem=full",
+            "ExecReload=/bin/kill -HUP $MAINPID",
+        ] {
             assert!(unit.contains(key), "{key} missing");
         }
         assert!(unit.contains("PrivateTmp=yes") && unit.contains("MemoryMax="));

@@ -26,6 +26,9 @@ use crate::security::injection;
 use crate::store::{AuditRecord, SessionRow, Store, StoreError, StoredMessage};
 use crate::vault::Vault;
 
+/// How long a turn waits for plugins that are still starting.
+const PLUGINS_SETTLE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Why a chat request failed, for the adapter to say in its own terms.
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -153,7 +156,8 @@ impl Service {
     }
 
     /// Builds what a turn needs from the config in force; `model` overrides the configured one.
-    async fn context(&self, model: Option<&str>) -> Result<(TurnContext, &'static str), ChatError> {
+    /// `plugins`: offer the plugins' tools (waiting briefly for those still starting).
+    async fn context(&self, model: Option<&str>, plugins: bool) -> Result<(TurnContext, &'static str), ChatError> {
         let settings = self.settings();
         let mut provider = self.provider()?;
         if let Some(model) = model.map(str::trim).filter(|m| !m.is_empty()) {
@@ -168,7 +172,11 @@ impl Service {
         let preset = provider.preset;
         let api_key = self.api_key(preset)?;
         let mut tools = builtin::registry(&self.memory);
-        self.tools.register_tools(&mut tools);
+        if plugins {
+            // Right after a start the plugins are still starting: wait briefly for them.
+            self.tools.settle(PLUGINS_SETTLE).await;
+            self.tools.register_tools(&mut tools);
+        }
         let (system_prompt, warnings) = self.system_prompt(&settings).await;
         let chat = &settings.chat;
         let ctx = TurnContext {
@@ -263,7 +271,7 @@ impl Service {
         model: Option<&str>,
         cancel: CancellationToken,
     ) -> Result<TurnOutcome, ChatError> {
-        let (ctx, preset) = self.context(model).await?;
+        let (ctx, preset) = self.context(model, true).await?;
         let session = match session {
             Some(id) => {
                 let row = self.store.session(&id)?.ok_or_else(|| missing(&id))?;
@@ -380,7 +388,7 @@ impl Service {
     /// (one token) to check the provider and its key; `security audit --ai` to
     /// summarise findings it is given.
     pub async fn complete(&self, system: &str, text: &str, max_tokens: u32) -> Result<(String, String), ChatError> {
-        let (ctx, _) = self.context(None).await?;
+        let (ctx, _) = self.context(None, false).await?;
         let request = crate::llm::ChatRequest {
             model: ctx.model.clone(),
             system: system.to_owned(),

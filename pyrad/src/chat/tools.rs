@@ -37,6 +37,11 @@ pub trait ToolSource: Send + Sync {
     /// Runs `tool` for the user directly (no approval): its text and whether that
     /// text is an error; `Err` when there is no such tool to run now.
     fn call_direct(&self, tool: &str, args: Value) -> SourceFuture<'_, Result<(String, bool), ToolError>>;
+    /// Waits (at most `within`) for tools still starting, so a turn right after
+    /// pyrad starts is offered every tool, not only the built-in ones.
+    fn settle(&self, _within: std::time::Duration) -> SourceFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 pub trait Tool: Send + Sync {

@@ -237,6 +237,24 @@ pub async fn models(daemon: &Daemon) -> Result<proto::ipc::ModelsResult, ErrorOb
     Ok(proto::ipc::ModelsResult { preset, current, models })
 }
 
+/// `provider.check`: one call of one token, at most 15 s.
+pub async fn check(daemon: &Daemon) -> Result<proto::ipc::CheckResult, ErrorObject> {
+    let provider = daemon.chat().provider().map_err(|e| ErrorObject::new(NOT_CONFIGURED, e.to_string()))?;
+    let started = std::time::Instant::now();
+    let call = daemon.chat().complete("Answer with one word.", "ping", 1);
+    match tokio::time::timeout(std::time::Duration::from_secs(15), call).await {
+        Ok(Ok((model, _))) => Ok(proto::ipc::CheckResult {
+            preset: provider.preset.id.into(),
+            model,
+            base_url: provider.base_url,
+            ms: started.elapsed().as_millis() as u64,
+        }),
+        Ok(Err(ChatError::Internal(text))) => Err(ErrorObject::new(PROVIDER_ERROR, text)),
+        Ok(Err(other)) => Err(rpc_error(other)),
+        Err(_) => Err(ErrorObject::new(PROVIDER_ERROR, format!("{} did not answer within 15 s", provider.base_url))),
+    }
+}
+
 pub fn audit(daemon: &Daemon, limit: Option<u32>) -> Result<Vec<AuditRecord>, ErrorObject> {
     daemon.chat().audit(limit.unwrap_or(50)).map_err(rpc_error)
 }

@@ -41,6 +41,7 @@ pub fn is_instant(call: &ClientRequest) -> bool {
             | ClientRequest::DaemonDoctor
             | ClientRequest::SecurityAudit(_)
             | ClientRequest::ProviderModels
+            | ClientRequest::ProviderCheck
             | ClientRequest::ConfigReload
     )
 }
@@ -73,6 +74,7 @@ pub async fn dispatch(daemon: &Daemon, peer: &Peer, id: &Id, call: ClientRequest
         ClientRequest::SessionsDelete(p) => (reply(id, chat::delete(daemon, &p.session)), Effect::None),
         ClientRequest::SessionsUndo(p) => (reply(id, chat::undo(daemon, &p.session)), Effect::None),
         ClientRequest::ProviderModels => (reply(id, chat::models(daemon).await), Effect::None),
+        ClientRequest::ProviderCheck => (reply(id, chat::check(daemon).await), Effect::None),
         ClientRequest::ConfigReload => {
             let reloaded = daemon.reload_config().await.map_err(|e| {
                 ErrorObject::new(proto::rpc::INVALID_PARAMS, format!("config.toml was not reloaded: {e}"))

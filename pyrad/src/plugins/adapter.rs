@@ -29,6 +29,15 @@ impl ToolSource for PluginHost {
         let tool = tool.to_owned();
         Box::pin(async move { PluginHost::call_direct(self, &tool, args).await.map_err(|e| ToolError(e.to_string())) })
     }
+
+    fn settle(&self, within: std::time::Duration) -> SourceFuture<'_, ()> {
+        Box::pin(async move {
+            let deadline = tokio::time::Instant::now() + within;
+            while self.settling() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        })
+    }
 }
 
 /// A plugin's MCP tool, offered to the model as `plugin__tool`.

@@ -598,6 +598,12 @@ impl PluginHost {
     }
 
     /// Plugin figures, cheaply: for `daemon.status`.
+    /// Whether a plugin is still on its way to running (found, not yet started or
+    /// answering): a turn now would not see its tools.
+    pub fn settling(&self) -> bool {
+        self.plugins().values().any(|p| matches!(p.state(), State::Discovered | State::Starting))
+    }
+
     pub fn counts(&self) -> proto::ipc::PluginCounts {
         let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
         let mut c = proto::ipc::PluginCounts::default();
