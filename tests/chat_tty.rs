@@ -159,6 +159,7 @@ fn ctrl_c_at_the_prompt_denies_and_cancels_the_turn() {
     // The chat goes on.
     pty.send("/new\r");
     pty.expect("new conversation");
+    pty.expect("you> ");
     pty.send("hello\r");
     pty.expect("Hello from the model");
 }
@@ -189,6 +190,7 @@ fn a_write_is_asked_as_a_diff_and_each_call_is_one_line() {
     let again = pty.expect("Updated again.");
     assert!(again.contains("under your session grant") && !again.contains("Allow?"), "{again}");
     assert_eq!(memory(&pyrad, "user/profile.md").as_deref(), Some("Likes tea.\nLikes oolong.\n"));
+    pty.expect("you> ");
     pty.send("/tools\r");
     pty.expect("memory__write");
 }
@@ -245,14 +247,19 @@ fn models_switch_per_chat_per_call_and_by_a_live_reload() {
     let mut pty = chat(&home, &[]);
     pty.send("/model\r");
     pty.expect("custom, model test-model at");
+    pty.expect("you> ");
     pty.send("/model other-model\r");
     pty.expect("model other-model for the rest of this chat");
+    pty.expect("you> ");
     pty.send("hello\r");
     pty.expect("Answer from other-model.");
+    pty.expect("you> ");
     pty.send("/model default\r");
     pty.expect("back to the configured model");
+    pty.expect("you> ");
     pty.send("hello\r");
     pty.expect("Hello from the model");
+    pty.expect("you> ");
 
     // The config changes under the open chat; pyrad applies it without restarting.
     let path = home.path().join("config.toml");
@@ -275,8 +282,9 @@ fn undo_retry_and_multiline_input() {
     let mut pty = chat(&home, &[]);
     pty.send("hello\r");
     pty.expect("Hello from the model");
-    // Alt-Enter (Esc, Enter) starts a new line; Enter sends both.
-    pty.send("line one\x1b\rline two\r");
+    // Ctrl-J starts a new line (Alt-Enter too, when Esc and Enter come together);
+    // Enter sends both.
+    pty.send("line one\nline two\r");
     pty.expect("Got two lines.");
     pty.expect("you> ");
     let sessions = pyrad.client().result("sessions.list", json!({}));
@@ -286,6 +294,7 @@ fn undo_retry_and_multiline_input() {
     pty.send("/undo\r");
     pty.expect("took out your last question and its answer");
     pty.expect("line one");
+    pty.expect("you> ");
     let detail = pyrad.client().result("sessions.get", json!({"session": id}));
     assert_eq!(detail["messages"].as_array().unwrap().len(), 2, "{detail}");
 
@@ -316,10 +325,13 @@ fn answers_render_markdown_wait_visibly_and_resume_with_a_recap() {
     let mut pty = chat(&home, &[]);
     pty.send("/memory\r");
     pty.expect("no memory files yet");
+    pty.expect("you> ");
     pty.send("/prompts\r");
     pty.expect("no plugin offers prompts");
+    pty.expect("you> ");
     pty.send("/resources\r");
     pty.expect("no plugin offers resources");
+    pty.expect("you> ");
     pty.send("please answer slowly\r");
     pty.expect("waiting for test-model");
     pty.expect("There you are.");
@@ -335,6 +347,7 @@ fn answers_render_markdown_wait_visibly_and_resume_with_a_recap() {
     assert!(shown.contains("See the guide (https://tea.test/guide)."), "{shown}");
     pty.send("/status\r");
     pty.expect("this chat");
+    pty.expect("you> ");
     pty.send("\x04");
     assert_eq!(pty.wait_exit(), Some(0));
 

@@ -39,7 +39,7 @@ const HELP: &str = "\
 /resources         the plugins' resources
 /attach <plugin> <uri>  add a resource to your next message
 /quit              leave (Ctrl-D too)
-Alt-Enter (or a line ending in \\) starts a new line; Enter sends.
+Alt-Enter or Ctrl-J (or a line ending in \\) starts a new line; Enter sends.
 Ctrl-C during an answer cancels it; at an approval prompt it denies and cancels.";
 
 /// Streams a turn to the terminal (or to a pipe, plainly).
@@ -58,6 +58,8 @@ struct ChatView {
     model: String,
     /// The turn's tool calls and their results, for `/tools`.
     tools: Vec<ToolEventParams>,
+    /// Piped: text went out without its end of line yet.
+    open_line: bool,
 }
 
 impl ChatView {
@@ -71,6 +73,7 @@ impl ChatView {
             running: false,
             model,
             tools: Vec::new(),
+            open_line: false,
         }
     }
 
@@ -85,6 +88,7 @@ impl ChatView {
 
     fn line(&mut self, line: &str) {
         let mut out = std::io::stdout();
+        self.open_line = false;
         if self.terminal && !self.in_fence && render::is_table_row(line) {
             self.table.push(line.to_owned());
             return;
@@ -109,6 +113,10 @@ impl ChatView {
             self.line(&line);
         }
         self.flush_table();
+        if self.open_line {
+            println!();
+            self.open_line = false;
+        }
         let _ = std::io::stdout().flush();
     }
 }
@@ -125,6 +133,7 @@ impl View for ChatView {
             // Piped: the text as it comes, not held for its line.
             let piece = std::mem::take(&mut self.pending);
             print!("{piece}");
+            self.open_line = true;
         }
         let _ = std::io::stdout().flush();
     }
@@ -208,6 +217,8 @@ pub fn run(paths: &Paths, resume: Option<String>) -> anyhow::Result<()> {
         rustyline::KeyEvent(rustyline::KeyCode::Enter, rustyline::Modifiers::ALT),
         rustyline::Cmd::Newline,
     );
+    // Ctrl-J too: one byte, for terminals that send Alt-Enter as two keys too slowly.
+    editor.bind_sequence(rustyline::KeyEvent::ctrl('J'), rustyline::Cmd::Newline);
     let history = paths.home.join("chat_history");
     let _ = editor.load_history(&history);
     let mut chat = Chat {

@@ -126,12 +126,14 @@ pub struct PyradOptions {
 }
 
 impl PyradOptions {
-    /// pyrad talking to an OpenAI-compatible provider at `base_url` (the `custom` preset).
+    /// pyrad talking to an OpenAI-compatible provider at `base_url` (the `custom`
+    /// preset, which has no default model: pyrad never sends an empty one).
     pub fn custom_provider(base_url: &str) -> Self {
         Self {
             env: vec![
                 ("PYRA__PROVIDER__PRESET".into(), "custom".into()),
                 ("PYRA__PROVIDER__BASE_URL".into(), base_url.into()),
+                ("PYRA__PROVIDER__MODEL".into(), "test-model".into()),
             ],
         }
     }

@@ -303,6 +303,33 @@ mod tests {
     }
 
     #[test]
+    fn an_undone_turn_is_kept_but_no_longer_in_the_conversation() {
+        let (_dir, store) = store();
+        let id = store.create_session("p", "m", "ipc", 1).unwrap();
+        for (turn, q, a) in [(1, "first?", "One."), (2, "second?", "Two.")] {
+            let (q, a) = (Message::user(q), Message::assistant(a, vec![]));
+            let rows =
+                [NewMessage { turn, message: &q, partial: false }, NewMessage { turn, message: &a, partial: false }];
+            store.append_messages(&id, &rows, 2).unwrap();
+        }
+        assert_eq!(store.undo_last_turn(&id).unwrap(), Some((2, "second?".to_owned(), 2)));
+        let left: Vec<String> = store.messages(&id).unwrap().into_iter().map(|m| m.message.content).collect();
+        assert_eq!(left, ["first?", "One."]);
+        assert_eq!(store.session(&id).unwrap().unwrap().messages, 2);
+        // Still stored, marked; and turn numbers go on past it.
+        let kept: u32 = store
+            .with(|c| Ok(c.query_row("SELECT COUNT(*) FROM messages WHERE undone = 1", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(kept, 2);
+        assert_eq!(store.last_turn(&id).unwrap(), 2);
+        assert_eq!(store.undo_last_turn(&id).unwrap(), Some((1, "first?".to_owned(), 2)));
+        assert_eq!(store.undo_last_turn(&id).unwrap(), None);
+        // A prefix names a session; anything but hex names none.
+        assert_eq!(store.sessions_starting(&id[..4], 5).unwrap(), [id.clone()]);
+        assert!(store.sessions_starting("zz'%", 5).unwrap().is_empty());
+    }
+
+    #[test]
     fn a_partial_answer_is_kept_and_marked() {
         let (_dir, store) = store();
         let id = store.create_session("anthropic", "claude", "ipc", 1).unwrap();

@@ -62,7 +62,22 @@ fn main() -> anyhow::Result<()> {
         drop(guard);
     }
     rows.push(("start to READY=1, new home".into(), ms(first), String::new()));
-    rows.push((format!("start to READY=1, p50 of {STARTS}"), ms(percentile(&mut starts, 50.0)), String::new()));
+    let p50 = percentile(&mut starts, 50.0);
+    rows.push((format!("start to READY=1, p50 of {STARTS}"), ms(p50), String::new()));
+    // The yardstick: a daemon that only starts the runtime, binds and notifies.
+    let minimal = bin_dir.join("minimal-daemon");
+    let mut floors = Vec::new();
+    for _ in 0..STARTS {
+        let mut command = Command::new(&minimal);
+        command.arg(dir.path().join("minimal.sock"));
+        let (took, guard) = start_command(command, dir.path())?;
+        floors.push(took);
+        drop(guard);
+    }
+    let floor = percentile(&mut floors, 50.0);
+    rows.push((format!("minimal daemon start to READY=1, p50 of {STARTS}"), ms(floor), String::new()));
+    let ratio = p50.as_secs_f64() / floor.as_secs_f64().max(1e-6);
+    rows.push(("pyrad start / minimal daemon start".into(), format!("{ratio:.1}x"), verdict(ratio <= 3.0, "<= 3x")));
 
     let (_, guard) = start(&pyrad, &home, dir.path())?;
     let pid = guard.pid();
@@ -518,20 +533,20 @@ fn start(pyrad: &Path, home: &Path, scratch: &Path) -> anyhow::Result<(Duration,
 }
 
 fn start_with(pyrad: &Path, home: &Path, scratch: &Path, env: &[(&str, &str)]) -> anyhow::Result<(Duration, Running)> {
+    let mut command = Command::new(pyrad);
+    command.env("PYRA_HOME", home).env("PYRA_STDERR_LOG", "0").envs(env.iter().copied());
+    start_command(command, scratch)
+}
+
+/// Runs `command` as a daemon and returns the time to its `READY=1`.
+fn start_command(mut command: Command, scratch: &Path) -> anyhow::Result<(Duration, Running)> {
     let path = scratch.join("notify.sock");
     let _ = std::fs::remove_file(&path);
     let notify = std::os::unix::net::UnixDatagram::bind(&path)?;
     notify.set_read_timeout(Some(Duration::from_secs(10)))?;
     let t = Instant::now();
-    let child = Command::new(pyrad)
-        .env("PYRA_HOME", home)
-        .env("NOTIFY_SOCKET", &path)
-        .env("PYRA_STDERR_LOG", "0")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
+    let child =
+        command.env("NOTIFY_SOCKET", &path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
     let running = Running { child, kill: PidGuard(None) };
     let mut buf = [0u8; 4096];
     loop {
