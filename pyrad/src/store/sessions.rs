@@ -325,7 +325,7 @@ mod tests {
         assert_eq!(store.undo_last_turn(&id).unwrap(), Some((1, "first?".to_owned(), 2)));
         assert_eq!(store.undo_last_turn(&id).unwrap(), None);
         // A prefix names a session; anything but hex names none.
-        assert_eq!(store.sessions_starting(&id[..4], 5).unwrap(), [id.clone()]);
+        assert_eq!(store.sessions_starting(&id[..4], 5).unwrap(), std::slice::from_ref(&id));
         assert!(store.sessions_starting("zz'%", 5).unwrap().is_empty());
     }
 
