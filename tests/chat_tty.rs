@@ -457,3 +457,33 @@ fn setup_ends_with_a_test_call_that_says_what_failed() {
     let config_after = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
     assert_eq!(config, config_after, "a refused answer changed the config");
 }
+
+/// Right after pyrad starts, its plugins are still starting: the first question
+/// waits for them (briefly) and is offered their tools, not only the built-in ones.
+#[test]
+fn the_first_question_after_a_start_is_offered_the_plugins_tools() {
+    let rules = r#"
+version: 1
+rules:
+  - name: sees files
+    when:
+      tools_include: "files__list"
+    respond:
+      content: "I see the files tools."
+  - name: blind
+    when:
+      messages_contain: "which tools"
+    respond:
+      content: "Only the memory tools."
+"#;
+    let llm = FakeLlm::start(rules);
+    let home = home_for(&llm, "");
+    let mut pyrad = Pyrad::start(&home);
+    let out = run_with_timeout(pyractl(&home, &["plugin", "install", "--bundled", "files", "--yes"]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    pyrad.signal(libc::SIGTERM);
+    pyrad.wait_exit();
+    let _pyrad = Pyrad::start(&home);
+    let out = run_with_timeout(pyractl(&home, &["ask", "which tools do you have?"]));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "I see the files tools.\n");
+}

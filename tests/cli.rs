@@ -204,6 +204,17 @@ fn completions_are_printed_for_each_shell() {
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// `--home` comes from PYRA_HOME when not given: usage lines must not show it as
+/// though it had to be typed.
+#[test]
+fn usage_lines_do_not_show_home_as_required() {
+    let home = TestHome::new();
+    let (code, _, stderr) = run(pyractl(&home), &["plugin", "setup"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("Usage: pyractl plugin setup <NAME>"), "{stderr}");
+    assert!(!stderr.contains("--home"), "{stderr}");
+}
+
 /// Completing in a real bash with the script pyractl prints: subcommands, and
 /// the names only pyrad knows (a session id, a plugin, a memory file).
 #[test]

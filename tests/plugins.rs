@@ -605,10 +605,11 @@ format = "password"
     assert_eq!(client.result("vault.list", json!({})), json!(["plugin:calc:token"]));
 }
 
-fn install_bundled(home: &TestHome, name: &str) {
+fn install_bundled(home: &TestHome, name: &str) -> String {
     let (code, stdout, stderr) = pyractl(home, &["plugin", "install", "--bundled", name, "--yes"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("publisher    bundled: ships with Pyra"), "no --allow-unsigned for Pyra's own: {stdout}");
+    stdout
 }
 
 fn call(client: &mut RawClient, tool: &str, args: Value) -> Value {
@@ -620,7 +621,9 @@ fn the_bundled_files_plugin_stays_inside_its_roots() {
     let home = TestHome::new();
     let pyrad = Pyrad::start(&home);
     let mut client = pyrad.client();
-    install_bundled(&home, "files");
+    let installed = install_bundled(&home, "files");
+    // The next step is said at once: without roots its tools can do nothing.
+    assert!(installed.contains("next: `pyractl plugin setup files` to set roots (required)"), "{installed}");
     let failed = wait_state(&mut client, "files", "active");
     assert_eq!(failed["exempt_declared"], json!(["list", "read", "search"]));
     let root = home.scratch().join("docs");

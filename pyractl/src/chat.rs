@@ -60,6 +60,8 @@ struct ChatView {
     tools: Vec<ToolEventParams>,
     /// Piped: text went out without its end of line yet.
     open_line: bool,
+    /// Something of the turn arrived from pyrad (so it got the message).
+    heard: bool,
 }
 
 impl ChatView {
@@ -74,6 +76,7 @@ impl ChatView {
             model,
             tools: Vec::new(),
             open_line: false,
+            heard: false,
         }
     }
 
@@ -123,6 +126,7 @@ impl ChatView {
 
 impl View for ChatView {
     fn delta(&mut self, text: &str) {
+        self.heard = true;
         self.clear_status();
         self.pending.push_str(text);
         while let Some(nl) = self.pending.find('\n') {
@@ -139,6 +143,7 @@ impl View for ChatView {
     }
 
     fn tool(&mut self, t: &ToolEventParams) {
+        self.heard = true;
         self.finish();
         match t.status {
             ToolStatus::Running if self.terminal => {
@@ -157,6 +162,7 @@ impl View for ChatView {
     }
 
     fn note(&mut self, line: &str) {
+        self.heard = true;
         self.finish();
         eprintln!("{line}");
     }
@@ -177,6 +183,7 @@ impl View for ChatView {
     }
 
     fn pause(&mut self) {
+        self.heard = true;
         self.finish();
     }
 }
@@ -276,7 +283,8 @@ pub fn run(paths: &Paths, resume: Option<String>) -> anyhow::Result<()> {
                 Ok(Slash::Send(prompt)) => text = prompt,
                 Err(e) => {
                     if is_gone(&e) {
-                        chat.reconnect(&e)?;
+                        // Back or not, the chat goes on; the command can be typed again.
+                        let _ = chat.reconnect(&e);
                     } else {
                         eprintln!("{e}");
                     }
@@ -348,7 +356,9 @@ impl Chat {
         };
         let outcome = turn::run(&mut self.client, &params, approver, Some(interrupt), &mut view);
         view.finish();
-        let started = !view.tools.is_empty();
+        // pyrad had the message once anything of its turn came back: then it is
+        // in the conversation already and is not sent twice.
+        let started = view.heard;
         self.tools = std::mem::take(&mut view.tools);
         match outcome {
             Ok(result) => {

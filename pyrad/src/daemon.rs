@@ -373,12 +373,16 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     let pid = std::process::id();
     let started_at = unix_now();
     let schema_version = store.schema_version()?;
-    let plugin_paths =
-        host_paths(&home, &config, crate::sandbox::landlock_abi(), crate::cgroup::Cgroups::detect().map(Arc::new));
-    match &plugin_paths.cgroups {
-        Ok(c) => tracing::info!(cgroups = %c.describe(), "plugins get hard memory and process caps"),
-        Err(why) => tracing::info!(%why, "no cgroups for plugins: their memory is sampled every 2 s instead"),
-    }
+    // The cgroups are probed after READY, once, before the first plugin starts
+    // (below): a third of the start's work on a cgroup v1 host, and READY does not
+    // need them. (Probe once only: a second `Cgroups` of this pid would remove the
+    // first one's groups when dropped.)
+    let plugin_paths = host_paths(
+        &home,
+        &config,
+        crate::sandbox::landlock_abi(),
+        Err(crate::cgroup::CgroupError::from("not probed yet")),
+    );
     let plugins = PluginHost::new(plugin_paths, vault.clone(), store.clone());
     let timeouts = approval_timeouts(&config);
     let gate = Arc::new(ApprovalGate::new(
@@ -549,9 +553,18 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         }
     });
     // Plugins start after READY: a slow one (npx fetching a package) must not hold up the daemon.
+    // So are the cgroups probed (and, under systemd, pyrad moved into its leaf): a
+    // few file reads and writes that the first plugin needs and READY does not.
     let host = state.plugins.clone();
     let stop = state.stop.clone();
     tokio::spawn(async move {
+        let probed = tokio::task::spawn_blocking(|| crate::cgroup::Cgroups::detect().map(Arc::new)).await;
+        let cgroups = probed.unwrap_or_else(|e| Err(crate::cgroup::CgroupError::from(e.to_string())));
+        match &cgroups {
+            Ok(c) => tracing::info!(cgroups = %c.describe(), "plugins get hard memory and process caps"),
+            Err(why) => tracing::info!(%why, "no cgroups for plugins: their memory is sampled every 2 s instead"),
+        }
+        host.set_cgroups(cgroups);
         host.start_all().await;
         // A plugin folder added, removed or edited is picked up without a restart.
         host.watch(Duration::from_secs(2), stop).await;

@@ -334,6 +334,16 @@ impl PluginHost {
         }
     }
 
+    /// Sets where plugins get their cgroups (probed once, after READY).
+    pub fn set_cgroups(&self, cgroups: Result<Arc<crate::cgroup::Cgroups>, crate::cgroup::CgroupError>) {
+        let mut paths = (*self.paths()).clone();
+        paths.cgroups = cgroups;
+        match self.paths.write() {
+            Ok(mut p) => *p = Arc::new(paths),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(paths),
+        }
+    }
+
     /// Applies a reloaded `[plugins]`: every plugin restarts on it.
     pub async fn reconfigure(self: &Arc<Self>, paths: HostPaths) {
         match self.paths.write() {
