@@ -282,6 +282,7 @@ fn undo_retry_and_multiline_input() {
     let mut pty = chat(&home, &[]);
     pty.send("hello\r");
     pty.expect("Hello from the model");
+    pty.expect("you> ");
     // Ctrl-J starts a new line (Alt-Enter too, when Esc and Enter come together);
     // Enter sends both.
     pty.send("line one\nline two\r");
