@@ -422,21 +422,7 @@ fn the_setup_wizard_checks_each_answer_as_it_is_given() {
 #[test]
 fn setup_ends_with_a_test_call_that_says_what_failed() {
     // A provider that refuses the key, as OpenAI answers a wrong one.
-    let refusing = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = refusing.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        for mut stream in refusing.incoming().flatten().take(8) {
-            let mut buf = [0u8; 65536];
-            let _ = stream.read(&mut buf);
-            let body = r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}"#;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
+    let port = refusing_provider(8);
     let home = TestHome::new();
     let url = format!("http://127.0.0.1:{port}/v1");
     let out = run_with_timeout(pyractl(&home, &["setup", "--provider", "custom", "--base-url", &url, "--model", "m1"]));

@@ -479,21 +479,7 @@ fn doctor_prints_each_finding_with_its_fix_and_is_clean_when_there_is_none() {
     // A provider that rejects the key is found by one cheap call: a loopback
     // server answering as OpenAI does to a wrong key.
     drop(pyrad);
-    let refusing = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = refusing.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        for mut stream in refusing.incoming().flatten().take(4) {
-            let mut buf = [0u8; 65536];
-            let _ = stream.read(&mut buf);
-            let body = r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}"#;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
+    let port = refusing_provider(4);
     std::fs::set_permissions(&config_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let pyrad = Pyrad::start_with(&home, PyradOptions::custom_provider(&format!("http://127.0.0.1:{port}/v1")));
     let (_, stdout, _) = pyractl(&home, &["doctor"]);

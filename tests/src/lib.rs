@@ -466,6 +466,26 @@ impl Drop for FakeLlm {
     }
 }
 
+/// A loopback provider that answers every request as OpenAI answers a wrong key
+/// (401, `invalid_api_key`), `requests` times; its port.
+pub fn refusing_provider(requests: usize) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("its address").port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten().take(requests) {
+            let mut buf = [0u8; 65536];
+            let _ = stream.read(&mut buf);
+            let body = r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
 /// Runs pyractl on `home` with `stdin` as its input: (exit code, stdout, stderr),
 /// killed if it has not finished within a minute.
 pub fn pyractl_with_input(home: &TestHome, args: &[&str], stdin: &str) -> (Option<i32>, String, String) {

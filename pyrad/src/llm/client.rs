@@ -127,16 +127,8 @@ async fn send_with_retries(
     let mut delay = endpoint.backoff;
     let mut attempt = 1;
     loop {
-        let mut request = client.post(endpoint.url()).json(&body).header("accept", "text/event-stream");
-        // A key that is empty is no key: never an empty Authorization header.
-        request = match (endpoint.wire, api_key.filter(|k| !k.trim().is_empty())) {
-            (Wire::OpenAi, Some(key)) => request.bearer_auth(key),
-            (Wire::Anthropic, Some(key)) => request.header("x-api-key", key),
-            (_, None) => request,
-        };
-        if endpoint.wire == Wire::Anthropic {
-            request = request.header("anthropic-version", anthropic::API_VERSION);
-        }
+        let request = client.post(endpoint.url()).json(&body).header("accept", "text/event-stream");
+        let request = authorize(request, endpoint.wire, api_key);
         let last = attempt >= endpoint.max_attempts;
         let retry_after = match request.send().await {
             Ok(response) if response.status().is_success() => return Ok(response),
@@ -167,6 +159,20 @@ async fn send_with_retries(
     }
 }
 
+/// The key and version headers each wire wants. A key that is empty is no key:
+/// never an empty Authorization header.
+fn authorize(request: reqwest::RequestBuilder, wire: Wire, api_key: Option<&str>) -> reqwest::RequestBuilder {
+    let request = match (wire, api_key.filter(|k| !k.trim().is_empty())) {
+        (Wire::OpenAi, Some(key)) => request.bearer_auth(key),
+        (Wire::Anthropic, Some(key)) => request.header("x-api-key", key),
+        (_, None) => request,
+    };
+    match wire {
+        Wire::Anthropic => request.header("anthropic-version", anthropic::API_VERSION),
+        Wire::OpenAi => request,
+    }
+}
+
 /// The model ids the provider lists at `{base_url}/models` (OpenAI and the
 /// compatible servers) or `{base_url}/v1/models` (Anthropic): `data[].id` in both.
 pub async fn list_models(
@@ -179,15 +185,7 @@ pub async fn list_models(
         Wire::OpenAi => format!("{base}/models"),
         Wire::Anthropic => format!("{base}/v1/models?limit=1000"),
     };
-    let mut request = client.get(url);
-    request = match (endpoint.wire, api_key.filter(|k| !k.trim().is_empty())) {
-        (Wire::OpenAi, Some(key)) => request.bearer_auth(key),
-        (Wire::Anthropic, Some(key)) => request.header("x-api-key", key),
-        (_, None) => request,
-    };
-    if endpoint.wire == Wire::Anthropic {
-        request = request.header("anthropic-version", anthropic::API_VERSION);
-    }
+    let request = authorize(client.get(url), endpoint.wire, api_key);
     let response =
         request.send().await.map_err(|e| LlmError::Unreachable { host: endpoint.host(), detail: one_line(&e) })?;
     let status = response.status().as_u16();
