@@ -321,7 +321,8 @@ fn undo_retry_and_multiline_input() {
 #[test]
 fn answers_render_markdown_wait_visibly_and_resume_with_a_recap() {
     let llm = FakeLlm::start(RULES);
-    let home = home_for(&llm, "");
+    // A price for the test model: each answer shows its cost beside its tokens.
+    let home = home_for(&llm, "prices = { \"test-model\" = [2.0, 4.0] }\n");
     let pyrad = Pyrad::start(&home);
     let mut pty = chat(&home, &[]);
     pty.send("/memory\r");
@@ -338,7 +339,8 @@ fn answers_render_markdown_wait_visibly_and_resume_with_a_recap() {
     pty.expect("There you are.");
     // Tokens from the provider's usage fields, then a blank line before the prompt.
     let after = pty.expect("you> ");
-    assert!(after.contains(" in / ") && after.contains("tokens\n\n"), "{after:?}");
+    assert!(after.contains(" in / ") && after.contains(" out tokens \u{b7} $0.0"), "{after:?}");
+    assert!(after.contains("\n\n"), "a blank line before the prompt: {after:?}");
     pty.send("show a table\r");
     let shown = pty.expect("you> ");
     assert!(shown.contains("Tea    Minutes"), "{shown}");
@@ -355,9 +357,13 @@ fn answers_render_markdown_wait_visibly_and_resume_with_a_recap() {
     let sessions = pyrad.client().result("sessions.list", json!({}));
     let id = sessions[0]["id"].as_str().unwrap().to_owned();
     assert!(sessions[0]["usage"]["input_tokens"].as_u64().unwrap() > 0, "{sessions}");
+    // The session's cost is its tokens at the configured price, $2 in and $4 out per million.
+    let usage = &sessions[0]["usage"];
+    let expected = (usage["input_tokens"].as_f64().unwrap() * 2.0 + usage["output_tokens"].as_f64().unwrap() * 4.0) / 1e6;
+    assert!((usage["cost_usd"].as_f64().unwrap() - expected).abs() < 1e-9, "{usage}");
     let mut pty = Pty::spawn(pyractl(&home, &["chat", "--resume", &id[..5]]));
-    pty.expect(&format!("Resumed {id}"));
-    pty.expect("last: you: show a table");
+    let recap = pty.expect("last: you: show a table");
+    assert!(recap.contains("tokens \u{b7} $0.0"), "{recap}");
     pty.expect("you> ");
 
     // An id that names nothing fails at once, before anything is typed.

@@ -98,13 +98,15 @@ fn setup_keeps_the_config_comments_and_ask_answers() {
     // The provider's usage fields, summed over the turn's model calls.
     assert!(answer["usage"]["input_tokens"].as_u64().unwrap() > 0, "{answer}");
     assert!(answer["usage"]["output_tokens"].as_u64().unwrap() > 0, "{answer}");
+    // Nobody prices test-model: tokens only, no made-up cost.
+    assert!(answer["usage"].get("cost_usd").is_none(), "{answer}");
     let session = answer["session"].as_str().unwrap().to_owned();
 
     // A header, then one row a session, with its tokens in words.
     let (_, listed, _) = pyractl(&home, &["sessions", "list"], None);
     let rows: Vec<&str> = listed.lines().collect();
     assert_eq!(rows.len(), 3, "{listed}");
-    assert!(rows[0].starts_with("ID") && rows[0].contains("TOKENS"), "{listed}");
+    assert!(rows[0].starts_with("ID") && rows[0].contains("TOKENS") && rows[0].contains("COST"), "{listed}");
     assert!(rows[1].contains(" in / ") && rows[1].contains(" out"), "{listed}");
 
     // A unique prefix names a session; delete wants the whole id and says so.

@@ -27,7 +27,7 @@ fn hello_and_status_describe_the_running_daemon() {
     assert_eq!(status["home"], home.path().display().to_string());
     assert_eq!(status["socket"], home.socket().display().to_string());
     assert_eq!(status["connections"], 1);
-    assert_eq!(status["database"]["schema_version"], 12);
+    assert_eq!(status["database"]["schema_version"], 13);
     assert_eq!(status["database"]["previous_run_clean"], Value::Null);
     assert!(status["uptime_secs"].as_f64().unwrap() >= 0.0);
     for section in ["provider", "sessions", "plugins", "bots"] {

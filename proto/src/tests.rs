@@ -136,7 +136,7 @@ fn chat_messages_round_trip() {
         session: session.clone(),
         turn: 2,
         text: "It is noon.".into(),
-        usage: TokenUsage { input_tokens: 40, output_tokens: 9 },
+        usage: TokenUsage { input_tokens: 40, output_tokens: 9, cost_usd: Some(0.0000114) },
         tools: vec![ToolUse {
             name: "time__now".into(),
             args: json!({"tz": "UTC"}),
@@ -254,7 +254,7 @@ fn chat_messages_round_trip() {
         created_at: 1_795_000_000,
         updated_at: 1_795_000_100,
         messages: 6,
-        usage: TokenUsage { input_tokens: 80, output_tokens: 20 },
+        usage: TokenUsage { input_tokens: 80, output_tokens: 20, cost_usd: None },
     }];
     check("sessions.list.response", &response::<SessionsList>(Id::Num(13), &listed));
     let message = |role, content: &str| SessionMessage {

@@ -316,12 +316,12 @@ fn recap(detail: &SessionDetail) -> String {
         detail.messages.iter().rev().find(|m| m.role == role && !m.content.trim().is_empty()).map(|m| m.content.clone())
     };
     let mut line = format!(
-        "Resumed {} \u{b7} {} messages \u{b7} {}/{} \u{b7} {} tokens",
+        "Resumed {} \u{b7} {} messages \u{b7} {}/{} \u{b7} {}",
         s.id,
         s.messages,
         s.provider,
         s.model,
-        render::tokens(&s.usage)
+        render::usage(&s.usage)
     );
     if let Some(q) = last(Role::User) {
         line.push_str(&format!("\n  last: you: {}", turn::first_line(&q, 70)));
@@ -398,12 +398,11 @@ impl Chat {
     /// After an answer: the session, the tokens, a blank line before the next prompt.
     fn answered(&mut self, result: &ChatSendResult) {
         self.session = Some(result.session.clone());
-        self.usage.input_tokens += result.usage.input_tokens;
-        self.usage.output_tokens += result.usage.output_tokens;
+        render::add_usage(&mut self.usage, &result.usage);
         if self.terminal {
             let tokens = result.usage.input_tokens + result.usage.output_tokens;
             if tokens > 0 {
-                println!("\x1b[2m{} tokens\x1b[0m", render::tokens(&result.usage));
+                println!("\x1b[2m{}\x1b[0m", render::usage(&result.usage));
             }
             println!();
         }
@@ -579,11 +578,11 @@ impl Chat {
                     Some(id) => {
                         let detail = client.call::<SessionsGet>(&SessionParams { session: id.clone() })?;
                         println!(
-                            "  this chat   {} \u{b7} {} messages \u{b7} {} tokens in all, {} in this chat{}",
+                            "  this chat   {} \u{b7} {} messages \u{b7} {} in all, {} in this chat{}",
                             id,
                             detail.session.messages,
-                            render::tokens(&detail.session.usage),
-                            render::tokens(&self.usage),
+                            render::usage(&detail.session.usage),
+                            render::usage(&self.usage),
                             self.model.as_ref().map(|m| format!(" \u{b7} model {m}")).unwrap_or_default()
                         );
                     }

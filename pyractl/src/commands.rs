@@ -256,15 +256,19 @@ pub fn sessions(paths: &Paths, command: SessionsCommand) -> anyhow::Result<()> {
                 println!("no conversations yet; start one with `pyractl chat` or `pyractl ask \"...\"`");
                 return Ok(());
             }
-            println!("{:<16}  {:<16}  {:>5}  {:<24}  {:<22}  TITLE", "ID", "LAST USED", "MSGS", "MODEL", "TOKENS");
+            println!(
+                "{:<16}  {:<16}  {:>5}  {:<24}  {:<22}  {:>8}  TITLE",
+                "ID", "LAST USED", "MSGS", "MODEL", "TOKENS", "COST"
+            );
             for s in list {
                 println!(
-                    "{:<16}  {:<16}  {:>5}  {:<24}  {:<22}  {}",
+                    "{:<16}  {:<16}  {:>5}  {:<24}  {:<22}  {:>8}  {}",
                     s.id,
                     crate::render::local_time(s.updated_at),
                     s.messages,
                     format!("{}/{}", s.provider, s.model),
                     crate::render::tokens(&s.usage),
+                    s.usage.cost_usd.map(crate::render::dollars).unwrap_or_else(|| "-".into()),
                     s.title
                 );
             }
@@ -272,7 +276,7 @@ pub fn sessions(paths: &Paths, command: SessionsCommand) -> anyhow::Result<()> {
         SessionsCommand::Show { id } => {
             let detail = client.call::<SessionsGet>(&SessionParams { session: id })?;
             let s = &detail.session;
-            println!("{}  {}  ({}/{}, {} tokens)", s.id, s.title, s.provider, s.model, crate::render::tokens(&s.usage));
+            println!("{}  {}  ({}/{}, {})", s.id, s.title, s.provider, s.model, crate::render::usage(&s.usage));
             for m in detail.messages {
                 let partial = if m.partial { " (cut off)" } else { "" };
                 let who = match m.role {

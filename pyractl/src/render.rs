@@ -54,6 +54,37 @@ pub fn tokens(usage: &proto::ipc::TokenUsage) -> String {
     format!("{} in / {} out", thousands(usage.input_tokens), thousands(usage.output_tokens))
 }
 
+/// Tokens and, when known, their cost: `1,234 in / 56 out tokens · $0.0004`.
+pub fn usage(usage: &proto::ipc::TokenUsage) -> String {
+    let mut line = format!("{} tokens", tokens(usage));
+    if let Some(cost) = usage.cost_usd {
+        line.push_str(&format!(" \u{b7} {}", dollars(cost)));
+    }
+    line
+}
+
+/// US dollars as a person reads them: cents from a cent up, four places below it.
+pub fn dollars(amount: f64) -> String {
+    if amount == 0.0 {
+        "$0".into()
+    } else if amount >= 0.01 {
+        format!("${amount:.2}")
+    } else if amount >= 0.0001 {
+        format!("${amount:.4}")
+    } else {
+        "<$0.0001".into()
+    }
+}
+
+/// Adds one usage to another; a cost stays unknown only while every part's is.
+pub fn add_usage(total: &mut proto::ipc::TokenUsage, more: &proto::ipc::TokenUsage) {
+    total.input_tokens += more.input_tokens;
+    total.output_tokens += more.output_tokens;
+    if let Some(cost) = more.cost_usd {
+        *total.cost_usd.get_or_insert(0.0) += cost;
+    }
+}
+
 /// `1234567` -> `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -168,6 +199,19 @@ mod tests {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         assert_eq!(local_time(now).len(), 8, "{}", local_time(now));
         assert!(local_time(86_400 * 400).starts_with("1971-"), "{}", local_time(86_400 * 400));
+    }
+
+    #[test]
+    fn usage_shows_a_cost_only_when_one_is_known() {
+        let mut u = proto::ipc::TokenUsage { input_tokens: 1_234, output_tokens: 56, cost_usd: None };
+        assert_eq!(usage(&u), "1,234 in / 56 out tokens");
+        add_usage(&mut u, &proto::ipc::TokenUsage { input_tokens: 1, output_tokens: 1, cost_usd: Some(0.00045) });
+        assert_eq!(usage(&u), "1,235 in / 57 out tokens \u{b7} $0.0004");
+        add_usage(&mut u, &proto::ipc::TokenUsage { input_tokens: 0, output_tokens: 0, cost_usd: Some(1.5) });
+        assert_eq!(u.cost_usd.map(dollars).as_deref(), Some("$1.50"));
+        assert_eq!(dollars(0.0), "$0");
+        assert_eq!(dollars(0.00001), "<$0.0001");
+        assert_eq!(dollars(0.034), "$0.03");
     }
 
     #[test]

@@ -221,6 +221,19 @@ pub fn setup(
     match client.call::<ProviderCheck>(&Empty) {
         Ok(check) => {
             println!("checked: {} answered with model {} in {} ms", check.base_url, check.model, check.ms);
+            match presets::list_price(preset, &check.model) {
+                Some(p) => println!(
+                    "price: ${} in / ${} out per million tokens (list price as of {}; [provider] prices overrides it)",
+                    p.input,
+                    p.output,
+                    presets::PRICES_AS_OF
+                ),
+                None if preset.needs_key => println!(
+                    "price: unknown for {}, so answers show tokens only; set [provider] prices to see a cost",
+                    check.model
+                ),
+                None => {}
+            }
             println!("ready: try `pyractl chat`");
             Ok(())
         }

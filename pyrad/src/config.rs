@@ -191,6 +191,34 @@ pub struct ProviderSection {
     /// Tokens the model may answer with.
     #[serde(deserialize_with = "range::int::<_, _, 1, 10000000>")]
     pub max_tokens: u32,
+    /// US dollars per million tokens in and out, by model: `{ "gpt-4o-mini" = [0.15, 0.60] }`.
+    /// Overrides the preset's list prices; a model priced nowhere shows no cost.
+    #[serde(deserialize_with = "prices")]
+    pub prices: std::collections::BTreeMap<String, [f64; 2]>,
+}
+
+impl ProviderSection {
+    /// The price of `model` on `preset`: this section's, else the preset's list price.
+    pub fn price(&self, preset: &crate::llm::presets::Preset, model: &str) -> Option<crate::llm::presets::Price> {
+        match self.prices.get(model) {
+            Some(&[input, output]) => Some(crate::llm::presets::Price { input, output }),
+            None => crate::llm::presets::list_price(preset, model),
+        }
+    }
+}
+
+/// Prices are two numbers, neither negative.
+fn prices<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::collections::BTreeMap<String, [f64; 2]>, D::Error> {
+    use serde::de::Error as _;
+    let prices = std::collections::BTreeMap::<String, [f64; 2]>::deserialize(d)?;
+    for (model, pair) in &prices {
+        if pair.iter().any(|p| !p.is_finite() || *p < 0.0) {
+            return Err(D::Error::custom(format!(
+                "the price of {model:?} must be two dollar amounts per million tokens, in and out, such as [0.15, 0.60]"
+            )));
+        }
+    }
+    Ok(prices)
 }
 
 impl Default for ProviderSection {
@@ -201,6 +229,7 @@ impl Default for ProviderSection {
             base_url: String::new(),
             context_tokens: 0,
             max_tokens: 4096,
+            prices: Default::default(),
         }
     }
 }
@@ -346,6 +375,11 @@ context_tokens = 0
 # Tokens the model may answer with.
 # Range: 1 to 10000000.
 max_tokens = 4096
+# Prices in US dollars per million tokens, in and out, by model, for the cost
+# shown beside the tokens. Pyra knows the list prices of the cloud presets'
+# well-known models (as of 2025-10); a price here overrides them. A model priced
+# nowhere shows tokens only. Example: { "gpt-4o-mini" = [0.15, 0.60] }.
+prices = {}
 
 [chat]
 # Model calls in one turn before Pyra stops a model that keeps asking for tools.

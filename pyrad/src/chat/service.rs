@@ -185,6 +185,7 @@ impl Service {
             http: self.http()?,
             endpoint: Endpoint::new(preset.wire, provider.base_url),
             api_key,
+            price: settings.provider.price(preset, &provider.model),
             model: provider.model,
             system_prompt,
             tools,

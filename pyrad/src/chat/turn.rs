@@ -101,6 +101,8 @@ pub struct TurnContext {
     /// Read from the vault at call time; never kept longer than the call.
     pub api_key: Option<String>,
     pub model: String,
+    /// What the model costs, when its price is known: the turn's cost is shown with its tokens.
+    pub price: Option<crate::llm::presets::Price>,
     pub system_prompt: String,
     pub tools: ToolRegistry,
     pub limits: TurnLimits,
@@ -127,6 +129,8 @@ pub struct TurnOutcome {
     pub turn: u32,
     pub text: String,
     pub usage: Usage,
+    /// US dollars, when the model's price is known.
+    pub cost_usd: Option<f64>,
     pub tools: Vec<ToolRecord>,
     pub warnings: Vec<ScanWarning>,
 }
@@ -239,6 +243,7 @@ pub async fn run_turn(
         turn,
         text: String::new(),
         usage: Usage::default(),
+        cost_usd: None,
         tools: Vec::new(),
         warnings: Vec::new(),
     };
@@ -297,7 +302,11 @@ pub async fn run_turn(
                 return Err(TurnError::Cancelled);
             }
         };
-        ctx.store.add_usage(session, asm.usage)?;
+        let cost = ctx.price.map(|p| p.cost(asm.usage.input_tokens, asm.usage.output_tokens));
+        ctx.store.add_usage(session, asm.usage, cost)?;
+        if let Some(cost) = cost {
+            *outcome.cost_usd.get_or_insert(0.0) += cost;
+        }
         outcome.usage.input_tokens += asm.usage.input_tokens;
         outcome.usage.output_tokens += asm.usage.output_tokens;
         let answer = asm.finish().map_err(TurnError::Llm)?;

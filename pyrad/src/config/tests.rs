@@ -157,3 +157,18 @@ fn every_numeric_key_has_a_range() {
     }
     assert!(checked >= 17, "{checked}");
 }
+
+#[test]
+fn prices_override_the_list_and_bad_ones_are_refused() {
+    let config = parse("[provider]\npreset = \"openai\"\nprices = { \"gpt-4o-mini\" = [1.0, 2.0], \"mine\" = [0, 0.5] }\n").unwrap();
+    let openai = crate::llm::presets::find("openai").unwrap();
+    let price = |model| config.provider.price(openai, model).map(|p| (p.input, p.output));
+    assert_eq!(price("gpt-4o-mini"), Some((1.0, 2.0)));
+    assert_eq!(price("mine"), Some((0.0, 0.5)));
+    assert_eq!(price("gpt-4o"), Some((2.5, 10.0)), "unlisted here: the list price");
+    assert_eq!(price("nobody-prices-this"), None);
+    let err = parse("[provider]\nprices = { \"m\" = [-1, 2] }\n").unwrap_err().to_string();
+    assert!(err.contains("two dollar amounts") && err.contains("line 2"), "{err}");
+    let err = parse("[provider]\nprices = { \"m\" = [1] }\n").unwrap_err().to_string();
+    assert!(err.contains("line 2"), "{err}");
+}

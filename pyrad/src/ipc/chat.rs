@@ -140,7 +140,11 @@ pub async fn send(daemon: &Daemon, peer: &Peer, params: ChatSendParams) -> Resul
         session: out.session,
         turn: out.turn,
         text: out.text,
-        usage: TokenUsage { input_tokens: out.usage.input_tokens, output_tokens: out.usage.output_tokens },
+        usage: TokenUsage {
+            input_tokens: out.usage.input_tokens,
+            output_tokens: out.usage.output_tokens,
+            cost_usd: out.cost_usd,
+        },
         tools: out
             .tools
             .into_iter()
@@ -186,7 +190,11 @@ fn info(row: SessionRow) -> SessionInfo {
         created_at: row.created_at,
         updated_at: row.updated_at,
         messages: row.messages,
-        usage: TokenUsage { input_tokens: row.usage.input_tokens, output_tokens: row.usage.output_tokens },
+        usage: TokenUsage {
+            input_tokens: row.usage.input_tokens,
+            output_tokens: row.usage.output_tokens,
+            cost_usd: row.cost_usd,
+        },
     }
 }
 

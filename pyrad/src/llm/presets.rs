@@ -20,7 +20,100 @@ pub struct Preset {
     pub default_model: &'static str,
     /// Tokens of history kept for a model of this provider.
     pub context_tokens: u32,
+    /// List prices of this provider's well-known models (see [`PRICES_AS_OF`]).
+    pub prices: &'static [(&'static str, Price)],
 }
+
+/// What a model costs, in US dollars per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Price {
+    pub input: f64,
+    pub output: f64,
+}
+
+impl Price {
+    const fn new(input: f64, output: f64) -> Self {
+        Self { input, output }
+    }
+
+    /// The cost in US dollars of `input` and `output` tokens.
+    pub fn cost(&self, input: u64, output: u64) -> f64 {
+        (input as f64 * self.input + output as f64 * self.output) / 1_000_000.0
+    }
+}
+
+/// When the providers' list prices below were taken from their price pages.
+/// Prices change: `[provider] prices` in config.toml overrides any of them.
+pub const PRICES_AS_OF: &str = "2025-10";
+
+/// The price of `model` on this preset: exactly, or as a dated snapshot of a
+/// listed model (`gpt-4o-mini-2024-07-18`, `claude-sonnet-4-5-20250929`). Local
+/// servers list nothing, so their turns show no cost.
+pub fn list_price(preset: &Preset, model: &str) -> Option<Price> {
+    preset
+        .prices
+        .iter()
+        .filter(|(name, _)| model.strip_prefix(name).is_some_and(is_snapshot_suffix))
+        .max_by_key(|(name, _)| name.len())
+        .map(|(_, price)| *price)
+}
+
+/// "" or a date suffix such as `-2024-07-18`, `-20250929` or `-latest`.
+fn is_snapshot_suffix(rest: &str) -> bool {
+    rest.is_empty()
+        || rest == "-latest"
+        || (rest.starts_with('-') && rest.len() >= 5 && rest[1..].chars().all(|c| c.is_ascii_digit() || c == '-'))
+}
+
+const OPENAI_PRICES: &[(&str, Price)] = &[
+    ("gpt-4o-mini", Price::new(0.15, 0.60)),
+    ("gpt-4o", Price::new(2.50, 10.00)),
+    ("gpt-4.1", Price::new(2.00, 8.00)),
+    ("gpt-4.1-mini", Price::new(0.40, 1.60)),
+    ("gpt-4.1-nano", Price::new(0.10, 0.40)),
+    ("gpt-5", Price::new(1.25, 10.00)),
+    ("gpt-5-mini", Price::new(0.25, 2.00)),
+    ("gpt-5-nano", Price::new(0.05, 0.40)),
+    ("o3", Price::new(2.00, 8.00)),
+    ("o4-mini", Price::new(1.10, 4.40)),
+];
+
+const ANTHROPIC_PRICES: &[(&str, Price)] = &[
+    ("claude-sonnet-4-5", Price::new(3.00, 15.00)),
+    ("claude-sonnet-4", Price::new(3.00, 15.00)),
+    ("claude-sonnet-4-0", Price::new(3.00, 15.00)),
+    ("claude-3-7-sonnet", Price::new(3.00, 15.00)),
+    ("claude-haiku-4-5", Price::new(1.00, 5.00)),
+    ("claude-3-5-haiku", Price::new(0.80, 4.00)),
+    ("claude-opus-4-1", Price::new(15.00, 75.00)),
+    ("claude-opus-4", Price::new(15.00, 75.00)),
+    ("claude-opus-4-0", Price::new(15.00, 75.00)),
+];
+
+const OPENROUTER_PRICES: &[(&str, Price)] = &[
+    ("openai/gpt-4o-mini", Price::new(0.15, 0.60)),
+    ("openai/gpt-4o", Price::new(2.50, 10.00)),
+    ("openai/gpt-4.1-mini", Price::new(0.40, 1.60)),
+    ("openai/gpt-5", Price::new(1.25, 10.00)),
+    ("openai/gpt-5-mini", Price::new(0.25, 2.00)),
+    ("anthropic/claude-sonnet-4.5", Price::new(3.00, 15.00)),
+    ("anthropic/claude-haiku-4.5", Price::new(1.00, 5.00)),
+];
+
+const GROQ_PRICES: &[(&str, Price)] = &[
+    ("llama-3.3-70b-versatile", Price::new(0.59, 0.79)),
+    ("llama-3.1-8b-instant", Price::new(0.05, 0.08)),
+];
+
+const MISTRAL_PRICES: &[(&str, Price)] = &[
+    ("mistral-small", Price::new(0.10, 0.30)),
+    ("mistral-medium", Price::new(0.40, 2.00)),
+    ("mistral-large", Price::new(2.00, 6.00)),
+];
+
+const DEEPSEEK_PRICES: &[(&str, Price)] = &[("deepseek-chat", Price::new(0.28, 0.42))];
+
+const TOGETHER_PRICES: &[(&str, Price)] = &[("meta-llama/Llama-3.3-70B-Instruct-Turbo", Price::new(0.88, 0.88))];
 
 pub const PRESETS: &[Preset] = &[
     Preset {
@@ -31,6 +124,7 @@ pub const PRESETS: &[Preset] = &[
         needs_key: true,
         default_model: "gpt-4o-mini",
         context_tokens: 128_000,
+        prices: OPENAI_PRICES,
     },
     Preset {
         id: "anthropic",
@@ -40,6 +134,7 @@ pub const PRESETS: &[Preset] = &[
         needs_key: true,
         default_model: "claude-sonnet-4-5",
         context_tokens: 200_000,
+        prices: ANTHROPIC_PRICES,
     },
     Preset {
         id: "openrouter",
@@ -49,6 +144,7 @@ pub const PRESETS: &[Preset] = &[
         needs_key: true,
         default_model: "openai/gpt-4o-mini",
         context_tokens: 128_000,
+        prices: OPENROUTER_PRICES,
     },
     Preset {
         id: "groq",
@@ -58,6 +154,7 @@ pub const PRESETS: &[Preset] = &[
         needs_key: true,
         default_model: "llama-3.3-70b-versatile",
         context_tokens: 128_000,
+        prices: GROQ_PRICES,
     },
     Preset {
         id: "mistral",
@@ -67,6 +164,7 @@ pub const PRESETS: &[Preset] = &[
         needs_key: true,
         default_model: "mistral-small-latest",
         context_tokens: 32_000,
+        prices: MISTRAL_PRICES,
     },
     Preset {
         id: "deepseek",
@@ -76,6 +174,7 @@ pub const PRESETS: &[Preset] = &[
         needs_key: true,
         default_model: "deepseek-chat",
         context_tokens: 64_000,
+        prices: DEEPSEEK_PRICES,
     },
     Preset {
         id: "together",
@@ -85,6 +184,7 @@ pub const PRESETS: &[Preset] = &[
         needs_key: true,
         default_model: "meta-llama/Llama-3.3-70B-Instruct-Turbo",
         context_tokens: 128_000,
+        prices: TOGETHER_PRICES,
     },
     Preset {
         id: "ollama",
@@ -94,6 +194,7 @@ pub const PRESETS: &[Preset] = &[
         needs_key: false,
         default_model: "llama3.2",
         context_tokens: 8_192,
+        prices: &[],
     },
     Preset {
         id: "lmstudio",
@@ -103,6 +204,7 @@ pub const PRESETS: &[Preset] = &[
         needs_key: false,
         default_model: "local-model",
         context_tokens: 8_192,
+        prices: &[],
     },
     Preset {
         id: "llamacpp",
@@ -112,6 +214,7 @@ pub const PRESETS: &[Preset] = &[
         needs_key: false,
         default_model: "local-model",
         context_tokens: 8_192,
+        prices: &[],
     },
     Preset {
         id: "vllm",
@@ -121,6 +224,7 @@ pub const PRESETS: &[Preset] = &[
         needs_key: false,
         default_model: "local-model",
         context_tokens: 32_000,
+        prices: &[],
     },
     Preset {
         id: "custom",
@@ -130,6 +234,7 @@ pub const PRESETS: &[Preset] = &[
         needs_key: false,
         default_model: "",
         context_tokens: 8_192,
+        prices: &[],
     },
 ];
 

@@ -244,3 +244,34 @@ fn every_preset_is_complete_and_unique() {
     assert_eq!(presets::PRESETS.len(), required.len());
     assert_eq!(presets::find("anthropic").map(|p| p.wire), Some(presets::Wire::Anthropic));
 }
+
+#[test]
+fn list_prices_match_models_and_their_dated_snapshots_only() {
+    let openai = presets::find("openai").unwrap();
+    let mini = presets::list_price(openai, "gpt-4o-mini").unwrap();
+    assert_eq!((mini.input, mini.output), (0.15, 0.60));
+    // A dated snapshot costs what its model costs; a longer name is another model.
+    assert_eq!(presets::list_price(openai, "gpt-4o-mini-2024-07-18"), Some(mini));
+    assert_eq!(presets::list_price(openai, "gpt-4o").map(|p| p.input), Some(2.50));
+    assert_eq!(presets::list_price(openai, "gpt-4o-audio-preview"), None);
+    let anthropic = presets::find("anthropic").unwrap();
+    assert_eq!(presets::list_price(anthropic, "claude-sonnet-4-5-20250929").map(|p| p.output), Some(15.0));
+    assert_eq!(presets::list_price(presets::find("mistral").unwrap(), "mistral-small-latest").map(|p| p.input), Some(0.10));
+    // Local servers and unknown models: no price, so no cost is shown.
+    assert_eq!(presets::list_price(presets::find("ollama").unwrap(), "llama3.2"), None);
+    assert_eq!(presets::list_price(openai, "my-finetune"), None);
+    // 1,000 in and 500 out of gpt-4o-mini: 0.00015 + 0.0003 dollars.
+    assert!((mini.cost(1_000, 500) - 0.00045).abs() < 1e-12);
+}
+
+#[test]
+fn every_cloud_preset_prices_its_default_model() {
+    for preset in presets::PRESETS.iter().filter(|p| p.needs_key) {
+        assert!(
+            presets::list_price(preset, preset.default_model).is_some(),
+            "{} has no price for its default model {}",
+            preset.id,
+            preset.default_model
+        );
+    }
+}

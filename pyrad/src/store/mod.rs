@@ -131,6 +131,9 @@ const MIGRATIONS: &[&str] = &[
     // 12: `/undo`. A turn taken out of a conversation stays stored, marked undone,
     // and is no longer sent to the model or counted.
     "ALTER TABLE messages ADD COLUMN undone INTEGER NOT NULL DEFAULT 0;",
+    // 13: what a session's turns cost in US dollars, where the model's price is
+    // known; NULL when no turn of it was priced.
+    "ALTER TABLE sessions ADD COLUMN cost_usd REAL;",
 ];
 
 /// What the store remembers of a plugin's files (see `Store::plugin_files`).

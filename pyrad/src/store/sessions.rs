@@ -18,6 +18,8 @@ pub struct SessionRow {
     pub created_at: u64,
     pub updated_at: u64,
     pub usage: Usage,
+    /// US dollars, when at least one turn's model had a known price.
+    pub cost_usd: Option<f64>,
     pub messages: u64,
 }
 
@@ -106,11 +108,14 @@ impl Store {
         })
     }
 
-    pub fn add_usage(&self, session: &str, usage: Usage) -> Result<(), StoreError> {
+    /// Adds a model call's tokens, and its cost when the model's price is known.
+    pub fn add_usage(&self, session: &str, usage: Usage, cost_usd: Option<f64>) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
-                "UPDATE sessions SET input_tokens = input_tokens + ?1, output_tokens = output_tokens + ?2 WHERE id = ?3",
-                params![usage.input_tokens as i64, usage.output_tokens as i64, session],
+                "UPDATE sessions SET input_tokens = input_tokens + ?1, output_tokens = output_tokens + ?2,
+                        cost_usd = CASE WHEN ?4 IS NULL THEN cost_usd ELSE IFNULL(cost_usd, 0) + ?4 END
+                 WHERE id = ?3",
+                params![usage.input_tokens as i64, usage.output_tokens as i64, session, cost_usd],
             )?;
             Ok(())
         })
@@ -183,7 +188,8 @@ impl Store {
             let sql = format!(
                 "SELECT s.id, s.title, s.provider, s.model, s.channel, s.created_at, s.updated_at,
                         s.input_tokens, s.output_tokens,
-                        (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id AND m.undone = 0)
+                        (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id AND m.undone = 0),
+                        s.cost_usd
                  FROM sessions s {tail}"
             );
             let mut stmt = c.prepare(&sql)?;
@@ -201,6 +207,7 @@ impl Store {
                         output_tokens: r.get::<_, i64>(8)? as u64,
                     },
                     messages: r.get::<_, i64>(9)? as u64,
+                    cost_usd: r.get(10)?,
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -288,7 +295,12 @@ mod tests {
         ];
         let rows: Vec<_> = turn.iter().map(|m| NewMessage { turn: 1, message: m, partial: false }).collect();
         store.append_messages(&id, &rows, 20).unwrap();
-        store.add_usage(&id, Usage { input_tokens: 30, output_tokens: 5 }).unwrap();
+        store.add_usage(&id, Usage { input_tokens: 30, output_tokens: 5 }, None).unwrap();
+        assert_eq!(store.session(&id).unwrap().unwrap().cost_usd, None, "nothing priced yet");
+        store.add_usage(&id, Usage::default(), Some(0.25)).unwrap();
+        store.add_usage(&id, Usage::default(), None).unwrap();
+        store.add_usage(&id, Usage::default(), Some(0.5)).unwrap();
+        assert_eq!(store.session(&id).unwrap().unwrap().cost_usd, Some(0.75));
         drop(store);
 
         let store = Store::open(&dir.path().join("pyra.db")).unwrap();

@@ -153,6 +153,7 @@ fn fixture(approval_timeout: Duration) -> Fixture {
         endpoint,
         api_key: None,
         model: "test-model".into(),
+        price: Some(crate::llm::presets::Price { input: 1.0, output: 2.0 }),
         system_prompt: "You are Pyra.".into(),
         tools,
         limits: TurnLimits { max_iterations: 3, ..TurnLimits::default() },
@@ -186,7 +187,12 @@ async fn a_text_turn_streams_and_is_stored() {
     let stored = f.ctx.store.messages(&f.session).unwrap();
     assert_eq!(stored.len(), 2);
     assert_eq!(stored[1].message.content, "Hello there, friend");
-    assert!(f.ctx.store.session(&f.session).unwrap().unwrap().usage.output_tokens > 0);
+    let row = f.ctx.store.session(&f.session).unwrap().unwrap();
+    assert!(row.usage.output_tokens > 0);
+    // $1 per million in, $2 per million out: the turn's cost and the session's agree.
+    let cost = (out.usage.input_tokens as f64 + 2.0 * out.usage.output_tokens as f64) / 1e6;
+    assert!((out.cost_usd.unwrap() - cost).abs() < 1e-12, "{:?} vs {cost}", out.cost_usd);
+    assert!((row.cost_usd.unwrap() - cost).abs() < 1e-12);
 }
 
 #[tokio::test]
@@ -312,6 +318,7 @@ async fn a_stream_cut_mid_answer_keeps_the_partial_answer_marked() {
         endpoint,
         api_key: None,
         model: "m".into(),
+        price: None,
         system_prompt: String::new(),
         tools: ToolRegistry::default(),
         limits: TurnLimits::default(),
