@@ -165,6 +165,51 @@ fn ctrl_c_at_the_prompt_denies_and_cancels_the_turn() {
 }
 
 #[test]
+fn keys_typed_during_an_answer_wait_for_the_next_prompt_and_never_answer_an_approval() {
+    let llm = FakeLlm::start(RULES);
+    let home = home_for(&llm, "");
+    let pyrad = Pyrad::start(&home);
+    let mut pty = chat(&home, &[]);
+    // A whole message typed while the answer is still coming: it is not echoed
+    // over the answer, and its Enter sends it once the prompt is back.
+    pty.send("please answer slowly\r");
+    pty.expect("waiting for test-model");
+    pty.send("hello\r");
+    let answer = pty.expect("There you are.");
+    assert!(!answer.contains("hello"), "typed-ahead keys were echoed over the answer: {answer:?}");
+    pty.expect("you> hello");
+    pty.expect("Hello from the model");
+    pty.expect("you> ");
+
+    // A "y" typed before an approval prompt appears is not its answer: it waits,
+    // with the rest of what was typed, on the next prompt.
+    pty.send("remember that I like tea, slowly\r");
+    pty.expect("waiting for test-model");
+    pty.send("yes pl");
+    pty.expect("Allow? [y]es / [N]o / [s]ession (");
+    let asked = pty.settle(std::time::Duration::from_millis(500));
+    assert!(!asked.contains("allowed"), "a typed-ahead key answered the approval: {asked:?}");
+    pty.send("n");
+    pty.expect("denied");
+    pty.expect("Not saved.");
+    pty.expect("you> yes pl");
+    assert_eq!(memory(&pyrad, "user/profile.md"), None, "the typed-ahead y ran the tool");
+    pty.send("ease\r");
+    pty.expect("you> ");
+    let detail = pyrad.client().result("sessions.list", json!({}));
+    let id = detail[0]["id"].as_str().unwrap().to_owned();
+    let detail = pyrad.client().result("sessions.get", json!({"session": id}));
+    let said: Vec<&str> = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(said.last(), Some(&"yes please"), "{said:?}");
+}
+
+#[test]
 fn a_write_is_asked_as_a_diff_and_each_call_is_one_line() {
     let llm = FakeLlm::start(RULES);
     let home = home_for(&llm, "");

@@ -249,10 +249,20 @@ pub fn run(paths: &Paths, resume: Option<String>) -> anyhow::Result<()> {
     let mut unsent: Option<String> = None;
     loop {
         let prompt = if interactive { "you> " } else { "" };
-        let read = match unsent.take() {
+        // Keys an approval prompt set aside come first; rustyline then reads what
+        // was typed after them, still pending on the terminal.
+        let typed_ahead = crate::prompt::take_typed_ahead();
+        let initial = match unsent.take() {
+            Some(text) => Some(text + &typed_ahead),
+            None if !typed_ahead.is_empty() => Some(typed_ahead),
+            None => None,
+        };
+        let read = match initial {
             Some(text) => editor.readline_with_initial(prompt, (&text, "")),
             None => editor.readline(prompt),
         };
+        // From Enter to the next prompt, keys typed are held for it, unechoed.
+        let _held = interactive.then(crate::prompt::TypeAhead::hold);
         let line = match read {
             Ok(line) => line,
             Err(ReadlineError::Interrupted) => continue,

@@ -58,6 +58,79 @@ impl Drop for KeyMode {
     }
 }
 
+/// Keys typed while an answer streams: kept, not echoed over the answer, and not
+/// turned into a line by the terminal (Enter stays `\r`), so they reach the next
+/// `you> ` prompt exactly as typed (rustyline reads what is pending). Ctrl-C still
+/// interrupts. Held on standard input from a message's Enter to the next prompt.
+pub struct TypeAhead {
+    saved: Option<libc::termios>,
+}
+
+impl TypeAhead {
+    /// Holds keys if standard input is a terminal; does nothing otherwise.
+    pub fn hold() -> Self {
+        // SAFETY: tcgetattr/tcsetattr on fd 0, with termios we own.
+        unsafe {
+            let mut term: libc::termios = std::mem::zeroed();
+            if libc::isatty(0) != 1 || libc::tcgetattr(0, &mut term) != 0 {
+                return Self { saved: None };
+            }
+            let saved = term;
+            term.c_lflag &= !(libc::ICANON | libc::ECHO);
+            term.c_iflag &= !libc::ICRNL;
+            term.c_cc[libc::VMIN] = 1;
+            term.c_cc[libc::VTIME] = 0;
+            if libc::tcsetattr(0, libc::TCSANOW, &term) != 0 {
+                return Self { saved: None };
+            }
+            Self { saved: Some(saved) }
+        }
+    }
+}
+
+impl Drop for TypeAhead {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            // SAFETY: restores the settings read in `hold` on the same fd.
+            unsafe { libc::tcsetattr(0, libc::TCSANOW, saved) };
+        }
+    }
+}
+
+/// Keys typed ahead that an approval prompt took off the terminal so they could
+/// not answer it; the next `you> ` prompt starts with them.
+static TYPED_AHEAD: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// What was typed ahead and set aside by an approval prompt (empty if nothing).
+pub fn take_typed_ahead() -> String {
+    TYPED_AHEAD.lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default()
+}
+
+/// Moves keys already pending on `fd` aside: a key typed for the next message
+/// must never answer an approval that appeared under it.
+fn set_aside_pending(fd: i32, tty: &mut std::fs::File) {
+    let mut pending = Vec::new();
+    while readable(fd, Duration::ZERO) {
+        let mut buf = [0u8; 256];
+        match tty.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+        }
+    }
+    if pending.is_empty() {
+        return;
+    }
+    // Enter becomes a new line in the message: nothing typed ahead is sent unseen.
+    let text: String = String::from_utf8_lossy(&pending)
+        .chars()
+        .map(|c| if c == '\r' { '\n' } else { c })
+        .filter(|c| *c == '\n' || *c == '\t' || !c.is_control())
+        .collect();
+    if let Ok(mut kept) = TYPED_AHEAD.lock() {
+        kept.push_str(&text);
+    }
+}
+
 /// Whether `fd` has input within `wait`.
 fn readable(fd: i32, wait: Duration) -> bool {
     let mut poll = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
@@ -107,6 +180,7 @@ pub fn ask(
     let _ = tty.write_all(text.as_bytes());
     let fd = tty.as_raw_fd();
     let _keys = KeyMode::new(fd);
+    set_aside_pending(fd, &mut tty);
     let mut shown_left = u64::MAX;
     let outcome = loop {
         let left = req.expires_at.saturating_sub(now());

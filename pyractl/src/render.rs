@@ -49,6 +49,18 @@ pub fn provider(v: &serde_json::Value) -> String {
     line
 }
 
+/// The model's price as `daemon.status` gives it: `$0.15 in / $0.6 out per million tokens (…)`.
+pub fn price(provider: &serde_json::Value) -> Option<String> {
+    let price = provider.get("price")?;
+    let usd = |k: &str| price.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+    Some(format!(
+        "${} in / ${} out per million tokens ({})",
+        usd("input"),
+        usd("output"),
+        price.get("source").and_then(|s| s.as_str()).unwrap_or("configured")
+    ))
+}
+
 /// Tokens in words: `1,234 in / 56 out`.
 pub fn tokens(usage: &proto::ipc::TokenUsage) -> String {
     format!("{} in / {} out", thousands(usage.input_tokens), thousands(usage.output_tokens))
@@ -119,6 +131,10 @@ pub fn status(s: &StatusResult) -> String {
         format!(
             "  provider    {}",
             s.provider.as_ref().map_or_else(|| "not configured (run `pyractl setup`)".to_owned(), provider)
+        ),
+        format!(
+            "  price       {}",
+            s.provider.as_ref().and_then(price).unwrap_or_else(|| "unknown: answers show tokens only".to_owned())
         ),
         format!("  sessions    {}", section(&s.sessions, "none")),
         format!(
@@ -191,6 +207,13 @@ mod tests {
         let p =
             serde_json::json!({"preset": "openai", "model": "gpt-4o-mini", "base_url": "https://api.openai.com/v1"});
         assert_eq!(provider(&p), "openai, model gpt-4o-mini at https://api.openai.com/v1");
+        let priced = serde_json::json!({"preset": "openai", "model": "gpt-4o-mini",
+            "price": {"input": 0.15, "output": 0.6, "source": "list price as of 2025-10"}});
+        assert_eq!(
+            price(&priced).as_deref(),
+            Some("$0.15 in / $0.6 out per million tokens (list price as of 2025-10)")
+        );
+        assert_eq!(price(&p), None);
         assert_eq!(
             provider(&serde_json::json!({"preset": "ollama", "model": ""})),
             "ollama, the preset's default model"

@@ -55,6 +55,36 @@ impl StopReason {
 }
 
 /// Everything `run` needs, prepared by `main` before the runtime serves.
+/// How long each step of the start took, logged once pyrad is ready, so a slow
+/// start says where its time went.
+#[derive(Debug)]
+pub struct Phases {
+    begun: Instant,
+    last: Instant,
+    steps: Vec<(&'static str, Duration)>,
+}
+
+impl Phases {
+    pub fn start() -> Self {
+        let now = Instant::now();
+        Self { begun: now, last: now, steps: Vec::new() }
+    }
+
+    /// Ends the step called `name` now.
+    pub fn mark(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.steps.push((name, now - self.last));
+        self.last = now;
+    }
+
+    /// `4.2 ms (home 0.6, config 0.3, …)`.
+    fn summary(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let steps: Vec<String> = self.steps.iter().map(|(n, d)| format!("{n} {:.2}", ms(*d))).collect();
+        format!("{:.1} ms ({})", ms(self.last - self.begun), steps.join(", "))
+    }
+}
+
 pub struct Startup {
     pub home: Home,
     pub config: Config,
@@ -64,6 +94,7 @@ pub struct Startup {
     pub socket: PathBuf,
     pub vault: Arc<Vault>,
     pub memory: Memory,
+    pub phases: Phases,
 }
 
 /// The daemon's shared state: private, reached through [`Daemon`]'s methods.
@@ -85,8 +116,6 @@ struct DaemonState {
     started: Instant,
     /// Unix seconds, for `daemon.status`.
     started_at: u64,
-    /// This run's row in `daemon_runs`, closed on a clean stop.
-    run_id: i64,
     previous_run_clean: Option<bool>,
     schema_version: u32,
     /// Open client connections.
@@ -327,7 +356,20 @@ impl Daemon {
             return None;
         }
         Some(match self.0.chat.provider() {
-            Ok(r) => serde_json::json!({"preset": p.preset, "model": r.model, "base_url": r.base_url}),
+            Ok(r) => {
+                let mut out = serde_json::json!({"preset": p.preset, "model": r.model, "base_url": r.base_url});
+                let (price, source) = match p.prices.get(&r.model) {
+                    Some(&[input, output]) => (Some(crate::llm::presets::Price { input, output }), "config".to_owned()),
+                    None => (
+                        crate::llm::presets::list_price(r.preset, &r.model),
+                        format!("list price as of {}", crate::llm::presets::PRICES_AS_OF),
+                    ),
+                };
+                if let Some(price) = price {
+                    out["price"] = serde_json::json!({"input": price.input, "output": price.output, "source": source});
+                }
+                out
+            }
             Err(_) => serde_json::json!({"preset": p.preset, "model": p.model, "base_url": p.base_url}),
         })
     }
@@ -369,7 +411,8 @@ const BACKUP_EVERY: Duration = Duration::from_secs(24 * 3600);
 
 /// Serves until `shutdown` completes or a client asks to stop, then stops cleanly.
 pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -> anyhow::Result<()> {
-    let Startup { home, config, log_filter, store, socket, vault, memory } = startup;
+    let Startup { home, config, log_filter, store, socket, vault, memory, mut phases } = startup;
+    phases.mark("runtime");
     let pid = std::process::id();
     let started_at = unix_now();
     let schema_version = store.schema_version()?;
@@ -407,10 +450,12 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     // marked by `run/pyrad.running`, removed at a clean stop: an unlink needs no free
     // space, so a clean stop on a full disk is still known as clean, and a start
     // that failed before this point leaves no false "did not stop cleanly".
+    phases.mark("services");
     let listener = ipc::bind(&socket)?;
+    phases.mark("bind");
     let running = home.run().join(RUNNING_MARKER);
     let crashed = std::fs::symlink_metadata(&running).is_ok();
-    let (run_id, previous_run) = store.begin_run(pid, env!("CARGO_PKG_VERSION"), started_at)?;
+    let previous_run = store.last_run_clean()?;
     let previous_run_clean = if crashed { Some(false) } else { previous_run.map(|_| true) };
     if crashed {
         tracing::warn!("the previous run of pyrad did not stop cleanly (crash or kill)");
@@ -436,7 +481,6 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         pid,
         started: Instant::now(),
         started_at,
-        run_id,
         previous_run_clean,
         schema_version,
         connections: AtomicU32::new(0),
@@ -453,9 +497,26 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
     let summary = format!("serving on {}", state.socket.display());
     // Plugins are known (not started) before READY, so the first plugins.list is complete.
     state.plugins.discover().await;
-    tracing::info!(pid, socket = %state.socket.display(), "pyrad {} ready", env!("CARGO_PKG_VERSION"));
     notify::ready(&summary);
+    phases.mark("plugins and ready");
+    tracing::info!(
+        pid,
+        socket = %state.socket.display(),
+        "pyrad {} ready in {}",
+        env!("CARGO_PKG_VERSION"),
+        phases.summary()
+    );
     notify::spawn_watchdog(state.stop.clone());
+    // This run's row in `daemon_runs` (closed on a clean stop) is written after
+    // READY: the first write to the database syncs its log, and READY need not wait.
+    let store = state.store.clone();
+    let this_run = tokio::task::spawn_blocking(move || {
+        let recorded = store.begin_run(pid, env!("CARGO_PKG_VERSION"), started_at).map(|r| r.0);
+        if let Err(e) = &recorded {
+            tracing::warn!(error = %e, "could not record this run in the database; pyrad serves on");
+        }
+        recorded
+    });
     // SIGHUP (the unit's ExecReload) reloads the configuration, as `config.reload` does.
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         Ok(mut hup) => {
@@ -608,11 +669,16 @@ pub async fn run(startup: Startup, shutdown: impl Future<Output = StopReason>) -
         tracing::warn!(path = %running.display(), error = %e, "cannot remove the run marker");
     }
     let store = state.store.clone();
-    let run_id = state.run_id;
-    match tokio::task::spawn_blocking(move || store.end_run(run_id, unix_now())).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "could not record the clean stop in the database"),
-        Err(e) => tracing::warn!(error = %e, "could not record the clean stop in the database"),
+    let ended = match this_run.await {
+        Ok(Ok(run_id)) => tokio::task::spawn_blocking(move || store.end_run(run_id, unix_now()))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string())),
+        Ok(Err(e)) => Err(format!("this run was never recorded: {e}")),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = ended {
+        tracing::warn!(error = %e, "could not record the clean stop in the database");
     }
     tracing::info!("pyrad stopped");
     Ok(())

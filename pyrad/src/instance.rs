@@ -45,8 +45,9 @@ impl InstanceLock {
         }
         file.set_len(0).map_err(io)?;
         file.rewind().map_err(io)?;
-        writeln!(file, "{}", std::process::id()).map_err(io)?;
-        file.sync_all().map_err(io)?;
+        // One write, no fsync: the pid only means something while this process
+        // lives and holds the lock, and a machine that crashes takes both along.
+        file.write_all(format!("{}\n", std::process::id()).as_bytes()).map_err(io)?;
         Ok(Self { file, path: path.to_owned() })
     }
 

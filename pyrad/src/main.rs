@@ -102,6 +102,7 @@ fn fail(code: u8) -> impl FnOnce(anyhow::Error) -> Failure {
 
 /// Everything before serving: home, config, logging, lock, store, socket path.
 fn prepare(args: &Args) -> Result<(daemon::Startup, instance::InstanceLock), Failure> {
+    let mut phases = daemon::Phases::start();
     let root = args
         .home
         .clone()
@@ -110,7 +111,9 @@ fn prepare(args: &Args) -> Result<(daemon::Startup, instance::InstanceLock), Fai
         .map_err(fail(exit::CONFIG))?;
     let boot = home::bootstrap(&root).map_err(|e| fail(exit::CONFIG)(e.into()))?;
     let home = boot.home;
+    phases.mark("home");
     let config = Config::load(&home.config_file(), std::env::vars()).map_err(|e| fail(exit::CONFIG)(e.into()))?;
+    phases.mark("config");
     logging::cap_service_logs(&home.logs());
     let log_filter =
         logging::init(&config.daemon.log_level, &home.log_file(), config.daemon.log_max_mib.max(1) * 1024 * 1024)
@@ -121,18 +124,23 @@ fn prepare(args: &Args) -> Result<(daemon::Startup, instance::InstanceLock), Fai
     for repair in &boot.repairs {
         tracing::warn!("{repair}");
     }
+    phases.mark("logging");
     let socket = socket_path(&home, &config).map_err(fail(exit::CONFIG))?;
     let lock = instance::InstanceLock::acquire(&home.pid_file()).map_err(|e| match e {
         instance::InstanceError::Running { .. } => fail(exit::ALREADY_RUNNING)(e.into()),
         other => fail(exit::FAILURE)(other.into()),
     })?;
+    phases.mark("lock");
     let store = store::Store::open(&home.database()).map_err(|e| fail(exit::CONFIG)(e.into()))?;
+    phases.mark("store");
     let vault = vault::Vault::open(&home.vault()).context("while opening the vault").map_err(fail(exit::CONFIG))?;
+    phases.mark("vault");
     let memory = memory::Memory::open(&home.memory(), store.clone())
         .context("while opening memory")
         .map_err(fail(exit::CONFIG))?;
+    phases.mark("memory");
     let vault = std::sync::Arc::new(vault);
-    Ok((daemon::Startup { home, config, log_filter, store, socket, vault, memory }, lock))
+    Ok((daemon::Startup { home, config, log_filter, store, socket, vault, memory, phases }, lock))
 }
 
 /// The socket path from config: empty means the default, relative is inside the

@@ -8,7 +8,7 @@ pub enum Wire {
     Anthropic,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Preset {
     /// The name used in config and `pyractl setup --provider`.
     pub id: &'static str,
@@ -244,7 +244,7 @@ pub fn find(id: &str) -> Option<&'static Preset> {
 }
 
 /// The provider in force: a preset with the config's overrides applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Resolved {
     pub preset: &'static Preset,
     pub base_url: String,

@@ -240,6 +240,13 @@ impl Store {
         self.with(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?))
     }
 
+    /// Whether the last recorded run stopped cleanly (`None`: none recorded yet).
+    pub fn last_run_clean(&self) -> Result<Option<bool>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row("SELECT clean FROM daemon_runs ORDER BY id DESC LIMIT 1", [], |r| r.get(0)).optional()?)
+        })
+    }
+
     /// Records the start of a run; returns its id and whether the previous run
     /// stopped cleanly (`None` on the first run).
     pub fn begin_run(&self, pid: u32, version: &str, now: u64) -> Result<(i64, Option<bool>), StoreError> {
@@ -428,7 +435,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pyra.db");
         let store = Store::open(&path).unwrap();
+        assert_eq!(store.last_run_clean().unwrap(), None);
         let (first, previous) = store.begin_run(1, "0.1.0", 100).unwrap();
+        assert_eq!(store.last_run_clean().unwrap(), Some(false), "running, so not stopped cleanly yet");
         assert_eq!(previous, None);
         store.end_run(first, 200).unwrap();
         let (_crashed, previous) = store.begin_run(2, "0.1.0", 300).unwrap();

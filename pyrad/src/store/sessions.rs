@@ -7,7 +7,7 @@ use super::{Store, StoreError};
 use crate::llm::{Message, Role, ToolCall, Usage};
 
 /// A session as listed and shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SessionRow {
     pub id: String,
     pub title: String,
