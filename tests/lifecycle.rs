@@ -33,6 +33,12 @@ fn hello_and_status_describe_the_running_daemon() {
     for section in ["provider", "sessions", "plugins", "bots"] {
         assert!(status.get(section).is_some(), "status lacks {section}");
     }
+    // The log says where the start's time went, step by step.
+    let log = home.log();
+    let ready = log.lines().find(|l| l.contains(" ready in ")).unwrap_or_else(|| panic!("{log}"));
+    for step in ["home ", "config ", "store ", "vault ", "memory ", "bind "] {
+        assert!(ready.contains(step), "{step:?} missing from {ready:?}");
+    }
 }
 
 #[test]

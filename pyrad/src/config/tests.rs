@@ -168,7 +168,7 @@ fn prices_override_the_list_and_bad_ones_are_refused() {
     assert_eq!(price("gpt-4o"), Some((2.5, 10.0)), "unlisted here: the list price");
     assert_eq!(price("nobody-prices-this"), None);
     let err = parse("[provider]\nprices = { \"m\" = [-1, 2] }\n").unwrap_err().to_string();
-    assert!(err.contains("two dollar amounts") && err.contains("line 2"), "{err}");
+    assert!(err.contains("two dollar amounts") && err.contains(":2:"), "{err}");
     let err = parse("[provider]\nprices = { \"m\" = [1] }\n").unwrap_err().to_string();
-    assert!(err.contains("line 2"), "{err}");
+    assert!(err.contains(":2:"), "{err}");
 }
