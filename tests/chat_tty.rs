@@ -405,7 +405,8 @@ fn answers_render_markdown_wait_visibly_and_resume_with_a_recap() {
     assert!(sessions[0]["usage"]["input_tokens"].as_u64().unwrap() > 0, "{sessions}");
     // The session's cost is its tokens at the configured price, $2 in and $4 out per million.
     let usage = &sessions[0]["usage"];
-    let expected = (usage["input_tokens"].as_f64().unwrap() * 2.0 + usage["output_tokens"].as_f64().unwrap() * 4.0) / 1e6;
+    let expected =
+        (usage["input_tokens"].as_f64().unwrap() * 2.0 + usage["output_tokens"].as_f64().unwrap() * 4.0) / 1e6;
     assert!((usage["cost_usd"].as_f64().unwrap() - expected).abs() < 1e-9, "{usage}");
     let mut pty = Pty::spawn(pyractl(&home, &["chat", "--resume", &id[..5]]));
     let recap = pty.expect("last: you: show a table");

@@ -160,7 +160,9 @@ fn every_numeric_key_has_a_range() {
 
 #[test]
 fn prices_override_the_list_and_bad_ones_are_refused() {
-    let config = parse("[provider]\npreset = \"openai\"\nprices = { \"gpt-4o-mini\" = [1.0, 2.0], \"mine\" = [0, 0.5] }\n").unwrap();
+    let config =
+        parse("[provider]\npreset = \"openai\"\nprices = { \"gpt-4o-mini\" = [1.0, 2.0], \"mine\" = [0, 0.5] }\n")
+            .unwrap();
     let openai = crate::llm::presets::find("openai").unwrap();
     let price = |model| config.provider.price(openai, model).map(|p| (p.input, p.output));
     assert_eq!(price("gpt-4o-mini"), Some((1.0, 2.0)));

@@ -100,10 +100,8 @@ const OPENROUTER_PRICES: &[(&str, Price)] = &[
     ("anthropic/claude-haiku-4.5", Price::new(1.00, 5.00)),
 ];
 
-const GROQ_PRICES: &[(&str, Price)] = &[
-    ("llama-3.3-70b-versatile", Price::new(0.59, 0.79)),
-    ("llama-3.1-8b-instant", Price::new(0.05, 0.08)),
-];
+const GROQ_PRICES: &[(&str, Price)] =
+    &[("llama-3.3-70b-versatile", Price::new(0.59, 0.79)), ("llama-3.1-8b-instant", Price::new(0.05, 0.08))];
 
 const MISTRAL_PRICES: &[(&str, Price)] = &[
     ("mistral-small", Price::new(0.10, 0.30)),

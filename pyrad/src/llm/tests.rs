@@ -256,7 +256,10 @@ fn list_prices_match_models_and_their_dated_snapshots_only() {
     assert_eq!(presets::list_price(openai, "gpt-4o-audio-preview"), None);
     let anthropic = presets::find("anthropic").unwrap();
     assert_eq!(presets::list_price(anthropic, "claude-sonnet-4-5-20250929").map(|p| p.output), Some(15.0));
-    assert_eq!(presets::list_price(presets::find("mistral").unwrap(), "mistral-small-latest").map(|p| p.input), Some(0.10));
+    assert_eq!(
+        presets::list_price(presets::find("mistral").unwrap(), "mistral-small-latest").map(|p| p.input),
+        Some(0.10)
+    );
     // Local servers and unknown models: no price, so no cost is shown.
     assert_eq!(presets::list_price(presets::find("ollama").unwrap(), "llama3.2"), None);
     assert_eq!(presets::list_price(openai, "my-finetune"), None);
