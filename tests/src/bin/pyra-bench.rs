@@ -342,8 +342,16 @@ fn hello(socket: &Path) -> anyhow::Result<UnixStream> {
 fn chat_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, String)>) -> anyhow::Result<()> {
     let (url, first_byte) = fast_provider()?;
     let home = scratch.join("chat-home");
-    let (_, guard) =
-        start_with(pyrad, &home, scratch, &[("PYRA__PROVIDER__PRESET", "custom"), ("PYRA__PROVIDER__BASE_URL", &url)])?;
+    let (_, guard) = start_with(
+        pyrad,
+        &home,
+        scratch,
+        &[
+            ("PYRA__PROVIDER__PRESET", "custom"),
+            ("PYRA__PROVIDER__BASE_URL", &url),
+            ("PYRA__PROVIDER__MODEL", "bench-model"),
+        ],
+    )?;
     let socket = home.join("run/pyrad.sock");
     let mut stream = hello(&socket)?;
 
@@ -695,6 +703,7 @@ fn bot_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, String
     let env = [
         ("PYRA__PROVIDER__PRESET", "custom"),
         ("PYRA__PROVIDER__BASE_URL", url.as_str()),
+        ("PYRA__PROVIDER__MODEL", "bench-model"),
         // Released after 5 quiet seconds instead of 5 minutes, so the idle row is measured in seconds.
         ("PYRA_SCANNER_IDLE_SECS", "5"),
     ];
@@ -1023,8 +1032,16 @@ fn count_split(items: &[serde_json::Value], split: &str) -> u32 {
 fn memory_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, String)>) -> anyhow::Result<()> {
     let (url, _) = fast_provider()?;
     let home = scratch.join("memory-home");
-    let (_, guard) =
-        start_with(pyrad, &home, scratch, &[("PYRA__PROVIDER__PRESET", "custom"), ("PYRA__PROVIDER__BASE_URL", &url)])?;
+    let (_, guard) = start_with(
+        pyrad,
+        &home,
+        scratch,
+        &[
+            ("PYRA__PROVIDER__PRESET", "custom"),
+            ("PYRA__PROVIDER__BASE_URL", &url),
+            ("PYRA__PROVIDER__MODEL", "bench-model"),
+        ],
+    )?;
     let pid = guard.pid();
     let mut stream = hello(&home.join("run/pyrad.sock"))?;
     // Warm: the HTTP client, the store, a small turn's buffers.
@@ -1130,6 +1147,7 @@ fn soak_rows(
         &[
             ("PYRA__PROVIDER__PRESET", "custom"),
             ("PYRA__PROVIDER__BASE_URL", &url),
+            ("PYRA__PROVIDER__MODEL", "bench-model"),
             ("PYRA__APPROVAL__UNATTENDED_ALLOW", "[\"time__get_current_time\"]"),
         ],
     )?;
