@@ -131,34 +131,14 @@ fn prepare(args: &Args) -> Result<(daemon::Startup, instance::InstanceLock), Fai
         other => fail(exit::FAILURE)(other.into()),
     })?;
     phases.mark("lock");
-    // The vault's decryption and the database's quick check each take a few
-    // hundred microseconds and need nothing else: they run on threads of their
-    // own while the store and memory open, and the start waits for both, so
-    // either still refuses a start exactly as before.
-    let vault_dir = home.vault();
-    let vault = std::thread::spawn(move || vault::Vault::open(&vault_dir));
-    let (store, checked) =
-        store::Store::open_with(&home.database(), false).map_err(|e| fail(exit::CONFIG)(e.into()))?;
-    let check = (!checked).then(|| {
-        let path = home.database();
-        std::thread::spawn(move || store::Store::check(&path))
-    });
+    let store = store::Store::open(&home.database()).map_err(|e| fail(exit::CONFIG)(e.into()))?;
     phases.mark("store");
+    let vault = vault::Vault::open(&home.vault()).context("while opening the vault").map_err(fail(exit::CONFIG))?;
+    phases.mark("vault");
     let memory = memory::Memory::open(&home.memory(), store.clone())
         .context("while opening memory")
         .map_err(fail(exit::CONFIG))?;
     phases.mark("memory");
-    if let Some(check) = check {
-        let checked = check.join().map_err(|_| anyhow::anyhow!("the database check panicked"));
-        checked.and_then(|r| r.map_err(anyhow::Error::from)).map_err(fail(exit::CONFIG))?;
-    }
-    phases.mark("quick check");
-    let vault = vault
-        .join()
-        .map_err(|_| anyhow::anyhow!("opening the vault panicked"))
-        .and_then(|r| r.context("while opening the vault"))
-        .map_err(fail(exit::CONFIG))?;
-    phases.mark("vault");
     let vault = std::sync::Arc::new(vault);
     Ok((daemon::Startup { home, config, log_filter, store, socket, vault, memory, phases }, lock))
 }

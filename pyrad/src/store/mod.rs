@@ -187,17 +187,8 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (or creates) the database, checks it and migrates it to [`SCHEMA_VERSION`].
-    #[cfg(test)]
+    /// Opens (or creates) the database and migrates it to [`SCHEMA_VERSION`].
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::open_with(path, true).map(|(store, _)| store)
-    }
-
-    /// Like [`Store::open`], but when no migration is due and `check_now` is
-    /// false the quick check is left to the caller, who runs [`Store::check`]
-    /// (on any thread, alongside the rest of the start) before trusting the data.
-    /// Returns whether the check was run here.
-    pub fn open_with(path: &Path, check_now: bool) -> Result<(Self, bool), StoreError> {
         let open_err = |source| StoreError::Open { path: path.to_owned(), source };
         let damaged = |detail: String| StoreError::Damaged {
             path: path.to_owned(),
@@ -217,10 +208,9 @@ impl Store {
         if found > SCHEMA_VERSION {
             return Err(StoreError::TooNew { path: path.to_owned(), found, known: SCHEMA_VERSION });
         }
-        // Damage inside (a torn or overwritten page) is found at start, not on the
-        // first query that happens to touch it; always before a migration writes.
-        let check_now = check_now || found < SCHEMA_VERSION;
-        if check_now && let Some(problem) = quick_check::quick_check(&conn) {
+        // Damage inside (a torn or overwritten page) is found now, not on the
+        // first query that happens to touch it.
+        if let Some(problem) = quick_check::quick_check(&conn) {
             return Err(damaged(format!("quick check: {problem}")));
         }
         conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
@@ -228,21 +218,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(open_err)?;
         migrate(&mut conn, found)?;
-        Ok((Self { conn: Arc::new(Mutex::new(conn)), path: path.to_owned() }, check_now))
-    }
-
-    /// The quick check of [`Store::open`], on a connection of its own (read only).
-    pub fn check(path: &Path) -> Result<(), StoreError> {
-        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
-        match quick_check::quick_check(&conn) {
-            None => Ok(()),
-            Some(problem) => Err(StoreError::Damaged {
-                path: path.to_owned(),
-                detail: format!("quick check: {problem}"),
-                way_out: way_out(path, &backup::latest(&backup::dir(path))),
-            }),
-        }
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), path: path.to_owned() })
     }
 
     pub fn path(&self) -> &Path {
