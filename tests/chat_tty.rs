@@ -408,6 +408,8 @@ fn answers_render_markdown_wait_visibly_and_resume_with_a_recap() {
     let expected =
         (usage["input_tokens"].as_f64().unwrap() * 2.0 + usage["output_tokens"].as_f64().unwrap() * 4.0) / 1e6;
     assert!((usage["cost_usd"].as_f64().unwrap() - expected).abs() < 1e-9, "{usage}");
+    let status = pyrad.client().result("daemon.status", json!({}));
+    assert_eq!(status["provider"]["price"], json!({"input": 2.0, "output": 4.0, "source": "config"}), "{status}");
     let mut pty = Pty::spawn(pyractl(&home, &["chat", "--resume", &id[..5]]));
     let recap = pty.expect("last: you: show a table");
     assert!(recap.contains("tokens \u{b7} $0.0"), "{recap}");

@@ -200,9 +200,19 @@ pub struct ProviderSection {
 impl ProviderSection {
     /// The price of `model` on `preset`: this section's, else the preset's list price.
     pub fn price(&self, preset: &crate::llm::presets::Preset, model: &str) -> Option<crate::llm::presets::Price> {
+        self.price_and_source(preset, model).map(|(price, _)| price)
+    }
+
+    /// The price and where it comes from: `config`, or the list prices' date.
+    pub fn price_and_source(
+        &self,
+        preset: &crate::llm::presets::Preset,
+        model: &str,
+    ) -> Option<(crate::llm::presets::Price, String)> {
+        use crate::llm::presets::{PRICES_AS_OF, Price, list_price};
         match self.prices.get(model) {
-            Some(&[input, output]) => Some(crate::llm::presets::Price { input, output }),
-            None => crate::llm::presets::list_price(preset, model),
+            Some(&[input, output]) => Some((Price { input, output }, "config".to_owned())),
+            None => list_price(preset, model).map(|p| (p, format!("list price as of {PRICES_AS_OF}"))),
         }
     }
 }

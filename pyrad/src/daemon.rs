@@ -358,14 +358,7 @@ impl Daemon {
         Some(match self.0.chat.provider() {
             Ok(r) => {
                 let mut out = serde_json::json!({"preset": p.preset, "model": r.model, "base_url": r.base_url});
-                let (price, source) = match p.prices.get(&r.model) {
-                    Some(&[input, output]) => (Some(crate::llm::presets::Price { input, output }), "config".to_owned()),
-                    None => (
-                        crate::llm::presets::list_price(r.preset, &r.model),
-                        format!("list price as of {}", crate::llm::presets::PRICES_AS_OF),
-                    ),
-                };
-                if let Some(price) = price {
+                if let Some((price, source)) = p.price_and_source(r.preset, &r.model) {
                     out["price"] = serde_json::json!({"input": price.input, "output": price.output, "source": source});
                 }
                 out
