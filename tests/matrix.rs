@@ -378,6 +378,9 @@ fn a_restart_loses_and_repeats_nothing_and_keeps_the_device() {
     let world = World::new();
     let llm = FakeLlm::start(RULES);
     let (home, pyrad) = world.start(&llm, "", "");
+    // (The first login may itself start afresh: `bots.reload` after the password
+    // is stored can cut short a login begun at start. Restarts are what is checked.)
+    let set_up = home.log().len();
     let ada = world.user("ada");
     let room = room_with_bot(&world, &ada, true);
     ada.send_text(&room, "hello");
@@ -410,7 +413,7 @@ fn a_restart_loses_and_repeats_nothing_and_keeps_the_device() {
     // Every answer reached Ada encrypted and readable: the device and its keys were kept.
     assert!(from_bot(&seen_after, &world.bot).iter().all(|s| s.encrypted && !s.undecryptable));
     assert_eq!(ada.device_count(&world.bot), 1, "the bot made a new device on restart");
-    assert!(!home.log().contains("starting a new device"), "{}", home.log());
+    assert!(!home.log()[set_up..].contains("starting a new device"), "{}", home.log());
     drop(pyrad);
 }
 
