@@ -342,16 +342,7 @@ fn hello(socket: &Path) -> anyhow::Result<UnixStream> {
 fn chat_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, String)>) -> anyhow::Result<()> {
     let (url, first_byte) = fast_provider()?;
     let home = scratch.join("chat-home");
-    let (_, guard) = start_with(
-        pyrad,
-        &home,
-        scratch,
-        &[
-            ("PYRA__PROVIDER__PRESET", "custom"),
-            ("PYRA__PROVIDER__BASE_URL", &url),
-            ("PYRA__PROVIDER__MODEL", "bench-model"),
-        ],
-    )?;
+    let (_, guard) = start_with(pyrad, &home, scratch, &fake_provider(&url))?;
     let socket = home.join("run/pyrad.sock");
     let mut stream = hello(&socket)?;
 
@@ -534,6 +525,12 @@ fn plugin_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, Str
     Ok(())
 }
 
+/// pyrad's provider settings for the bench's fake provider at `url` (custom has
+/// no default model, and pyrad refuses an empty one).
+fn fake_provider(url: &str) -> [(&'static str, &str); 3] {
+    [("PYRA__PROVIDER__PRESET", "custom"), ("PYRA__PROVIDER__BASE_URL", url), ("PYRA__PROVIDER__MODEL", "bench-model")]
+}
+
 /// Starts pyrad and returns the time to `READY=1` and a guard that stops it.
 fn start(pyrad: &Path, home: &Path, scratch: &Path) -> anyhow::Result<(Duration, Running)> {
     start_with(pyrad, home, scratch, &[])
@@ -701,12 +698,11 @@ fn bot_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, String
     );
     std::fs::write(home.join("config.toml"), config)?;
     let env = [
-        ("PYRA__PROVIDER__PRESET", "custom"),
-        ("PYRA__PROVIDER__BASE_URL", url.as_str()),
-        ("PYRA__PROVIDER__MODEL", "bench-model"),
+        fake_provider(&url).as_slice(),
         // Released after 5 quiet seconds instead of 5 minutes, so the idle row is measured in seconds.
-        ("PYRA_SCANNER_IDLE_SECS", "5"),
-    ];
+        &[("PYRA_SCANNER_IDLE_SECS", "5")],
+    ]
+    .concat();
     let (_, guard) = start_with(pyrad, &home, scratch, &env)?;
     let mut client = LineClient::connect(&home.join("run/pyrad.sock"))?;
     client.call("vault.set", serde_json::json!({"key": "bot:telegram:token", "value": telegram.token()}))?;
@@ -1032,16 +1028,7 @@ fn count_split(items: &[serde_json::Value], split: &str) -> u32 {
 fn memory_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, String)>) -> anyhow::Result<()> {
     let (url, _) = fast_provider()?;
     let home = scratch.join("memory-home");
-    let (_, guard) = start_with(
-        pyrad,
-        &home,
-        scratch,
-        &[
-            ("PYRA__PROVIDER__PRESET", "custom"),
-            ("PYRA__PROVIDER__BASE_URL", &url),
-            ("PYRA__PROVIDER__MODEL", "bench-model"),
-        ],
-    )?;
+    let (_, guard) = start_with(pyrad, &home, scratch, &fake_provider(&url))?;
     let pid = guard.pid();
     let mut stream = hello(&home.join("run/pyrad.sock"))?;
     // Warm: the HTTP client, the store, a small turn's buffers.
@@ -1144,12 +1131,8 @@ fn soak_rows(
         pyrad,
         &home,
         scratch,
-        &[
-            ("PYRA__PROVIDER__PRESET", "custom"),
-            ("PYRA__PROVIDER__BASE_URL", &url),
-            ("PYRA__PROVIDER__MODEL", "bench-model"),
-            ("PYRA__APPROVAL__UNATTENDED_ALLOW", "[\"time__get_current_time\"]"),
-        ],
+        &[fake_provider(&url).as_slice(), &[("PYRA__APPROVAL__UNATTENDED_ALLOW", "[\"time__get_current_time\"]")]]
+            .concat(),
     )?;
     let pid = guard.pid();
     let socket = home.join("run/pyrad.sock");
