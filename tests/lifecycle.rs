@@ -439,6 +439,92 @@ fn a_damaged_database_is_found_at_start_and_the_backup_named() {
     assert_eq!(std::fs::read(&db).unwrap(), damaged, "the damaged file is kept as it was");
 }
 
+/// Writes `seal` as a clean stop would have for `file` as it is now: the damage
+/// the tests make then looks like damage from below the file system, which no
+/// change time shows.
+fn forge_seal(file: &Path, seal: &Path, note: u32) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(file).unwrap();
+    let (dev, ino, size) = (m.dev(), m.ino(), m.size());
+    let line =
+        format!("v1 {dev} {ino} {size} {} {} {} {} {note}\n", m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec());
+    std::fs::write(seal, line).unwrap();
+}
+
+/// The last " ready in " line of the log.
+fn ready_line(home: &TestHome) -> String {
+    let log = home.log();
+    log.lines().rev().find(|l| l.contains(" ready in ")).map(str::to_owned).unwrap_or_else(|| panic!("{log}"))
+}
+
+#[test]
+fn after_a_clean_stop_pyrad_is_ready_before_it_opens_the_database_and_after_a_crash_it_is_not() {
+    let home = TestHome::new();
+    set_up(&home);
+    let (db_seal, vault_seal) = (home.path().join("run/database.sealed"), home.path().join("run/vault.sealed"));
+    assert!(db_seal.exists() && vault_seal.exists(), "a clean stop seals the database and the vault");
+    assert_eq!(mode(&db_seal), 0o600);
+    let pyrad = Pyrad::start(&home);
+    let status = pyrad.client().result("daemon.status", json!({}));
+    assert_eq!(status["database"]["previous_run_clean"], true, "{status}");
+    assert_eq!(status["database"]["schema_version"], 13, "{status}");
+    let ready = ready_line(&home);
+    let (before, after) = ready.split_once(", serving ").unwrap_or_else(|| panic!("READY came last: {ready}"));
+    assert!(before.contains("bind ") && !before.contains("store "), "{ready}");
+    assert!(after.contains("store ") && after.contains("memory ") && after.contains("plugins "), "{ready}");
+    // A kill once the run has written (its row in the WAL) leaves the seal
+    // stale: the next start checks and opens everything before READY.
+    let wal = home.path().join("data/pyra.db-wal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(std::time::Instant::now() < deadline, "the run never wrote its row");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    pyrad.signal(libc::SIGKILL);
+    drop(pyrad);
+    let pyrad = Pyrad::start(&home);
+    let status = pyrad.client().result("daemon.status", json!({}));
+    assert_eq!(status["database"]["previous_run_clean"], false, "{status}");
+    let ready = ready_line(&home);
+    assert!(!ready.contains(", serving ") && ready.contains("store "), "{ready}");
+}
+
+#[test]
+fn damage_beneath_the_seal_is_found_just_after_ready_and_refused_before_ready_next_time() {
+    let home = TestHome::new();
+    set_up(&home);
+    let db = home.path().join("data/pyra.db");
+    let seal = home.path().join("run/database.sealed");
+    damage_inner_page(&db);
+    forge_seal(&db, &seal, 13);
+    let mut pyrad = Pyrad::start(&home);
+    assert_eq!(pyrad.wait_exit().code(), Some(78), "{}", home.log());
+    let log = home.log();
+    assert!(log.contains("is damaged") && log.contains("found by the check just after the start"), "{log}");
+    assert!(!seal.exists(), "the seal that vouched for it is gone");
+    let (code, stderr) = start_failure(&home, &[]);
+    assert_eq!(code, Some(78), "{stderr}");
+    assert!(stderr.contains("is damaged") && stderr.contains("pyrad will not start on it"), "{stderr}");
+}
+
+#[test]
+fn a_vault_that_no_longer_decrypts_beneath_its_seal_stops_pyrad_just_after_ready() {
+    let home = TestHome::new();
+    set_up(&home);
+    let secrets = home.path().join("vault/secrets.age");
+    let seal = home.path().join("run/vault.sealed");
+    std::fs::write(&secrets, b"age-encryption.org/v1\n-> X25519 garbage\n").unwrap();
+    forge_seal(&secrets, &seal, 0);
+    let mut pyrad = Pyrad::start(&home);
+    assert_eq!(pyrad.wait_exit().code(), Some(78), "{}", home.log());
+    let log = home.log();
+    assert!(log.contains("cannot be decrypted") && log.contains("found by the check just after the start"), "{log}");
+    assert!(!seal.exists(), "the seal that vouched for it is gone");
+    let (code, stderr) = start_failure(&home, &[]);
+    assert_eq!(code, Some(78), "{stderr}");
+    assert!(stderr.contains("cannot be decrypted"), "{stderr}");
+}
+
 #[test]
 fn an_empty_database_file_is_refused_not_recreated() {
     let home = TestHome::new();

@@ -160,7 +160,7 @@ impl Event for DaemonStopping {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoppingParams {
-    /// `signal`, `request` or `error`.
+    /// `signal`, `request` or `damaged` (the database, found just after the start).
     pub reason: String,
 }
 

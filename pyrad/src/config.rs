@@ -526,14 +526,17 @@ impl Config {
             ConfigError::File { path: path.to_owned(), line, column, message: e.message().trim().to_owned() }
         };
         let config: Config = toml::from_str(text).map_err(file_error)?;
+        let overrides: Vec<(String, String)> = env.into_iter().filter(|(var, _)| var.starts_with(ENV_PREFIX)).collect();
+        if overrides.is_empty() {
+            return Ok(config);
+        }
         let mut table = toml::Table::try_from(&config).map_err(|e| ConfigError::File {
             path: path.to_owned(),
             line: 1,
             column: 1,
             message: e.to_string(),
         })?;
-        let mut overridden = false;
-        for (var, value) in env {
+        for (var, value) in overrides {
             let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
                 continue;
             };
@@ -549,12 +552,8 @@ impl Config {
                 return Err(env_error(format!("unknown key {key:?} in [{section}]")));
             };
             *slot = env_value(&value, slot);
-            overridden = true;
             // Check each variable on its own so an error names the right one.
             table.clone().try_into::<Config>().map_err(|e| env_error(e.message().trim().to_owned()))?;
-        }
-        if !overridden {
-            return Ok(config);
         }
         table.try_into().map_err(|e: toml::de::Error| ConfigError::Env {
             var: ENV_PREFIX.to_owned() + "*",

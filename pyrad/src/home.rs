@@ -44,6 +44,14 @@ impl Home {
     pub fn database(&self) -> PathBuf {
         self.root.join("data").join("pyra.db")
     }
+    /// How a clean stop left the database, checked (see `store::seal`).
+    pub fn database_seal(&self) -> PathBuf {
+        self.run().join("database.sealed")
+    }
+    /// How a clean stop left the vault's secrets file (see `seal`).
+    pub fn vault_seal(&self) -> PathBuf {
+        self.run().join("vault.sealed")
+    }
     pub fn vault(&self) -> PathBuf {
         self.root.join("vault")
     }

@@ -21,6 +21,7 @@ mod memtrim;
 mod notify;
 mod plugins;
 mod sandbox;
+mod seal;
 mod security;
 mod store;
 mod vault;
@@ -86,7 +87,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             logging::fatal(&e);
-            ExitCode::from(exit::FAILURE)
+            // The database or memory that cannot be used, found by `run` (before
+            // READY, or just after it when the last clean stop sealed them).
+            let unusable = e.downcast_ref::<daemon::Unusable>().is_some();
+            ExitCode::from(if unusable { exit::CONFIG } else { exit::FAILURE })
         }
     }
 }
@@ -100,7 +104,7 @@ fn fail(code: u8) -> impl FnOnce(anyhow::Error) -> Failure {
     move |error| Failure { code, error }
 }
 
-/// Everything before serving: home, config, logging, lock, store, socket path.
+/// Everything before the runtime: home, config, logging, lock, socket path, vault.
 fn prepare(args: &Args) -> Result<(daemon::Startup, instance::InstanceLock), Failure> {
     let mut phases = daemon::Phases::start();
     let root = args
@@ -131,16 +135,13 @@ fn prepare(args: &Args) -> Result<(daemon::Startup, instance::InstanceLock), Fai
         other => fail(exit::FAILURE)(other.into()),
     })?;
     phases.mark("lock");
-    let store = store::Store::open(&home.database()).map_err(|e| fail(exit::CONFIG)(e.into()))?;
-    phases.mark("store");
-    let vault = vault::Vault::open(&home.vault()).context("while opening the vault").map_err(fail(exit::CONFIG))?;
-    phases.mark("vault");
-    let memory = memory::Memory::open(&home.memory(), store.clone())
-        .context("while opening memory")
+    let (vault, vault_check) = vault::Vault::open_sealed(&home.vault(), &home.vault_seal())
+        .context("while opening the vault")
         .map_err(fail(exit::CONFIG))?;
-    phases.mark("memory");
+    phases.mark("vault");
     let vault = std::sync::Arc::new(vault);
-    Ok((daemon::Startup { home, config, log_filter, store, socket, vault, memory, phases }, lock))
+    let sealed = store::Store::is_sealed(&home.database(), &home.database_seal());
+    Ok((daemon::Startup { home, config, log_filter, sealed, vault_check, socket, vault, phases }, lock))
 }
 
 /// The socket path from config: empty means the default, relative is inside the

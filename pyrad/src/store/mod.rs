@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::seal::Check;
+
 mod audit;
 pub mod backup;
 mod bots;
@@ -161,6 +163,11 @@ pub enum StoreError {
     TooNew { path: PathBuf, found: u32, known: u32 },
     #[error("the database {path} is damaged ({detail}). pyrad will not start on it and has not changed it. {way_out}")]
     Damaged { path: PathBuf, detail: String, way_out: String },
+    #[error(
+        "the database {path} is damaged ({detail}), found by the check just after the start. \
+         pyrad stops rather than work on it. {way_out}"
+    )]
+    DamagedAfterStart { path: PathBuf, detail: String, way_out: String },
     #[error("database migration to version {version} failed: {source}")]
     Migrate { version: u32, source: rusqlite::Error },
     #[error("database error: {0}")]
@@ -187,8 +194,18 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (or creates) the database and migrates it to [`SCHEMA_VERSION`].
+    /// Opens (or creates) the database and migrates it to [`SCHEMA_VERSION`],
+    /// after a quick check of what is there.
+    #[cfg(test)]
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_sealed(path, None).map(|(store, _)| store)
+    }
+
+    /// As [`open`](Self::open), but a database that a clean stop sealed in
+    /// `seal` and that nothing changed since (see [`crate::seal`]) is not checked
+    /// again now: the second value says so, and the caller runs
+    /// [`check`](Self::check) soon after.
+    pub fn open_sealed(path: &Path, seal: Option<&Path>) -> Result<(Self, Check), StoreError> {
         let open_err = |source| StoreError::Open { path: path.to_owned(), source };
         let damaged = |detail: String| StoreError::Damaged {
             path: path.to_owned(),
@@ -209,16 +226,61 @@ impl Store {
             return Err(StoreError::TooNew { path: path.to_owned(), found, known: SCHEMA_VERSION });
         }
         // Damage inside (a torn or overwritten page) is found now, not on the
-        // first query that happens to touch it.
-        if let Some(problem) = quick_check::quick_check(&conn) {
-            return Err(damaged(format!("quick check: {problem}")));
-        }
+        // first query that happens to touch it; unless this is the very file a
+        // clean stop checked and sealed, and no migration is due.
+        let sealed = seal.and_then(|seal| crate::seal::intact(path, Some(&wal_path(path)), seal)) == Some(found)
+            && found == SCHEMA_VERSION;
+        let check = if sealed {
+            Check::Deferred
+        } else {
+            if let Some(problem) = quick_check::quick_check(&conn) {
+                return Err(damaged(format!("quick check: {problem}")));
+            }
+            Check::Done
+        };
         conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(open_err)?;
         migrate(&mut conn, found)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)), path: path.to_owned() })
+        Ok((Self { conn: Arc::new(Mutex::new(conn)), path: path.to_owned() }, check))
+    }
+
+    /// Whether the database at `path` is as a clean stop of this pyrad sealed
+    /// it in `seal` (same schema version): then opening it cannot fail on what
+    /// the start checks, and pyrad may say READY before it opens it.
+    pub fn is_sealed(path: &Path, seal: &Path) -> bool {
+        crate::seal::intact(path, Some(&wal_path(path)), seal) == Some(SCHEMA_VERSION)
+    }
+
+    /// The quick check, on a connection of its own (read-only) so the store
+    /// serves meanwhile: `Err(Damaged)` names the way out, as a refused start does.
+    pub fn check(&self) -> Result<(), StoreError> {
+        let path = &self.path;
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|source| StoreError::Open { path: path.clone(), source })?;
+        match quick_check::quick_check(&conn) {
+            None => Ok(()),
+            Some(problem) => Err(StoreError::DamagedAfterStart {
+                path: path.clone(),
+                detail: format!("quick check: {problem}"),
+                way_out: way_out(path, &backup::latest(&backup::dir(path))),
+            }),
+        }
+    }
+
+    /// After a clean stop's last write: checks the database and seals it in
+    /// `seal`, so the next start can skip the check before READY.
+    pub fn seal(&self, seal: &Path) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
+            if let Some(problem) = quick_check::quick_check(c) {
+                return Err(StoreError::Io(format!("not sealed, the quick check failed: {problem}")));
+            }
+            let version: u32 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            crate::seal::write(&self.path, seal, version)
+                .map_err(|e| StoreError::Io(format!("cannot seal the database: {e}")))
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -445,6 +507,73 @@ mod tests {
         drop(store);
         let store = Store::open(&path).unwrap();
         assert_eq!(store.begin_run(3, "0.1.0", 400).unwrap().1, Some(false));
+    }
+
+    #[test]
+    fn a_clean_stop_seals_the_database_and_the_next_open_checks_it_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, seal) = (dir.path().join("pyra.db"), dir.path().join("database.sealed"));
+        let (store, check) = Store::open_sealed(&path, Some(&seal)).unwrap();
+        assert_eq!(check, Check::Done, "a new database has no seal");
+        let (run, _) = store.begin_run(1, "0.1.0", 100).unwrap();
+        store.end_run(run, 200).unwrap();
+        store.seal(&seal).unwrap();
+        drop(store);
+        // Closing the last connection must leave the file as it was sealed.
+        let (store, check) = Store::open_sealed(&path, Some(&seal)).unwrap();
+        assert_eq!(check, Check::Deferred);
+        store.check().unwrap();
+        // A write that reaches the file (a checkpoint) breaks the seal.
+        store.begin_run(2, "0.1.0", 300).unwrap();
+        store.with(|c| Ok(c.pragma_update(None, "wal_checkpoint", "TRUNCATE")?)).unwrap();
+        drop(store);
+        assert_eq!(Store::open_sealed(&path, Some(&seal)).unwrap().1, Check::Done);
+    }
+
+    #[test]
+    fn a_crash_leaves_a_wal_and_the_seal_no_longer_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, seal) = (dir.path().join("pyra.db"), dir.path().join("database.sealed"));
+        let (store, _) = Store::open_sealed(&path, Some(&seal)).unwrap();
+        store.seal(&seal).unwrap();
+        store.begin_run(1, "0.1.0", 100).unwrap();
+        // A second connection keeps the WAL as a killed pyrad leaves it.
+        let (_other, check) = Store::open_sealed(&path, Some(&seal)).unwrap();
+        assert_eq!(check, Check::Done, "frames in the WAL");
+    }
+
+    #[test]
+    fn damage_the_seal_did_not_see_is_found_by_the_later_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, seal) = (dir.path().join("pyra.db"), dir.path().join("database.sealed"));
+        let (store, _) = Store::open_sealed(&path, Some(&seal)).unwrap();
+        store
+            .with(|c| {
+                c.execute_batch(
+                    "CREATE TABLE filler (x TEXT); CREATE INDEX filler_x ON filler (x);
+                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
+                     INSERT INTO filler SELECT printf('%0200d', i) FROM n;",
+                )?;
+                Ok(c.pragma_update(None, "wal_checkpoint", "TRUNCATE")?)
+            })
+            .unwrap();
+        drop(store);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let page = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
+        for (i, b) in bytes[page * 3..page * 4].iter_mut().enumerate() {
+            *b = (i * 7 % 251) as u8;
+        }
+        std::fs::write(&path, bytes).unwrap();
+        // As if the damage came from below the file system: the seal matches it.
+        crate::seal::write(&path, &seal, SCHEMA_VERSION).unwrap();
+        let (store, check) = Store::open_sealed(&path, Some(&seal)).unwrap();
+        assert_eq!(check, Check::Deferred);
+        let err = store.check().unwrap_err();
+        assert!(matches!(err, StoreError::DamagedAfterStart { .. }), "{err}");
+        assert!(err.to_string().contains("pyrad stops rather than work on it"), "{err}");
+        // Without the seal, the same file is refused at the open.
+        std::fs::remove_file(&seal).unwrap();
+        assert!(matches!(Store::open_sealed(&path, Some(&seal)), Err(StoreError::Damaged { .. })));
     }
 
     #[test]

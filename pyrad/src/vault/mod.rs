@@ -13,6 +13,7 @@ use std::sync::Mutex;
 
 use age::secrecy::{ExposeSecret, SecretString};
 
+use crate::seal::Check;
 use crate::security::modes;
 
 const IDENTITY: &str = "identity.txt";
@@ -100,6 +101,38 @@ impl Vault {
         let vault = Self { dir: dir.to_owned(), identity, lock: Mutex::new(()) };
         vault.load()?;
         Ok(vault)
+    }
+
+    /// As [`open`](Self::open), but a secrets file that a clean stop sealed in
+    /// `seal` and that nothing changed since (see [`crate::seal`]) is not
+    /// decrypted now: the second value says so, and the caller runs
+    /// [`check`](Self::check) soon after. The identity is always read now.
+    pub fn open_sealed(dir: &Path, seal: &Path) -> Result<(Self, Check), VaultError> {
+        let identity_path = dir.join(IDENTITY);
+        if crate::seal::intact(&dir.join(SECRETS), None, seal).is_none() || !identity_path.exists() {
+            return Ok((Self::open(dir)?, Check::Done));
+        }
+        let text = std::fs::read_to_string(&identity_path)
+            .map_err(|source| VaultError::Io { path: identity_path.clone(), source })?;
+        modes::enforce(&identity_path, modes::Kind::File, modes::SENTINEL_MODE).map_err(|e| VaultError::Io {
+            path: identity_path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let identity =
+            age::x25519::Identity::from_str(text.trim()).map_err(|_| VaultError::BadIdentity(identity_path.clone()))?;
+        Ok((Self { dir: dir.to_owned(), identity, lock: Mutex::new(()) }, Check::Deferred))
+    }
+
+    /// Whether the secrets decrypt with the identity, as an open checks.
+    pub fn check(&self) -> Result<(), VaultError> {
+        self.load().map(drop)
+    }
+
+    /// At a clean stop: notes the secrets file as this run leaves it (decrypted
+    /// at the start or written since), so the next start can skip decrypting it.
+    pub fn seal(&self, seal: &Path) -> std::io::Result<()> {
+        let _writing = self.lock.lock().map_err(|_| std::io::Error::other("the vault lock was poisoned"))?;
+        crate::seal::write(&self.dir.join(SECRETS), seal, 0)
     }
 
     fn load(&self) -> Result<BTreeMap<String, String>, VaultError> {

@@ -42,6 +42,7 @@ fn main() -> anyhow::Result<()> {
         let minutes = soak_minutes(&args);
         for section in only.split(',') {
             match section {
+                "start" => start_rows(&pyrad, &home, dir.path(), &mut rows)?,
                 "chat" => chat_rows(&pyrad, dir.path(), &mut rows)?,
                 "memory" => memory_rows(&pyrad, dir.path(), &mut rows)?,
                 "soak" => soak_rows(&pyrad, dir.path(), minutes, &mut rows)?,
@@ -52,31 +53,7 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
-    // Start-up: the first start sets the home up; later ones open it.
-    let (first, guard) = start(&pyrad, &home, dir.path())?;
-    drop(guard);
-    // The yardstick: a daemon that only starts the runtime, binds and notifies.
-    // The two start in turn, so a busy moment of the machine weighs on both alike.
-    let minimal = bin_dir.join("minimal-daemon");
-    let mut starts = Vec::new();
-    let mut floors = Vec::new();
-    for _ in 0..STARTS {
-        let (took, guard) = start(&pyrad, &home, dir.path())?;
-        starts.push(took);
-        drop(guard);
-        let mut command = Command::new(&minimal);
-        command.arg(dir.path().join("minimal.sock"));
-        let (took, guard) = start_command(command, dir.path())?;
-        floors.push(took);
-        drop(guard);
-    }
-    rows.push(("start to READY=1, new home".into(), ms(first), String::new()));
-    let p50 = percentile(&mut starts, 50.0);
-    rows.push((format!("start to READY=1, p50 of {STARTS}"), ms(p50), String::new()));
-    let floor = percentile(&mut floors, 50.0);
-    rows.push((format!("minimal daemon start to READY=1, p50 of {STARTS}"), ms(floor), String::new()));
-    let ratio = p50.as_secs_f64() / floor.as_secs_f64().max(1e-6);
-    rows.push(("pyrad start / minimal daemon start".into(), format!("{ratio:.1}x"), verdict(ratio <= 3.0, "<= 3x")));
+    start_rows(&pyrad, &home, dir.path(), &mut rows)?;
 
     let (_, guard) = start(&pyrad, &home, dir.path())?;
     let pid = guard.pid();
@@ -527,6 +504,40 @@ fn plugin_rows(pyrad: &Path, scratch: &Path, rows: &mut Vec<(String, String, Str
 
 /// pyrad's provider settings for the bench's fake provider at `url` (custom has
 /// no default model, and pyrad refuses an empty one).
+/// Start-up: the first start sets the home up; later ones open it. Next to it,
+/// the yardstick: a daemon that only starts the runtime, binds and notifies.
+fn start_rows(
+    pyrad: &Path,
+    home: &Path,
+    scratch: &Path,
+    rows: &mut Vec<(String, String, String)>,
+) -> anyhow::Result<()> {
+    let (first, guard) = start(pyrad, home, scratch)?;
+    drop(guard);
+    // The two start in turn, so a busy moment of the machine weighs on both alike.
+    let minimal = pyrad.with_file_name("minimal-daemon");
+    let mut starts = Vec::new();
+    let mut floors = Vec::new();
+    for _ in 0..STARTS {
+        let (took, guard) = start(pyrad, home, scratch)?;
+        starts.push(took);
+        drop(guard);
+        let mut command = Command::new(&minimal);
+        command.arg(scratch.join("minimal.sock"));
+        let (took, guard) = start_command(command, scratch)?;
+        floors.push(took);
+        drop(guard);
+    }
+    rows.push(("start to READY=1, new home".into(), ms(first), String::new()));
+    let p50 = percentile(&mut starts, 50.0);
+    rows.push((format!("start to READY=1, p50 of {STARTS}"), ms(p50), String::new()));
+    let floor = percentile(&mut floors, 50.0);
+    rows.push((format!("minimal daemon start to READY=1, p50 of {STARTS}"), ms(floor), String::new()));
+    let ratio = p50.as_secs_f64() / floor.as_secs_f64().max(1e-6);
+    rows.push(("pyrad start / minimal daemon start".into(), format!("{ratio:.1}x"), verdict(ratio <= 3.0, "<= 3x")));
+    Ok(())
+}
+
 fn fake_provider(url: &str) -> [(&'static str, &str); 3] {
     [("PYRA__PROVIDER__PRESET", "custom"), ("PYRA__PROVIDER__BASE_URL", url), ("PYRA__PROVIDER__MODEL", "bench-model")]
 }
