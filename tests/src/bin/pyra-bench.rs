@@ -523,9 +523,8 @@ fn start_rows(
         let (took, guard) = start(pyrad, home, scratch)?;
         starts.push(took);
         // Beside READY, what a client sees: the first daemon.status answered.
-        let asked = Instant::now();
         first_reply(&home.join("run/pyrad.sock"))?;
-        served.push(took + asked.elapsed());
+        served.push(guard.spawned.elapsed().context("the clock went back")?);
         drop(guard);
         let mut command = Command::new(&minimal);
         command.arg(scratch.join("minimal.sock"));
@@ -560,23 +559,84 @@ fn start_with(pyrad: &Path, home: &Path, scratch: &Path, env: &[(&str, &str)]) -
     start_command(command, scratch)
 }
 
-/// Runs `command` as a daemon and returns the time to its `READY=1`.
+/// Runs `command` as a daemon and returns the time to its `READY=1`: to the
+/// moment the daemon sent it, as the kernel stamped the datagram (SO_TIMESTAMP),
+/// not the moment this process got to read it. On one CPU a daemon that goes on
+/// working after READY would otherwise be charged for that work too.
 fn start_command(mut command: Command, scratch: &Path) -> anyhow::Result<(Duration, Running)> {
     let path = scratch.join("notify.sock");
     let _ = std::fs::remove_file(&path);
     let notify = std::os::unix::net::UnixDatagram::bind(&path)?;
     notify.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let t = Instant::now();
+    stamp_datagrams(&notify)?;
+    let spawned = std::time::SystemTime::now();
     let child =
         command.env("NOTIFY_SOCKET", &path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
-    let running = Running { child, kill: PidGuard(None) };
+    let running = Running { child, kill: PidGuard(None), spawned };
     let mut buf = [0u8; 4096];
     loop {
-        let n = notify.recv(&mut buf).context("waiting for READY=1")?;
+        let (n, sent) = recv_stamped(&notify, &mut buf).context("waiting for READY=1")?;
         if String::from_utf8_lossy(&buf[..n]).lines().any(|l| l == "READY=1") {
-            return Ok((t.elapsed(), running));
+            let took = sent.duration_since(spawned).context("READY=1 stamped before the spawn (clock jump)")?;
+            return Ok((took, running));
         }
     }
+}
+
+/// Has the kernel stamp each datagram with the time it was sent.
+fn stamp_datagrams(socket: &std::os::unix::net::UnixDatagram) -> anyhow::Result<()> {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket fd and a c_int option value of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMP,
+            (&raw const on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        bail!("SO_TIMESTAMP: {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// One datagram and the time the kernel stamped on it.
+fn recv_stamped(
+    socket: &std::os::unix::net::UnixDatagram,
+    buf: &mut [u8],
+) -> anyhow::Result<(usize, std::time::SystemTime)> {
+    use std::os::fd::AsRawFd;
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    let mut control = [0u64; 16];
+    // SAFETY: a zeroed msghdr is valid; every pointer in it refers to a live local buffer.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &raw mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: recvmsg writes only into the buffers msg points to.
+    let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &raw mut msg, 0) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    // SAFETY: the CMSG_* macros walk the control buffer recvmsg filled, within msg_controllen.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_TIMESTAMP {
+                let tv = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::timeval>());
+                let at = std::time::UNIX_EPOCH
+                    + Duration::from_secs(tv.tv_sec as u64)
+                    + Duration::from_micros(tv.tv_usec as u64);
+                return Ok((n as usize, at));
+            }
+            cmsg = libc::CMSG_NXTHDR(&raw const msg, cmsg);
+        }
+    }
+    bail!("the datagram came without its SO_TIMESTAMP stamp")
 }
 
 /// A benchmarked pyrad: SIGTERM and reap on drop, so the next start is clean.
@@ -584,6 +644,8 @@ struct Running {
     child: std::process::Child,
     /// Armed only if the graceful stop fails.
     kill: PidGuard,
+    /// When it was spawned (the wall clock, as the kernel's stamps are).
+    spawned: std::time::SystemTime,
 }
 
 impl Running {
