@@ -59,6 +59,13 @@ impl std::fmt::Debug for Vault {
     }
 }
 
+/// The identity in `text` (read from `path`), once `path` has its 0400 mode.
+fn read_identity(path: &Path, text: &str) -> Result<age::x25519::Identity, VaultError> {
+    modes::enforce(path, modes::Kind::File, modes::SENTINEL_MODE)
+        .map_err(|e| VaultError::Io { path: path.to_owned(), source: std::io::Error::other(e.to_string()) })?;
+    age::x25519::Identity::from_str(text.trim()).map_err(|_| VaultError::BadIdentity(path.to_owned()))
+}
+
 fn check_name(name: &str) -> Result<(), VaultError> {
     let ok = !name.is_empty()
         && name.len() <= 128
@@ -75,13 +82,7 @@ impl Vault {
             move |source| VaultError::Io { path, source }
         };
         let identity = match std::fs::read_to_string(&identity_path) {
-            Ok(text) => {
-                modes::enforce(&identity_path, modes::Kind::File, modes::SENTINEL_MODE).map_err(|e| {
-                    VaultError::Io { path: identity_path.clone(), source: std::io::Error::other(e.to_string()) }
-                })?;
-                age::x25519::Identity::from_str(text.trim())
-                    .map_err(|_| VaultError::BadIdentity(identity_path.clone()))?
-            }
+            Ok(text) => read_identity(&identity_path, &text)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if dir.join(SECRETS).exists() {
                     return Err(VaultError::IdentityMissing(identity_path));
@@ -114,12 +115,7 @@ impl Vault {
         }
         let text = std::fs::read_to_string(&identity_path)
             .map_err(|source| VaultError::Io { path: identity_path.clone(), source })?;
-        modes::enforce(&identity_path, modes::Kind::File, modes::SENTINEL_MODE).map_err(|e| VaultError::Io {
-            path: identity_path.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-        let identity =
-            age::x25519::Identity::from_str(text.trim()).map_err(|_| VaultError::BadIdentity(identity_path.clone()))?;
+        let identity = read_identity(&identity_path, &text)?;
         Ok((Self { dir: dir.to_owned(), identity, lock: Mutex::new(()) }, Check::Deferred))
     }
 
